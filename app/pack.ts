@@ -1,0 +1,108 @@
+import { z } from 'zod';
+import { ENCODER_MODALITIES } from './modality.js';
+
+/**
+ * The model-pack manifest (`pack.json`). A pack is a folder with this file and its ONNX graphs.
+ * Preprocessing parameters default to ImageBind's own (imagebind/data.py), so a pack only states
+ * what differs.
+ */
+
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'sha256 must be 64 lower-case hex digits');
+const relFile = z
+  .string()
+  .min(1)
+  .refine((f) => !f.includes('..') && !f.startsWith('/') && !f.includes('\\'), 'file must be a plain relative path');
+
+export const PackFileSchema = z.object({ file: relFile, sha256, bytes: z.number().int().nonnegative() });
+export type PackFile = z.infer<typeof PackFileSchema>;
+
+export const TensorSpecSchema = z.object({
+  name: z.string().min(1),
+  dtype: z.enum(['float32', 'float16', 'int64']),
+  /** Fixed sizes as numbers, dynamic axes as names ("N", "S"). */
+  shape: z.array(z.union([z.number().int().positive(), z.string().min(1)])).min(1),
+});
+export type TensorSpec = z.infer<typeof TensorSpecSchema>;
+
+const rgb = z.tuple([z.number(), z.number(), z.number()]);
+
+export const VisionParamsSchema = z.object({
+  size: z.number().int().positive().default(224),
+  mean: rgb.default([0.48145466, 0.4578275, 0.40821073]),
+  std: rgb.default([0.26862954, 0.26130258, 0.27577711]),
+  videoClipDurationS: z.number().positive().default(2),
+  videoClipsPerVideo: z.number().int().positive().default(5),
+  videoFramesPerClip: z.number().int().positive().default(2),
+  videoSpatialCrops: z.union([z.literal(1), z.literal(3)]).default(3),
+});
+export const TextParamsSchema = z.object({
+  contextLength: z.number().int().positive().default(77),
+  sot: z.number().int().default(49406),
+  eot: z.number().int().default(49407),
+});
+export const AudioParamsSchema = z.object({
+  sampleRate: z.number().int().positive().default(16000),
+  numMelBins: z.number().int().positive().default(128),
+  targetLength: z.number().int().positive().default(204),
+  clipDurationS: z.number().positive().default(2),
+  clipsPerVideo: z.number().int().positive().default(3),
+  frameLengthMs: z.number().positive().default(25),
+  frameShiftMs: z.number().positive().default(10),
+  mean: z.number().default(-4.268),
+  std: z.number().positive().default(9.138),
+});
+export const SingleChannelParamsSchema = z.object({
+  size: z.number().int().positive().default(224),
+  /** Depth: disparity normalisation; thermal: plain /255 (or /65535 for 16-bit). */
+  mean: z.number().default(0),
+  std: z.number().positive().default(1),
+});
+export const ImuParamsSchema = z.object({
+  samples: z.number().int().positive().default(2000),
+  rateHz: z.number().positive().default(400),
+});
+
+const encoderBase = {
+  onnx: PackFileSchema,
+  /** Extra weight files an ONNX graph references (models over 2 GB). */
+  externalData: z.array(PackFileSchema).default([]),
+  input: TensorSpecSchema,
+  output: TensorSpecSchema,
+  /** The scale ImageBind's postprocessor multiplies by (1 where none); Bindery re-normalises anyway. */
+  logitScale: z.number().positive().default(1),
+};
+
+export const EncodersSchema = z.object({
+  vision: z.object({ ...encoderBase, preprocess: VisionParamsSchema.prefault({}) }).optional(),
+  text: z.object({ ...encoderBase, preprocess: TextParamsSchema.prefault({}) }).optional(),
+  audio: z.object({ ...encoderBase, preprocess: AudioParamsSchema.prefault({}) }).optional(),
+  depth: z.object({ ...encoderBase, preprocess: SingleChannelParamsSchema.prefault({}) }).optional(),
+  thermal: z.object({ ...encoderBase, preprocess: SingleChannelParamsSchema.prefault({}) }).optional(),
+  imu: z.object({ ...encoderBase, preprocess: ImuParamsSchema.prefault({}) }).optional(),
+});
+
+export const PackManifestSchema = z.object({
+  format: z.literal(1),
+  id: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'id: lower-case letters, digits, dot, dash, underscore'),
+  name: z.string().min(1),
+  version: z.string().min(1),
+  description: z.string().default(''),
+  licence: z.object({ name: z.string().min(1), url: z.string().optional(), text: z.string().optional() }),
+  /** A plumbing fixture with random weights: results carry no meaning and the UI says so. */
+  testPack: z.boolean().default(false),
+  embeddingDim: z.number().int().positive(),
+  tokenizer: PackFileSchema.optional(),
+  encoders: EncodersSchema.refine((e) => Object.keys(e).length > 0, 'a pack needs at least one encoder'),
+  sources: z.object({ urls: z.array(z.string().url()).default([]) }).default({ urls: [] }),
+});
+export type PackManifest = z.infer<typeof PackManifestSchema>;
+export type EncoderSpec = NonNullable<PackManifest['encoders'][(typeof ENCODER_MODALITIES)[number]]>;
+export type VisionParams = z.infer<typeof VisionParamsSchema>;
+export type TextParams = z.infer<typeof TextParamsSchema>;
+export type AudioParams = z.infer<typeof AudioParamsSchema>;
+export type SingleChannelParams = z.infer<typeof SingleChannelParamsSchema>;
+export type ImuParams = z.infer<typeof ImuParamsSchema>;
+
+export const DEFAULT_VISION_PARAMS: VisionParams = VisionParamsSchema.parse({});
+export const DEFAULT_TEXT_PARAMS: TextParams = TextParamsSchema.parse({});
+export const DEFAULT_AUDIO_PARAMS: AudioParams = AudioParamsSchema.parse({});
