@@ -11,7 +11,10 @@ const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'sha256 must be 64 lower-case 
 const relFile = z
   .string()
   .min(1)
-  .refine((f) => !f.includes('..') && !f.startsWith('/') && !f.includes('\\'), 'file must be a plain relative path');
+  .refine(
+    (f) => !f.includes('..') && !f.startsWith('/') && !f.includes('\\'),
+    'file must be a plain relative path',
+  );
 
 export const PackFileSchema = z.object({ file: relFile, sha256, bytes: z.number().int().nonnegative() });
 export type PackFile = z.infer<typeof PackFileSchema>;
@@ -83,7 +86,9 @@ export const EncodersSchema = z.object({
 
 export const PackManifestSchema = z.object({
   format: z.literal(1),
-  id: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'id: lower-case letters, digits, dot, dash, underscore'),
+  id: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'id: lower-case letters, digits, dot, dash, underscore'),
   name: z.string().min(1),
   version: z.string().min(1),
   description: z.string().default(''),

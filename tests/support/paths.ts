@@ -14,5 +14,6 @@ export const BPE_VOCAB = path.join(SHARED_DIR, 'vocab', 'bpe_simple_vocab_16e6.t
 export const TEST_PACK_DIR = path.join(REPO_ROOT, 'models', 'test-pack');
 
 export function requireShared(): void {
-  if (!existsSync(FIXTURES_DIR)) throw new Error(`shared fixtures not found at ${SHARED_DIR}; set BINDERY_SHARED`);
+  if (!existsSync(FIXTURES_DIR))
+    throw new Error(`shared fixtures not found at ${SHARED_DIR}; set BINDERY_SHARED`);
 }

@@ -1,0 +1,111 @@
+import { z } from 'zod';
+import {
+  IndexProgressSchema,
+  IndexSummarySchema,
+  type IndexProgress,
+  type IndexSummary,
+} from './indexing.js';
+import { ENCODER_MODALITIES, INPUT_KINDS, MEDIA_KINDS } from './modality.js';
+import { QuerySchema, SearchResponseSchema, type QueryInput, type SearchResponse } from './query.js';
+
+/**
+ * AppApi: the one typed surface of the engine. The core service implements it; the preload
+ * (Electron IPC) and the bridge (HTTP + WebSocket, `bindery serve`) expose it with these schemas,
+ * and the renderer and the CLI use nothing else.
+ */
+
+const statusCounts = z.object({
+  pending: z.number().int(),
+  indexed: z.number().int(),
+  failed: z.number().int(),
+  missing: z.number().int(),
+});
+
+export const RootInfoSchema = z.object({
+  id: z.number().int(),
+  path: z.string(),
+  status: z.enum(['online', 'offline']),
+  lastScanAt: z.number().nullable(),
+  files: statusCounts,
+});
+export type RootInfo = z.infer<typeof RootInfoSchema>;
+
+export const ProviderReportSchema = z.object({
+  provider: z.string(),
+  fallbacks: z.array(z.object({ provider: z.string(), reason: z.string() })),
+  loadMs: z.number().optional(),
+});
+
+export const ModelInfoSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  version: z.string(),
+  dir: z.string(),
+  licence: z.object({ name: z.string(), url: z.string().optional() }),
+  testPack: z.boolean(),
+  embeddingDim: z.number().int(),
+  encoders: z.array(z.enum(ENCODER_MODALITIES)),
+  inputKinds: z.array(z.enum(INPUT_KINDS)),
+  /** Execution provider per encoder that has been loaded so far. */
+  providers: z.record(z.string(), ProviderReportSchema),
+  /** Providers that will be tried, in order. */
+  providerOrder: z.array(z.string()),
+  active: z.boolean(),
+});
+export type ModelInfo = z.infer<typeof ModelInfoSchema>;
+
+export const FailureSchema = z.object({ fileId: z.number().int(), path: z.string(), error: z.string() });
+export type Failure = z.infer<typeof FailureSchema>;
+
+export const StatusSchema = z.object({
+  catalogue: z.string(),
+  files: statusCounts,
+  byKind: z.record(z.enum(MEDIA_KINDS), statusCounts),
+  segments: z.number().int(),
+  queued: z.number().int(),
+  failures: z.array(FailureSchema),
+  model: ModelInfoSchema,
+  vectors: z.object({
+    backend: z.string(),
+    count: z.number().int(),
+    dim: z.number().int(),
+    shards: z.number().int(),
+  }),
+  roots: z.array(RootInfoSchema),
+  indexing: z.boolean(),
+});
+export type Status = z.infer<typeof StatusSchema>;
+
+export const AddRootRequestSchema = z.object({ path: z.string().min(1).max(4096) }).strict();
+export const RemoveRootRequestSchema = z.object({ id: z.number().int().positive() }).strict();
+export const IndexRequestSchema = z
+  .object({ retryFailed: z.boolean().default(false), skipScan: z.boolean().default(false) })
+  .strict();
+export const EmptyRequestSchema = z.object({}).strict();
+
+export interface AppApi {
+  status(): Promise<Status>;
+  listRoots(): Promise<RootInfo[]>;
+  addRoot(req: z.input<typeof AddRootRequestSchema>): Promise<RootInfo>;
+  removeRoot(req: z.input<typeof RemoveRootRequestSchema>): Promise<{ removed: number }>;
+  /** Runs indexing to the end (progress arrives as events); a second call while one runs joins it. */
+  index(req: z.input<typeof IndexRequestSchema>): Promise<IndexSummary>;
+  cancelIndex(): Promise<{ cancelled: boolean }>;
+  search(query: QueryInput): Promise<SearchResponse>;
+  failures(): Promise<Failure[]>;
+  onIndexProgress(listener: (p: IndexProgress) => void): () => void;
+}
+
+/** Request and response schemas per method: the transports validate both directions with these. */
+export const API_SCHEMAS = {
+  status: { request: EmptyRequestSchema, response: StatusSchema },
+  listRoots: { request: EmptyRequestSchema, response: z.array(RootInfoSchema) },
+  addRoot: { request: AddRootRequestSchema, response: RootInfoSchema },
+  removeRoot: { request: RemoveRootRequestSchema, response: z.object({ removed: z.number().int() }) },
+  index: { request: IndexRequestSchema, response: IndexSummarySchema },
+  cancelIndex: { request: EmptyRequestSchema, response: z.object({ cancelled: z.boolean() }) },
+  search: { request: QuerySchema, response: SearchResponseSchema },
+  failures: { request: EmptyRequestSchema, response: z.array(FailureSchema) },
+} as const;
+
+export const EVENT_SCHEMAS = { indexProgress: IndexProgressSchema } as const;

@@ -1,0 +1,93 @@
+import { z } from 'zod';
+import { INPUT_KINDS, MEDIA_KINDS } from './modality.js';
+
+/**
+ * A query is a weighted list of terms; its vector is normalize(Σ wᵢ·eᵢ), ImageBind's embedding
+ * arithmetic. Negative weights subtract ("− daylight"); a weight of 0 switches a term off.
+ */
+
+const weight = z.number().min(-1).max(1);
+
+export const TextTermSchema = z.object({
+  modality: z.literal('text'),
+  text: z.string().trim().min(1, 'text term is empty').max(4000),
+  weight: weight.default(1),
+});
+
+export const FileTermSchema = z.object({
+  modality: z.enum(
+    INPUT_KINDS.filter((k) => k !== 'text') as ['image', 'audio', 'video', 'depth', 'thermal', 'imu'],
+  ),
+  path: z.string().min(1).max(4096),
+  weight: weight.default(1),
+});
+
+/** "More / less like this": a stored segment's own vector as a term. */
+export const SegmentTermSchema = z.object({
+  modality: z.literal('segment'),
+  segmentId: z.number().int().positive(),
+  weight: weight.default(1),
+});
+
+export const QueryTermSchema = z.discriminatedUnion('modality', [
+  TextTermSchema,
+  FileTermSchema,
+  SegmentTermSchema,
+]);
+export type QueryTerm = z.infer<typeof QueryTermSchema>;
+
+export const FiltersSchema = z
+  .object({
+    kinds: z.array(z.enum(MEDIA_KINDS)).min(1).optional(),
+    roots: z.array(z.number().int().positive()).min(1).optional(),
+    pathPrefix: z.string().min(1).optional(),
+    /** Modification time range, ms since the epoch. */
+    dateFrom: z.number().int().optional(),
+    dateTo: z.number().int().optional(),
+    minBytes: z.number().int().nonnegative().optional(),
+    maxBytes: z.number().int().nonnegative().optional(),
+  })
+  .strict();
+export type Filters = z.infer<typeof FiltersSchema>;
+
+export const QuerySchema = z
+  .object({
+    terms: z.array(QueryTermSchema).min(1, 'a query needs at least one term').max(32),
+    k: z.number().int().min(1).max(1000).default(20),
+    /** files: one row per file (its best moment); segments: every matching moment. */
+    level: z.enum(['files', 'segments']).default('files'),
+    filters: FiltersSchema.default({}),
+  })
+  .strict()
+  .refine((q) => q.terms.some((t) => t.weight !== 0), {
+    message: 'every term has weight 0',
+    path: ['terms'],
+  });
+export type Query = z.infer<typeof QuerySchema>;
+export type QueryInput = z.input<typeof QuerySchema>;
+
+export const SearchHitSchema = z.object({
+  fileId: z.number().int(),
+  path: z.string(),
+  kind: z.enum(MEDIA_KINDS),
+  score: z.number(),
+  segmentId: z.number().int(),
+  /** The matched moment for audio and video; null for photos and file-level matches. */
+  segment: z.object({ start: z.number(), end: z.number(), modality: z.string() }).nullable(),
+  /** Cosine between each query term and this result, in term order: what drove the match. */
+  terms: z.array(z.number()),
+  copies: z.number().int().nonnegative(),
+  size: z.number().int(),
+  mtimeMs: z.number(),
+});
+export type SearchHit = z.infer<typeof SearchHitSchema>;
+
+export const SearchResponseSchema = z.object({
+  results: z.array(SearchHitSchema),
+  model: z.string(),
+  backend: z.string(),
+  tookMs: z.number(),
+  /** True when the active pack is the random-weight test pack: results carry no meaning. */
+  notMeaningful: z.boolean(),
+});
+export type SearchResponse = z.infer<typeof SearchResponseSchema>;

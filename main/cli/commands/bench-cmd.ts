@@ -1,0 +1,15 @@
+import type { Command } from 'commander';
+import { runBench } from '../../../bench/run.js';
+
+export function registerBench(program: Command): void {
+  program
+    .command('bench')
+    .description('run the benchmarks and write a JSON report to bench/results/ (its path is the last line)')
+    .option('--quick', 'the fast subset (about a minute)')
+    .option('--out <folder>', 'write the report here instead')
+    .option('--only <parts>', 'comma-separated: vector,models,preprocess,ingest')
+    .action(async (o: { quick?: boolean; out?: string; only?: string }) => {
+      const file = await runBench({ quick: Boolean(o.quick), outDir: o.out, only: o.only?.split(',') });
+      console.log(file);
+    });
+}

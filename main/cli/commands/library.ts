@@ -1,0 +1,44 @@
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { findRootByPath } from '../../core/db/roots.js';
+import { printJson, UsageError, withService, type GlobalOptions } from '../context.js';
+
+export function registerLibrary(program: Command, g: () => GlobalOptions): void {
+  program
+    .command('add')
+    .description('add folders to the library (then run `bindery index`)')
+    .argument('<folder...>', 'folders of photos, recordings and videos')
+    .option('--json', 'print JSON')
+    .action(async (folders: string[], o: { json?: boolean }) => {
+      for (const f of folders) await assertFolder(f);
+      await withService(g(), async (s) => {
+        const added = [];
+        for (const f of folders) added.push(await s.addRoot({ path: path.resolve(f) }));
+        if (o.json) printJson({ roots: added });
+        else for (const r of added) console.log(`added ${r.path} (id ${r.id})`);
+      });
+    });
+
+  program
+    .command('remove')
+    .description('remove a folder from the library (its files are never touched)')
+    .argument('<folder>', 'a folder added before, or its id')
+    .option('--json', 'print JSON')
+    .action(async (folder: string, o: { json?: boolean }) => {
+      await withService(g(), async (s) => {
+        const id = /^\d+$/.test(folder) ? Number(folder) : findRootByPath(s.engine.db, folder)?.id;
+        if (!id)
+          throw new UsageError(`${path.resolve(folder)} is not a library folder (see \`bindery status\`)`);
+        const r = await s.removeRoot({ id });
+        if (o.json) printJson(r);
+        else console.log(`removed ${folder} (${r.removed} files forgotten)`);
+      });
+    });
+}
+
+async function assertFolder(f: string): Promise<void> {
+  const s = await stat(f).catch(() => null);
+  if (!s) throw new UsageError(`${f}: no such folder`);
+  if (!s.isDirectory()) throw new UsageError(`${f}: not a folder`);
+}

@@ -1,0 +1,57 @@
+import path from 'node:path';
+import { Engine } from '../core/engine.js';
+import { parseProviderList } from '../core/models/providers.js';
+import { defaultCataloguePath } from '../core/paths.js';
+import { CoreService } from '../core/service.js';
+import type { BackendName } from '../core/vectors/index.js';
+
+/** Options every subcommand accepts before its name (`bindery --db x.db search …`). */
+export interface GlobalOptions {
+  db?: string;
+  pack?: string;
+  backend?: string;
+  ep?: string;
+  batch?: string;
+  threads?: string;
+}
+
+export class UsageError extends Error {}
+
+export function cataloguePath(g: GlobalOptions): string {
+  return g.db ? path.resolve(g.db) : defaultCataloguePath();
+}
+
+/** Opens the engine, runs `fn` with the service, and always closes the catalogue. */
+export async function withService<T>(g: GlobalOptions, fn: (s: CoreService) => Promise<T>): Promise<T> {
+  const engine = await Engine.open({
+    dbPath: cataloguePath(g),
+    packDir: g.pack ? path.resolve(g.pack) : undefined,
+    backend: parseBackend(g.backend),
+    providers: g.ep ? parseProviderList(g.ep) : undefined,
+    batchSize: g.batch ? positiveInt(g.batch, '--batch') : undefined,
+    intraOpThreads: g.threads ? positiveInt(g.threads, '--threads') : undefined,
+  });
+  try {
+    return await fn(new CoreService(engine));
+  } finally {
+    await engine.close();
+  }
+}
+
+function parseBackend(b: string | undefined): BackendName | undefined {
+  if (b === undefined) return undefined;
+  if (b !== 'vss' && b !== 'vec')
+    throw new UsageError(`--backend must be vss or vec, not ${JSON.stringify(b)}`);
+  return b;
+}
+
+export function positiveInt(v: string, flag: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1)
+    throw new UsageError(`${flag} must be a positive whole number, not ${JSON.stringify(v)}`);
+  return n;
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value)}\n`);
+}

@@ -1,0 +1,134 @@
+import type { MediaKind } from '../../../app/modality.js';
+import type { Db } from './open.js';
+
+export type FileStatus = 'pending' | 'indexed' | 'failed' | 'missing';
+
+export interface FileRow {
+  id: number;
+  root_id: number;
+  path: string;
+  size: number;
+  mtime_ms: number;
+  content_id: number | null;
+  kind: MediaKind | null;
+  status: FileStatus;
+  error: string | null;
+}
+
+export interface SeenFile {
+  path: string;
+  size: number;
+  mtimeMs: number;
+}
+
+export type ScanOutcome = 'new' | 'changed' | 'unchanged';
+
+/**
+ * Records one file seen by a scan and, when it is new or changed, queues it, in the caller's
+ * transaction, so a file is never queued without its row nor its row changed without its job.
+ */
+export function recordSeen(db: Db, rootId: number, scanId: number, f: SeenFile): ScanOutcome {
+  const row = db.prepare('SELECT id, size, mtime_ms, status FROM files WHERE path = ?').get(f.path) as
+    Pick<FileRow, 'id' | 'size' | 'mtime_ms' | 'status'> | undefined;
+  const now = Date.now();
+  if (!row) {
+    const { lastInsertRowid } = db
+      .prepare(
+        `INSERT INTO files (root_id, path, size, mtime_ms, status, scan_id, updated_at)
+         VALUES (?, ?, ?, ?, 'pending', ?, ?)`,
+      )
+      .run(rootId, f.path, f.size, Math.round(f.mtimeMs), scanId, now);
+    enqueue(db, Number(lastInsertRowid));
+    return 'new';
+  }
+  const unchanged = row.size === f.size && row.mtime_ms === Math.round(f.mtimeMs);
+  if (unchanged && (row.status === 'indexed' || row.status === 'failed')) {
+    db.prepare('UPDATE files SET scan_id = ? WHERE id = ?').run(scanId, row.id);
+    return 'unchanged';
+  }
+  db.prepare(
+    `UPDATE files SET size = ?, mtime_ms = ?, status = 'pending', error = NULL, scan_id = ?, updated_at = ?
+     WHERE id = ?`,
+  ).run(f.size, Math.round(f.mtimeMs), scanId, now, row.id);
+  enqueue(db, row.id);
+  return 'changed';
+}
+
+export function enqueue(db: Db, fileId: number): void {
+  db.prepare('INSERT OR IGNORE INTO jobs (file_id, created_at) VALUES (?, ?)').run(fileId, Date.now());
+}
+
+/** Files of a scanned root that the scan did not see are gone (or moved): mark them, drop their jobs. */
+export function markUnseenMissing(db: Db, rootId: number, scanId: number): number {
+  db.prepare(
+    `DELETE FROM jobs WHERE file_id IN (SELECT id FROM files WHERE root_id = ? AND scan_id != ?)`,
+  ).run(rootId, scanId);
+  return db
+    .prepare(
+      `UPDATE files SET status = 'missing', updated_at = ? WHERE root_id = ? AND scan_id != ? AND status != 'missing'`,
+    )
+    .run(Date.now(), rootId, scanId).changes;
+}
+
+export function markIndexed(db: Db, fileId: number, contentId: number, kind: MediaKind): void {
+  db.prepare(
+    `UPDATE files SET content_id = ?, kind = ?, status = 'indexed', error = NULL, updated_at = ? WHERE id = ?`,
+  ).run(contentId, kind, Date.now(), fileId);
+  db.prepare('DELETE FROM jobs WHERE file_id = ?').run(fileId);
+}
+
+export function markFailed(db: Db, fileId: number, error: string, kind: MediaKind | null = null): void {
+  db.prepare(
+    `UPDATE files SET status = 'failed', error = ?, kind = COALESCE(?, kind), content_id = NULL, updated_at = ?
+     WHERE id = ?`,
+  ).run(error.slice(0, 2000), kind, Date.now(), fileId);
+  db.prepare('DELETE FROM jobs WHERE file_id = ?').run(fileId);
+}
+
+/** Queues every failed file again (after the user fixed permissions, installed a codec, …). */
+export function requeueFailed(db: Db): number {
+  const ids = db.prepare(`SELECT id FROM files WHERE status = 'failed'`).pluck().all() as number[];
+  db.transaction(() => {
+    for (const id of ids) {
+      db.prepare(`UPDATE files SET status = 'pending', error = NULL WHERE id = ?`).run(id);
+      enqueue(db, id);
+    }
+  })();
+  return ids.length;
+}
+
+export interface QueuedJob {
+  jobId: number;
+  file: FileRow;
+}
+
+/** The next queued jobs after `afterJobId`, oldest first: the pipeline's only source of work. */
+export function nextJobs(db: Db, afterJobId: number, limit: number): QueuedJob[] {
+  const rows = db
+    .prepare(
+      `SELECT j.id AS jobId, f.* FROM jobs j JOIN files f ON f.id = j.file_id
+       JOIN roots r ON r.id = f.root_id AND r.status = 'online'
+       WHERE j.id > ? ORDER BY j.id LIMIT ?`,
+    )
+    .all(afterJobId, limit) as (FileRow & { jobId: number })[];
+  return rows.map(({ jobId, ...file }) => ({ jobId, file }));
+}
+
+export function queuedCount(db: Db): number {
+  return db.prepare('SELECT COUNT(*) FROM jobs').pluck().get() as number;
+}
+
+/** Another path already indexed with this content that has since gone missing: this file is that one, moved. */
+export function hasMissingTwin(db: Db, contentId: number, fileId: number): boolean {
+  return (
+    db
+      .prepare(`SELECT 1 FROM files WHERE content_id = ? AND id != ? AND status = 'missing' LIMIT 1`)
+      .get(contentId, fileId) !== undefined
+  );
+}
+
+export function failures(db: Db, limit = 1000): Pick<FileRow, 'id' | 'path' | 'error' | 'kind'>[] {
+  return db
+    .prepare(`SELECT id, path, error, kind FROM files WHERE status = 'failed' ORDER BY path LIMIT ?`)
+    .all(limit) as Pick<FileRow, 'id' | 'path' | 'error' | 'kind'>[];
+}

@@ -1,0 +1,57 @@
+import path from 'node:path';
+import type { Db } from './open.js';
+
+export interface RootRow {
+  id: number;
+  path: string;
+  status: 'online' | 'offline';
+  added_at: number;
+  last_scan_at: number | null;
+}
+
+export function listRoots(db: Db): RootRow[] {
+  return db.prepare('SELECT * FROM roots ORDER BY path').all() as RootRow[];
+}
+
+export function getRoot(db: Db, id: number): RootRow | undefined {
+  return db.prepare('SELECT * FROM roots WHERE id = ?').get(id) as RootRow | undefined;
+}
+
+export function findRootByPath(db: Db, p: string): RootRow | undefined {
+  return db.prepare('SELECT * FROM roots WHERE path = ?').get(path.resolve(p)) as RootRow | undefined;
+}
+
+/**
+ * Adds a folder. A folder inside an existing root, or containing one, would index files twice, so
+ * overlapping roots are refused with a message that names the other root.
+ */
+export function addRoot(db: Db, folder: string): RootRow {
+  const abs = path.resolve(folder);
+  const existing = findRootByPath(db, abs);
+  if (existing) return existing;
+  for (const r of listRoots(db)) {
+    if (isInside(abs, r.path) || isInside(r.path, abs)) {
+      throw new Error(`${abs} overlaps the library folder ${r.path}; remove that one first or add a sibling`);
+    }
+  }
+  db.prepare('INSERT INTO roots (path, added_at) VALUES (?, ?)').run(abs, Date.now());
+  return findRootByPath(db, abs)!;
+}
+
+export function setRootStatus(db: Db, id: number, status: RootRow['status'], scannedAt?: number): void {
+  db.prepare('UPDATE roots SET status = ?, last_scan_at = COALESCE(?, last_scan_at) WHERE id = ?').run(
+    status,
+    scannedAt ?? null,
+    id,
+  );
+}
+
+/** Removes a root and its file rows; orphaned contents are collected by the caller's garbage pass. */
+export function removeRoot(db: Db, id: number): void {
+  db.prepare('DELETE FROM roots WHERE id = ?').run(id);
+}
+
+export function isInside(child: string, parent: string): boolean {
+  const rel = path.relative(parent, child);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}

@@ -1,0 +1,109 @@
+import type { EncoderModality, MediaKind } from '../../../app/modality.js';
+import type { PackManifest } from '../../../app/pack.js';
+import { DEFAULT_AUDIO_PARAMS, DEFAULT_VISION_PARAMS } from '../../../app/pack.js';
+import type { SegmentSpec } from '../db/contents.js';
+import { preprocessAudio } from '../preprocess/audio.js';
+import { probeMedia, type MediaProbe } from '../preprocess/ffmpeg.js';
+import { preprocessImage } from '../preprocess/image.js';
+import type { FloatTensor } from '../preprocess/tensor.js';
+import { preprocessVideo } from '../preprocess/video.js';
+
+/** Rows of one preprocessed tensor that together make one stored segment (e.g. the 3 crops of a clip). */
+export interface SegmentGroup {
+  segment: SegmentSpec;
+  rows: number[];
+}
+
+/** What one file asks of one encoder: a batch of rows, how they group into segments, and an optional file-level mean. */
+export interface EncodeWork {
+  modality: EncoderModality;
+  tensor: FloatTensor;
+  groups: SegmentGroup[];
+  fileLevel: SegmentSpec | null;
+}
+
+export interface Decoded {
+  kind: MediaKind;
+  durationS: number | null;
+  works: EncodeWork[];
+}
+
+/**
+ * Turns a file into encoder work with exactly ImageBind's preprocessing. A video is embedded by its
+ * frames (5 clips × 3 crops) and its soundtrack (3 clips); an "mp4" without a picture is audio.
+ */
+export async function decodeFile(file: string, kind: MediaKind, pack: PackManifest): Promise<Decoded> {
+  const enc = pack.encoders;
+  if (kind === 'image') {
+    if (!enc.vision) throw new Error('the active model pack has no vision encoder');
+    const t = await preprocessImage(file, enc.vision.preprocess);
+    return { kind, durationS: null, works: [photoWork(t)] };
+  }
+  const probe = await probeMedia(file);
+  if (kind === 'video' && probe.video) return decodeVideo(file, pack, probe);
+  if (!probe.audio) throw new Error(kind === 'video' ? 'no video or audio stream' : 'no audio stream');
+  if (!enc.audio) throw new Error('the active model pack has no audio encoder');
+  const audio = await audioWork(file, pack, probe);
+  return { kind: 'audio', durationS: audio.durationS, works: [audio.work] };
+}
+
+function photoWork(t: FloatTensor): EncodeWork {
+  const tensor: FloatTensor = { ...t, dims: [1, ...t.dims] };
+  return {
+    modality: 'vision',
+    tensor,
+    groups: [{ segment: fileSegment('vision'), rows: [0] }],
+    fileLevel: null,
+  };
+}
+
+async function decodeVideo(file: string, pack: PackManifest, probe: MediaProbe): Promise<Decoded> {
+  const works: EncodeWork[] = [];
+  let durationS: number | null = null;
+  if (pack.encoders.vision) {
+    const params = pack.encoders.vision.preprocess ?? DEFAULT_VISION_PARAMS;
+    const v = await preprocessVideo(file, params, { probe });
+    durationS = v.durationS;
+    const crops = v.tensor.dims[0] / v.clips.length;
+    const groups = v.clips.map((c, i) => ({
+      segment: clipSegment('vision', c.startS, c.endS),
+      rows: Array.from({ length: crops }, (_, j) => i * crops + j),
+    }));
+    works.push({ modality: 'vision', tensor: v.tensor, groups, fileLevel: fileSegment('vision') });
+  }
+  if (probe.audio && pack.encoders.audio) {
+    const a = await audioWork(file, pack, probe);
+    durationS ??= a.durationS;
+    works.push(a.work);
+  }
+  if (works.length === 0)
+    throw new Error('the active model pack can embed neither the frames nor the soundtrack');
+  return { kind: 'video', durationS, works };
+}
+
+async function audioWork(
+  file: string,
+  pack: PackManifest,
+  probe: MediaProbe,
+): Promise<{ work: EncodeWork; durationS: number }> {
+  const params = pack.encoders.audio?.preprocess ?? DEFAULT_AUDIO_PARAMS;
+  const a = await preprocessAudio(file, params, { probe });
+  const groups = a.clips.map((c, i) => ({ segment: clipSegment('audio', c.startS, c.endS), rows: [i] }));
+  return {
+    work: { modality: 'audio', tensor: a.tensor, groups, fileLevel: fileSegment('audio') },
+    durationS: a.durationS,
+  };
+}
+
+function clipSegment(modality: EncoderModality, start: number, end: number): SegmentSpec {
+  return { modality, level: 'clip', tStart: round3(start), tEnd: round3(end) };
+}
+
+function fileSegment(modality: EncoderModality): SegmentSpec {
+  return { modality, level: 'file', tStart: 0, tEnd: 0 };
+}
+
+/** Millisecond precision keeps segment identity stable across float noise in clip times. */
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}

@@ -1,0 +1,89 @@
+import type { EncoderModality } from '../../../app/modality.js';
+import { meanDirection } from '../../../app/vector-math.js';
+import type { SegmentSpec } from '../db/contents.js';
+import type { Engine } from '../engine.js';
+import { floatTensor } from '../preprocess/tensor.js';
+import type { EncodeWork } from './decode.js';
+import type { Prepared } from './prepare.js';
+
+export interface SegmentVector {
+  segment: SegmentSpec;
+  vector: Float32Array;
+}
+
+export type Encoded =
+  | { prepared: Extract<Prepared, { type: 'new' }>; vectors: SegmentVector[] }
+  | { prepared: Exclude<Prepared, { type: 'new' }> };
+
+/**
+ * Encodes the new files of a batch with one model call per modality (files share batches, which
+ * is where the throughput is). If a shared call fails, each file is retried alone so that one bad
+ * input fails one file.
+ */
+export async function encodeBatch(engine: Engine, batch: Prepared[]): Promise<Encoded[]> {
+  const fresh = batch.filter((p): p is Extract<Prepared, { type: 'new' }> => p.type === 'new');
+  let rows: Map<EncodeWork, Float32Array[]>;
+  try {
+    rows = await embedWorks(
+      engine,
+      fresh.flatMap((p) => p.decoded.works),
+    );
+  } catch {
+    return Promise.all(batch.map(async (p) => (await encodeBatchAlone(engine, p))[0]));
+  }
+  return batch.map((p) =>
+    p.type === 'new' ? { prepared: p, vectors: segmentVectors(p.decoded.works, rows) } : { prepared: p },
+  );
+}
+
+async function encodeBatchAlone(engine: Engine, p: Prepared): Promise<Encoded[]> {
+  if (p.type !== 'new') return [{ prepared: p }];
+  try {
+    const rows = await embedWorks(engine, p.decoded.works);
+    return [{ prepared: p, vectors: segmentVectors(p.decoded.works, rows) }];
+  } catch (e) {
+    const error = `encoder failed: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`;
+    return [{ prepared: { job: p.job, type: 'failed', error, kind: p.decoded.kind } }];
+  }
+}
+
+/** One embed call per modality over the concatenated rows of every work; returns each work's row vectors. */
+async function embedWorks(engine: Engine, works: EncodeWork[]): Promise<Map<EncodeWork, Float32Array[]>> {
+  const out = new Map<EncodeWork, Float32Array[]>();
+  const byModality = new Map<EncoderModality, EncodeWork[]>();
+  for (const w of works) byModality.set(w.modality, [...(byModality.get(w.modality) ?? []), w]);
+  for (const [modality, list] of byModality) {
+    const vectors = await engine.runtime.embed(modality, concatRows(list));
+    let at = 0;
+    for (const w of list) {
+      out.set(w, vectors.slice(at, at + w.tensor.dims[0]));
+      at += w.tensor.dims[0];
+    }
+  }
+  return out;
+}
+
+function concatRows(works: EncodeWork[]) {
+  if (works.length === 1) return works[0].tensor;
+  const rowShape = works[0].tensor.dims.slice(1);
+  const total = works.reduce((n, w) => n + w.tensor.data.length, 0);
+  const data = new Float32Array(total);
+  let at = 0;
+  for (const w of works) {
+    data.set(w.tensor.data, at);
+    at += w.tensor.data.length;
+  }
+  return floatTensor(data, [works.reduce((n, w) => n + w.tensor.dims[0], 0), ...rowShape]);
+}
+
+/** Each segment is the mean direction of its rows (3 crops of a clip); the file level averages all rows. */
+function segmentVectors(works: EncodeWork[], rows: Map<EncodeWork, Float32Array[]>): SegmentVector[] {
+  return works.flatMap((w) => {
+    const r = rows.get(w)!;
+    const groups = w.groups.map((g) => ({
+      segment: g.segment,
+      vector: meanDirection(g.rows.map((i) => r[i])),
+    }));
+    return w.fileLevel ? [...groups, { segment: w.fileLevel, vector: meanDirection(r) }] : groups;
+  });
+}

@@ -1,0 +1,210 @@
+import { stat } from 'node:fs/promises';
+import { emptySummary, type IndexProgress, type IndexSummary } from '../../../app/indexing.js';
+import { collectGarbage } from '../db/contents.js';
+import {
+  markUnseenMissing,
+  nextJobs,
+  queuedCount,
+  recordSeen,
+  requeueFailed,
+  type QueuedJob,
+} from '../db/files.js';
+import { listRoots, setRootStatus, type RootRow } from '../db/roots.js';
+import type { Engine } from '../engine.js';
+import { encodeBatch } from './encode.js';
+import { prepareJob, type Prepared } from './prepare.js';
+import { walk, type WalkProblem } from './scan.js';
+import { addSummary, writeBatch } from './write.js';
+
+export interface IndexOptions {
+  signal?: AbortSignal;
+  onProgress?: (p: IndexProgress) => void;
+  /** Files per decode → encode → write batch (also the commit size). */
+  batchFiles?: number;
+  /** Files decoded at once (ffmpeg and sharp run in their own threads and processes). */
+  decodeConcurrency?: number;
+  retryFailed?: boolean;
+  /** Skip the scan and only drain the queue (resuming after a crash, a watcher's events). */
+  skipScan?: boolean;
+}
+
+export interface IndexResult {
+  summary: IndexSummary;
+  problems: WalkProblem[];
+  cancelled: boolean;
+}
+
+const SCAN_COMMIT = 500;
+
+/** scan → sniff → hash → decode → batch → encode → write, resumable from the job queue at any point. */
+export async function indexLibrary(engine: Engine, opts: IndexOptions = {}): Promise<IndexResult> {
+  const summary = emptySummary();
+  const problems: WalkProblem[] = [];
+  const progress = new ProgressTracker(summary, opts.onProgress);
+  if (opts.retryFailed) requeueFailed(engine.db);
+  if (!opts.skipScan) {
+    for (const root of listRoots(engine.db)) {
+      if (opts.signal?.aborted) break;
+      await scanRoot(engine, root, summary, problems, progress);
+    }
+  }
+  const cancelled = await drainQueue(engine, summary, progress, opts);
+  if (!cancelled) {
+    progress.phase('cleanup');
+    summary.removed += cleanup(engine);
+  }
+  progress.phase(cancelled ? 'cancelled' : 'done');
+  return { summary, problems, cancelled };
+}
+
+async function scanRoot(
+  engine: Engine,
+  root: RootRow,
+  summary: IndexSummary,
+  problems: WalkProblem[],
+  progress: ProgressTracker,
+): Promise<void> {
+  const { db } = engine;
+  const online = await stat(root.path).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+  // An unplugged drive is offline, not deleted: its files keep their embeddings.
+  setRootStatus(db, root.id, online ? 'online' : 'offline');
+  if (!online) return;
+  const scanId = Date.now();
+  let pending: Parameters<typeof recordSeen>[3][] = [];
+  const flush = () => {
+    db.transaction(() => {
+      for (const f of pending) if (recordSeen(db, root.id, scanId, f) === 'unchanged') summary.skipped++;
+    })();
+    progress.scanned(pending.length, pending.at(-1)?.path ?? null);
+    pending = [];
+  };
+  for await (const f of walk(root.path, problems)) {
+    pending.push(f);
+    if (pending.length >= SCAN_COMMIT) flush();
+  }
+  flush();
+  db.transaction(() => {
+    markUnseenMissing(db, root.id, scanId);
+    setRootStatus(db, root.id, 'online', scanId);
+  })();
+}
+
+/**
+ * Two stages overlap: while batch i is encoded and written, batch i+1 is decoded. Memory stays
+ * bounded by two batches of tensors.
+ */
+async function drainQueue(
+  engine: Engine,
+  summary: IndexSummary,
+  progress: ProgressTracker,
+  opts: IndexOptions,
+) {
+  const batchFiles = opts.batchFiles ?? 16;
+  const concurrency = opts.decodeConcurrency ?? 2;
+  progress.startEmbedding(queuedCount(engine.db));
+  let lastJob = 0;
+  const take = () => {
+    const jobs = nextJobs(engine.db, lastJob, batchFiles);
+    if (jobs.length > 0) lastJob = jobs[jobs.length - 1].jobId;
+    return jobs;
+  };
+  let next = prepareAll(engine, take(), concurrency);
+  for (;;) {
+    const batch = await next;
+    if (batch.length === 0) return false;
+    if (opts.signal?.aborted) return true;
+    next = prepareAll(engine, take(), concurrency);
+    const delta = writeBatch(engine, await encodeBatch(engine, batch));
+    addSummary(summary, delta);
+    progress.embedded(batch.length, batch.at(-1)!.job.file.path);
+  }
+}
+
+async function prepareAll(engine: Engine, jobs: QueuedJob[], concurrency: number): Promise<Prepared[]> {
+  const out: Prepared[] = new Array(jobs.length);
+  let at = 0;
+  const worker = async () => {
+    while (at < jobs.length) {
+      const i = at++;
+      out[i] = await prepareJob(engine, jobs[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, jobs.length) }, worker));
+  return out;
+}
+
+function cleanup(engine: Engine): number {
+  const { db } = engine;
+  const missing = db.prepare(`SELECT COUNT(*) FROM files WHERE status = 'missing'`).pluck().get() as number;
+  db.transaction(() => {
+    const orphans = collectGarbage(db);
+    if (orphans.length > 0) engine.index.remove(orphans);
+    // Other packs' indexes are derived: they are rebuilt from their embeddings when next opened.
+    db.prepare(`UPDATE meta SET value = '1' WHERE key LIKE 'index_dirty:%' AND key != ?`).run(
+      `index_dirty:${engine.modelId}`,
+    );
+  })();
+  const left = db.prepare(`SELECT COUNT(*) FROM files WHERE status = 'missing'`).pluck().get() as number;
+  return missing - left;
+}
+
+/** Turns counts into throttled progress events with a rate and an ETA. */
+class ProgressTracker {
+  private done = 0;
+  private total = 0;
+  private started = Date.now();
+  private lastEmit = 0;
+  private current: string | null = null;
+  private stage: IndexProgress['phase'] = 'scan';
+
+  constructor(
+    private readonly summary: IndexSummary,
+    private readonly listener?: (p: IndexProgress) => void,
+  ) {}
+
+  scanned(n: number, current: string | null) {
+    this.done += n;
+    this.current = current;
+    this.emit(false);
+  }
+
+  startEmbedding(total: number) {
+    this.stage = 'embed';
+    this.done = 0;
+    this.total = total;
+    this.started = Date.now();
+    this.emit(true);
+  }
+
+  embedded(n: number, current: string) {
+    this.done += n;
+    this.current = current;
+    this.emit(false);
+  }
+
+  phase(p: IndexProgress['phase']) {
+    this.stage = p;
+    this.emit(true);
+  }
+
+  private emit(force: boolean) {
+    const now = Date.now();
+    if (!this.listener || (!force && now - this.lastEmit < 100)) return;
+    this.lastEmit = now;
+    const secs = Math.max((now - this.started) / 1000, 1e-3);
+    const rate = this.stage === 'embed' ? this.done / secs : 0;
+    const left = Math.max(this.total - this.done, 0);
+    this.listener({
+      phase: this.stage,
+      filesDone: this.done,
+      filesTotal: this.stage === 'scan' ? this.done : this.total,
+      filesPerSec: Math.round(rate * 100) / 100,
+      etaS: rate > 0 ? Math.round(left / rate) : null,
+      current: this.current,
+      summary: { ...this.summary },
+    });
+  }
+}

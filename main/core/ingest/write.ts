@@ -1,0 +1,51 @@
+import type { MediaKind } from '../../../app/modality.js';
+import { emptySummary, type IndexSummary } from '../../../app/indexing.js';
+import { isEmbedded, markEmbedded, putEmbedding, upsertContent, upsertSegment } from '../db/contents.js';
+import { hasMissingTwin, markFailed, markIndexed } from '../db/files.js';
+import type { Engine } from '../engine.js';
+import type { Encoded } from './encode.js';
+
+/**
+ * Commits a whole batch — file states, contents, segments, vectors, the vector index and the
+ * removal of the batch's jobs — in one SQLite transaction. A kill before the commit leaves the jobs
+ * queued and nothing written; after it, everything. Returns the batch's counts.
+ */
+export function writeBatch(engine: Engine, batch: Encoded[]): IndexSummary {
+  const { db } = engine;
+  const delta = emptySummary();
+  const link = (fileId: number, contentId: number, kind: MediaKind) => {
+    markIndexed(db, fileId, contentId, kind);
+    delta.indexed++;
+    if (hasMissingTwin(db, contentId, fileId)) delta.moved++;
+  };
+  db.transaction(() => {
+    const vectors: { id: number; vector: Float32Array }[] = [];
+    for (const e of batch) {
+      const p = e.prepared;
+      if (p.type === 'failed') {
+        markFailed(db, p.job.file.id, p.error, p.kind);
+        delta.failed++;
+      } else if (p.type === 'reuse') link(p.job.file.id, p.contentId, p.kind);
+      else if ('vectors' in e) {
+        const contentId = upsertContent(db, p.hash, p.size, p.decoded.kind, p.decoded.durationS);
+        // A copy of a file embedded earlier in this same batch shares its vectors.
+        if (!isEmbedded(db, contentId, engine.modelId)) {
+          for (const sv of e.vectors) {
+            const id = upsertSegment(db, contentId, sv.segment);
+            putEmbedding(db, id, engine.modelId, sv.vector);
+            vectors.push({ id, vector: sv.vector });
+          }
+          markEmbedded(db, contentId, engine.modelId);
+          delta.embedded += e.vectors.length;
+        }
+        link(p.job.file.id, contentId, p.decoded.kind);
+      }
+    }
+    if (vectors.length > 0) engine.index.add(vectors);
+  })();
+  return delta;
+}
+
+export function addSummary(into: IndexSummary, delta: IndexSummary): void {
+  for (const key of Object.keys(delta) as (keyof IndexSummary)[]) into[key] += delta[key];
+}

@@ -1,0 +1,157 @@
+import ort from 'onnxruntime-node';
+
+/**
+ * Execution providers (DESIGN.md §4): a session is created with the first provider that works,
+ * trying each alone (plus CPU, which takes any operator the accelerator lacks), and the caller
+ * gets a report of what is active and why each earlier choice was skipped. CPU is always the
+ * last resort, so forcing `cuda` on a machine without it still yields a working session.
+ */
+
+export const PROVIDER_NAMES = ['cuda', 'dml', 'coreml', 'webgpu', 'cpu'] as const;
+export type ProviderName = (typeof PROVIDER_NAMES)[number];
+
+export interface ProviderFallback {
+  provider: ProviderName;
+  reason: string;
+}
+
+export interface ProviderReport {
+  /** The provider the session was created with (CPU may still run operators it lacks). */
+  provider: ProviderName;
+  /** Providers tried before it, with the reason each was skipped. */
+  fallbacks: ProviderFallback[];
+}
+
+export interface SessionConfig {
+  intraOpNumThreads?: number;
+  interOpNumThreads?: number;
+  /** The CPU arena speeds up repeated runs but holds on to peak memory. Default true. */
+  enableCpuMemArena?: boolean;
+  graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
+  executionMode?: 'sequential' | 'parallel';
+  /** GPU index for cuda/dml. Default 0. */
+  deviceId?: number;
+}
+
+/** Backends compiled into the installed onnxruntime-node binary (`bundled: false` ones need extra libraries). */
+export function supportedBackends(): string[] {
+  try {
+    return ort.listSupportedBackends().map((b) => b.name);
+  } catch {
+    return ['cpu'];
+  }
+}
+
+/**
+ * The order to try on this platform. Linux x64 may have CUDA; Windows has DirectML on any GPU
+ * (CUDA after it when this build knows CUDA, since DML needs no extra install); macOS has CoreML.
+ */
+export function defaultProviderOrder(
+  platform: NodeJS.Platform = process.platform,
+  arch: string = process.arch,
+  supported: readonly string[] = supportedBackends(),
+): ProviderName[] {
+  if (platform === 'linux') return arch === 'x64' ? ['cuda', 'cpu'] : ['cpu'];
+  if (platform === 'win32') return supported.includes('cuda') ? ['dml', 'cuda', 'cpu'] : ['dml', 'cpu'];
+  if (platform === 'darwin') return ['coreml', 'cpu'];
+  return ['cpu'];
+}
+
+/** Parses a user setting like `cuda,cpu` (CLI flag, settings file). Unknown names are an error, duplicates dropped. */
+export function parseProviderList(text: string): ProviderName[] {
+  const names = text
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter(Boolean);
+  if (names.length === 0) throw new Error('execution provider list is empty (expected e.g. "cuda,cpu")');
+  const bad = names.filter((n) => !(PROVIDER_NAMES as readonly string[]).includes(n));
+  if (bad.length) {
+    throw new Error(
+      `unknown execution provider ${bad.join(', ')} (expected one of ${PROVIDER_NAMES.join(', ')})`,
+    );
+  }
+  return [...new Set(names as ProviderName[])];
+}
+
+/** The providers to attempt, in order, ending with CPU (anything listed after CPU would never be reached). */
+export function attemptOrder(providers: readonly ProviderName[]): ProviderName[] {
+  const unique = [...new Set(providers)];
+  const cpu = unique.indexOf('cpu');
+  return cpu >= 0 ? unique.slice(0, cpu + 1) : [...unique, 'cpu'];
+}
+
+function providerConfig(p: ProviderName, cfg: SessionConfig): ort.InferenceSession.ExecutionProviderConfig {
+  switch (p) {
+    case 'cuda':
+    case 'dml':
+      return { name: p, deviceId: cfg.deviceId ?? 0 };
+    case 'cpu':
+      return { name: 'cpu', useArena: cfg.enableCpuMemArena ?? true };
+    default:
+      return { name: p };
+  }
+}
+
+export function sessionOptions(p: ProviderName, cfg: SessionConfig): ort.InferenceSession.SessionOptions {
+  const eps =
+    p === 'cpu' ? [providerConfig('cpu', cfg)] : [providerConfig(p, cfg), providerConfig('cpu', cfg)];
+  return {
+    executionProviders: eps,
+    enableCpuMemArena: cfg.enableCpuMemArena ?? true,
+    graphOptimizationLevel: cfg.graphOptimizationLevel ?? 'all',
+    executionMode: cfg.executionMode ?? 'sequential',
+    // onnxruntime-node rejects keys that are present but undefined, so thread counts go in only when set.
+    ...definedOnly({ intraOpNumThreads: cfg.intraOpNumThreads, interOpNumThreads: cfg.interOpNumThreads }),
+  };
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** Why a provider cannot even be attempted with this binary, or undefined when it is worth a try. */
+function unavailableReason(p: ProviderName, supported: readonly string[]): string | undefined {
+  if (p === 'cpu' || supported.includes(p)) return undefined;
+  return `onnxruntime-node on ${process.platform}/${process.arch} has no ${p} execution provider (it has ${supported.join(', ')})`;
+}
+
+/** Turns onnxruntime's error into one readable line, with a hint for the common CUDA case. */
+function failureReason(p: ProviderName, err: unknown): string {
+  const msg = (err instanceof Error ? err.message : String(err)).split('\n')[0].trim().slice(0, 300);
+  if (p === 'cuda' && /shared library|libcuda|libcudart|libcublas|libcudnn/i.test(msg)) {
+    // onnxruntime-node does not bundle the CUDA EP; its install script fetches it on request.
+    const hint =
+      'install onnxruntime-node with ONNXRUNTIME_NODE_INSTALL=cuda12; it needs CUDA 12, cuDNN 9 and an NVIDIA GPU';
+    return `CUDA is not usable: ${msg} (${hint})`;
+  }
+  return `${p} failed: ${msg}`;
+}
+
+/**
+ * Creates a session from a model *path* (not a buffer), so onnxruntime resolves external-data
+ * files relative to the model, and large weights are never copied into the JS heap.
+ */
+export async function createSession(
+  modelPath: string,
+  providers: readonly ProviderName[],
+  cfg: SessionConfig = {},
+): Promise<{ session: ort.InferenceSession } & ProviderReport> {
+  const supported = supportedBackends();
+  const fallbacks: ProviderFallback[] = [];
+  for (const provider of attemptOrder(providers)) {
+    const skip = unavailableReason(provider, supported);
+    if (skip) {
+      fallbacks.push({ provider, reason: skip });
+      continue;
+    }
+    try {
+      const session = await ort.InferenceSession.create(modelPath, sessionOptions(provider, cfg));
+      return { session, provider, fallbacks };
+    } catch (err) {
+      // CPU is the last resort: if even it fails the model itself is broken, so say so.
+      if (provider === 'cpu') throw new Error(`cannot load ${modelPath}: ${failureReason(provider, err)}`);
+      fallbacks.push({ provider, reason: failureReason(provider, err) });
+    }
+  }
+  throw new Error('unreachable: CPU is always attempted');
+}

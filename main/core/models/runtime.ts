@@ -1,0 +1,333 @@
+import ort from 'onnxruntime-node';
+import type { EncoderModality } from '../../../app/modality.js';
+import type { EncoderSpec } from '../../../app/pack.js';
+import type { Tensor } from '../preprocess/tensor.js';
+import { encoderSpec, type LoadedPack } from './pack.js';
+import {
+  attemptOrder,
+  createSession,
+  defaultProviderOrder,
+  type ProviderFallback,
+  type ProviderName,
+  type SessionConfig,
+} from './providers.js';
+
+/**
+ * ONNX encoder sessions for one model pack (DESIGN.md §4): created lazily per modality, reused,
+ * fed in bounded batches, and adapted from what preprocessing produces to what each graph
+ * declares (ImageBind's clip axis S, PadIm2Video's repeated frame).
+ *
+ * Threading: onnxruntime-node (1.30) schedules `session.run` with setImmediate and then runs the
+ * graph synchronously inside the native binding. ORT's own thread pool parallelises the maths,
+ * but the calling JS thread is blocked for the whole batch (measured: a 53 ms run blocked the
+ * event loop for 53 ms). That is why the engine lives in a utility process / worker (DESIGN.md
+ * §1), never on Electron's main thread, and why batches are chunked: between chunks the event
+ * loop gets a turn, so progress and cancellation messages still flow.
+ */
+
+export interface RuntimeOptions {
+  /** Providers to try in order; CPU is always the last resort. Default: defaultProviderOrder(). */
+  providers?: ProviderName[];
+  intraOpThreads?: number;
+  /** Most encoder items (views, clips) per session.run. Default 8. */
+  batchSize?: number;
+  /** Further session settings (inter-op threads, CPU arena, optimisation level). */
+  session?: Omit<SessionConfig, 'intraOpNumThreads'>;
+}
+
+export interface EncoderReport {
+  provider: ProviderName;
+  fallbacks: ProviderFallback[];
+  loadMs: number;
+}
+
+type Dims = readonly (number | string)[];
+
+interface LoadedEncoder {
+  session: ort.InferenceSession;
+  spec: EncoderSpec;
+  /** The graph's declared input shape, symbolic axes as names. */
+  inputShape: Dims;
+  inputType: string;
+}
+
+export const DEFAULT_BATCH_SIZE = 8;
+
+export class EncoderRuntime {
+  private readonly sessions = new Map<EncoderModality, Promise<LoadedEncoder>>();
+  private readonly reports: Partial<Record<EncoderModality, EncoderReport>> = {};
+  /** Providers in the order sessions try them, ending with CPU (shown in status). */
+  readonly providerOrder: ProviderName[];
+  private readonly batchSize: number;
+  private closed = false;
+  /** Runs in flight, so close() never releases a session under a running batch. */
+  private readonly running = new Set<Promise<unknown>>();
+
+  constructor(
+    readonly pack: LoadedPack,
+    private readonly opts: RuntimeOptions = {},
+  ) {
+    this.providerOrder = attemptOrder(opts.providers?.length ? opts.providers : defaultProviderOrder());
+    this.batchSize = opts.batchSize ?? DEFAULT_BATCH_SIZE;
+    if (!Number.isInteger(this.batchSize) || this.batchSize < 1) {
+      throw new Error(`batchSize must be a positive integer, got ${opts.batchSize}`);
+    }
+  }
+
+  /**
+   * Embeds a batch. `tensor` is what preprocessing produced, batched on axis 0:
+   * vision [B,3,224,224] images or [B,3,2,224,224] video views; audio [B,1,128,204] clips;
+   * text int64 [B,77]; depth/thermal [B,1,224,224]; imu [B,6,2000]. A tensor already at the
+   * graph's rank ([B,S,…]) is passed through, and each item's S views are averaged by the graph,
+   * as ImageBind's forward does. Returns B unit-length vectors.
+   */
+  async embed(modality: EncoderModality, tensor: Tensor): Promise<Float32Array[]> {
+    const enc = await this.encoder(modality);
+    const clips = clipsPerItem(tensor.dims, enc.inputShape);
+    const perRun = Math.max(1, Math.floor(this.batchSize / clips));
+    const out: Float32Array[] = [];
+    for (let start = 0; start < tensor.dims[0]; start += perRun) {
+      if (this.closed) throw new Error('EncoderRuntime is closed');
+      const chunk = sliceItems(tensor, start, Math.min(tensor.dims[0], start + perRun));
+      const run = this.run(modality, enc, chunk);
+      this.running.add(run);
+      try {
+        out.push(...(await run));
+      } finally {
+        this.running.delete(run);
+      }
+    }
+    return out;
+  }
+
+  /** Creates the modality's session now (embed does this lazily); useful to measure or warm up. */
+  async load(modality: EncoderModality): Promise<void> {
+    await this.encoder(modality);
+  }
+
+  /** Loads every encoder (or the given ones) one after another, so peak memory grows one model at a time. */
+  async warmUp(modalities: readonly EncoderModality[] = this.pack.encoders): Promise<void> {
+    for (const m of modalities) await this.encoder(m);
+  }
+
+  providerReport(): Partial<Record<EncoderModality, EncoderReport>> {
+    return structuredClone(this.reports);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const pending = [...this.sessions.values()];
+    this.sessions.clear();
+    await Promise.allSettled([...this.running]);
+    for (const result of await Promise.allSettled(pending)) {
+      if (result.status === 'fulfilled') await result.value.session.release();
+    }
+  }
+
+  /** One creation promise per modality, so concurrent first calls share it; a failure is not cached. */
+  private encoder(modality: EncoderModality): Promise<LoadedEncoder> {
+    if (this.closed) return Promise.reject(new Error('EncoderRuntime is closed'));
+    let pending = this.sessions.get(modality);
+    if (!pending) {
+      pending = this.createEncoder(modality);
+      this.sessions.set(modality, pending);
+      const mine = pending;
+      mine.catch(() => this.sessions.get(modality) === mine && this.sessions.delete(modality));
+    }
+    return pending;
+  }
+
+  private async createEncoder(modality: EncoderModality): Promise<LoadedEncoder> {
+    const spec = encoderSpec(this.pack, modality);
+    const started = performance.now();
+    const cfg: SessionConfig = { ...this.opts.session, intraOpNumThreads: this.opts.intraOpThreads };
+    const created = await createSession(this.pack.filePath(spec.onnx.file), this.providerOrder, cfg);
+    const loadMs = performance.now() - started;
+    this.reports[modality] = { provider: created.provider, fallbacks: created.fallbacks, loadMs };
+    try {
+      return { session: created.session, spec, ...declaredInput(created.session, spec, modality) };
+    } catch (e) {
+      await created.session.release();
+      throw e;
+    }
+  }
+
+  private async run(modality: EncoderModality, enc: LoadedEncoder, chunk: Tensor): Promise<Float32Array[]> {
+    const feed = toOrtTensor(adaptToGraph(modality, chunk, enc.inputShape), enc.inputType, modality);
+    const result = await enc.session.run({ [enc.spec.input.name]: feed });
+    const output = result[enc.spec.output.name] as ort.Tensor;
+    try {
+      return unitRows(modality, output);
+    } finally {
+      output.dispose();
+    }
+  }
+}
+
+/** Reads the graph's declared input and checks the manifest's names against the graph. */
+function declaredInput(
+  session: ort.InferenceSession,
+  spec: EncoderSpec,
+  modality: EncoderModality,
+): { inputShape: Dims; inputType: string } {
+  const meta = session.inputMetadata.find((m) => m.name === spec.input.name);
+  if (!meta?.isTensor) {
+    throw new Error(
+      `${modality}: the graph has no tensor input "${spec.input.name}" (it has ${session.inputNames.join(', ')})`,
+    );
+  }
+  if (!session.outputNames.includes(spec.output.name)) {
+    throw new Error(
+      `${modality}: the graph has no output "${spec.output.name}" (it has ${session.outputNames.join(', ')})`,
+    );
+  }
+  return { inputShape: meta.shape, inputType: meta.type };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shape adaptation (pure; exported for tests)
+
+/** True when `graph` has ImageBind's clip axis: a symbolic axis 1 on an input of rank ≥ 5. */
+function hasClipAxis(graph: Dims): boolean {
+  return graph.length >= 5 && typeof graph[1] === 'string';
+}
+
+/** Views per item when the caller passes [B,S,…] at the graph's full rank; 1 otherwise. */
+export function clipsPerItem(dims: readonly number[], graph: Dims): number {
+  return dims.length === graph.length && hasClipAxis(graph) ? dims[1] : 1;
+}
+
+/** An image [.., C, H, W] where the graph wants [.., C, T, H, W] with a fixed T (PadIm2Video). */
+function missingTimeAxis(dims: readonly number[], graph: Dims): boolean {
+  if (graph.length < 5 || dims.length >= graph.length || typeof graph.at(-3) !== 'number') return false;
+  return dims.at(-3) === graph.at(-4) && dims.at(-2) === graph.at(-2) && dims.at(-1) === graph.at(-1);
+}
+
+/**
+ * How a preprocessing tensor maps onto the graph's input: the dims to feed, and whether the image
+ * frame must be repeated along a time axis first. Throws with both shapes when it cannot fit.
+ */
+export function planInput(
+  modality: string,
+  dims: readonly number[],
+  graph: Dims,
+): { dims: number[]; repeatFrames: number } {
+  let out = [...dims];
+  let repeatFrames = 1;
+  if (missingTimeAxis(out, graph)) {
+    repeatFrames = graph.at(-3) as number;
+    out = [...out.slice(0, -2), repeatFrames, ...out.slice(-2)];
+  }
+  if (out.length === graph.length - 1 && hasClipAxis(graph)) out = [out[0], 1, ...out.slice(1)];
+  const fits = out.length === graph.length && graph.every((g, i) => typeof g === 'string' || g === out[i]);
+  if (!fits) {
+    throw new Error(
+      `${modality}: the encoder expects [${graph.join(',')}], got a tensor of [${dims.join(',')}]`,
+    );
+  }
+  return { dims: out, repeatFrames };
+}
+
+/**
+ * ImageBind's PadIm2Video(pad_type="repeat", ntimes=T): every [H,W] plane is repeated T times
+ * consecutively, turning [.., C, H, W] into [.., C, T, H, W].
+ */
+function repeatPlanes(data: Float32Array, plane: number, times: number): Float32Array {
+  const planes = data.length / plane;
+  const out = new Float32Array(data.length * times);
+  for (let p = 0; p < planes; p++) {
+    const src = data.subarray(p * plane, (p + 1) * plane);
+    for (let t = 0; t < times; t++) out.set(src, (p * times + t) * plane);
+  }
+  return out;
+}
+
+export function adaptToGraph(modality: string, t: Tensor, graph: Dims): Tensor {
+  const plan = planInput(modality, t.dims, graph);
+  if (plan.repeatFrames === 1) return { ...t, dims: plan.dims } as Tensor;
+  if (t.dtype !== 'float32') throw new Error(`${modality}: frames must be float32`);
+  const plane = (t.dims.at(-1) ?? 1) * (t.dims.at(-2) ?? 1);
+  return { dtype: 'float32', dims: plan.dims, data: repeatPlanes(t.data, plane, plan.repeatFrames) };
+}
+
+/** Items [start, end) along axis 0, as a view (no copy). */
+function sliceItems(t: Tensor, start: number, end: number): Tensor {
+  const per = t.dims.slice(1).reduce((a, b) => a * b, 1);
+  const dims = [end - start, ...t.dims.slice(1)];
+  if (t.dtype === 'int64') return { dtype: 'int64', dims, data: t.data.subarray(start * per, end * per) };
+  return { dtype: 'float32', dims, data: t.data.subarray(start * per, end * per) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tensors in and out
+
+function toOrtTensor(t: Tensor, graphType: string, modality: string): ort.Tensor {
+  if (graphType === t.dtype) return new ort.Tensor(t.dtype, t.data, t.dims);
+  // fp16 exports of large towers take half-precision input; preprocessing always yields float32.
+  if (graphType === 'float16' && t.dtype === 'float32')
+    return new ort.Tensor('float16', toHalf(t.data), t.dims);
+  throw new Error(`${modality}: the encoder takes ${graphType} input, got ${t.dtype}`);
+}
+
+/** Splits [B, D] into B copies scaled to unit length (ImageBind's logit scales do not matter for cosine). */
+function unitRows(modality: string, output: ort.Tensor): Float32Array[] {
+  const [rows, dim] = output.dims;
+  const data =
+    output.type === 'float16' ? fromHalf(output.data as Uint16Array) : (output.data as Float32Array);
+  const out: Float32Array[] = [];
+  for (let r = 0; r < rows; r++) {
+    const row = data.slice(r * dim, (r + 1) * dim);
+    let sq = 0;
+    for (let i = 0; i < dim; i++) sq += row[i] * row[i];
+    const norm = Math.sqrt(sq);
+    if (!(norm > 0) || !Number.isFinite(norm))
+      throw new Error(`${modality}: the encoder produced a zero or non-finite embedding`);
+    for (let i = 0; i < dim; i++) row[i] /= norm;
+    out.push(row);
+  }
+  return out;
+}
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/** Rounds `value >>> shift` to nearest, ties to even. */
+function roundShift(value: number, shift: number): number {
+  const kept = value >>> shift;
+  const rest = value & ((1 << shift) - 1);
+  const half = 1 << (shift - 1);
+  return kept + (rest > half || (rest === half && kept & 1) ? 1 : 0);
+}
+
+/** float32 → IEEE half bits, round to nearest even (a mantissa carry correctly bumps the exponent). */
+function halfBits(value: number): number {
+  f32[0] = value;
+  const x = u32[0];
+  const sign = (x >>> 16) & 0x8000;
+  const exp = (x >>> 23) & 0xff;
+  const mant = x & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  const e = exp - 112; // rebias 127 → 15
+  if (e >= 31) return sign | 0x7c00;
+  if (e > 0) return sign | roundShift((e << 23) | mant, 13);
+  return e < -10 ? sign : sign | roundShift(mant | 0x800000, 14 - e);
+}
+
+function toHalf(data: Float32Array): Uint16Array {
+  const out = new Uint16Array(data.length);
+  for (let i = 0; i < data.length; i++) out[i] = halfBits(data[i]);
+  return out;
+}
+
+/** IEEE half → float32. */
+function fromHalf(bits: Uint16Array): Float32Array {
+  const out = new Float32Array(bits.length);
+  for (let i = 0; i < bits.length; i++) {
+    const h = bits[i];
+    const e = (h >>> 10) & 0x1f;
+    const m = h & 0x3ff;
+    const mag = e === 0 ? m * 2 ** -24 : e === 31 ? (m ? NaN : Infinity) : (1 + m / 1024) * 2 ** (e - 15);
+    out[i] = h & 0x8000 ? -mag : mag;
+  }
+  return out;
+}

@@ -1,0 +1,319 @@
+import { DEFAULT_AUDIO_PARAMS, type AudioParams } from '../../../app/pack.js';
+import { kaldiFbank } from './fbank.js';
+import {
+  ffTime,
+  inputPath,
+  probeMedia,
+  runFfmpeg,
+  type AudioStreamInfo,
+  type MediaProbe,
+  type RunOptions,
+} from './ffmpeg.js';
+import { resample, resampleKernel, resampledLength } from './resample.js';
+import { floatTensor, type FloatTensor } from './tensor.js';
+
+/**
+ * ImageBind's load_and_transform_audio_data (imagebind/data.py), on ffmpeg:
+ * decode channel 0 at the native rate → torchaudio-exact resample of the whole signal to 16 kHz →
+ * ConstantClipsPerVideoSampler windows → per clip: subtract the mean, Kaldi fbank, transpose to
+ * [bins, frames], zero-pad/cut to targetLength, normalise (x − mean)/std.
+ */
+
+export interface ClipWindow {
+  startS: number;
+  endS: number;
+}
+
+export interface AudioClips {
+  /** [clips, 1, numMelBins, targetLength] */
+  tensor: FloatTensor;
+  clips: ClipWindow[];
+  durationS: number;
+}
+
+export interface AudioDecodeOptions extends RunOptions {
+  /**
+   * Files up to this long (seconds, by ffprobe) are decoded whole, exactly as ImageBind does. Longer
+   * ones decode only each clip window plus the resampler's reach, so hours of audio cost the same
+   * as a few seconds. Default 180.
+   */
+  fullDecodeMaxS?: number;
+  /** A probeMedia result the caller already has, to save running ffprobe again. */
+  probe?: MediaProbe;
+}
+
+export const AUDIO_FULL_DECODE_MAX_S = 180;
+
+// ---------------------------------------------------------------------------------------------
+// The clip sampler, in exact arithmetic.
+//
+// pytorchvideo's ConstantClipsPerVideoSampler computes clip starts with fractions.Fraction:
+//   max_start = Fraction(max(duration − clip, 0));  start_i = max_start / max(n − 1, 1) · i
+// and ImageBind slices audio at int(start · sr), exactly. Doubles would round twice, so starts are
+// kept as BigInt rationals and only converted (correctly rounded, like float(Fraction)) at the end.
+// ---------------------------------------------------------------------------------------------
+
+interface Rational {
+  num: bigint;
+  den: bigint;
+}
+
+/** The exact value of a finite, non-negative double. */
+function rationalOf(x: number): Rational {
+  if (!(x >= 0) || !Number.isFinite(x)) throw new Error(`expected a finite non-negative number, got ${x}`);
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, x);
+  const bits = view.getBigUint64(0);
+  const biased = Number((bits >> 52n) & 0x7ffn);
+  const fraction = bits & ((1n << 52n) - 1n);
+  const mantissa = biased === 0 ? fraction : fraction | (1n << 52n);
+  const exp = (biased === 0 ? 1 : biased) - 1075;
+  return exp >= 0 ? { num: mantissa << BigInt(exp), den: 1n } : { num: mantissa, den: 1n << BigInt(-exp) };
+}
+
+const bitLength = (v: bigint): number => (v === 0n ? 0 : v.toString(2).length);
+
+/** float(Fraction): the double nearest to num/den, ties to even. */
+function rationalToNumber({ num, den }: Rational): number {
+  if (num === 0n) return 0;
+  // Scale so the integer quotient has 54–55 bits, then round it to 53.
+  const shift = 54 - (bitLength(num) - bitLength(den));
+  const n = shift >= 0 ? num << BigInt(shift) : num;
+  const d = shift >= 0 ? den : den << BigInt(-shift);
+  let q = n / d;
+  const exact = n % d === 0n;
+  const extra = BigInt(bitLength(q) - 53);
+  const half = 1n << (extra - 1n);
+  const dropped = q & ((1n << extra) - 1n);
+  q >>= extra;
+  if (dropped > half || (dropped === half && (!exact || (q & 1n) === 1n))) q += 1n;
+  return Number(q) * 2 ** (Number(extra) - shift);
+}
+
+interface ExactWindow extends ClipWindow {
+  start: Rational;
+  end: Rational;
+}
+
+function exactClipWindows(durationS: number, clipDurationS: number, clipsPerVideo: number): ExactWindow[] {
+  if (!Number.isInteger(clipsPerVideo) || clipsPerVideo < 1)
+    throw new Error('clipsPerVideo must be a positive integer');
+  // duration − clip is a float subtraction in Python (float − Fraction → float).
+  const maxStart = rationalOf(Math.max(durationS - clipDurationS, 0));
+  const clip = rationalOf(clipDurationS);
+  const steps = BigInt(Math.max(clipsPerVideo - 1, 1));
+  const windows: ExactWindow[] = [];
+  for (let i = 0; i < clipsPerVideo; i++) {
+    const start = { num: maxStart.num * BigInt(i), den: maxStart.den * steps };
+    const end = { num: start.num * clip.den + clip.num * start.den, den: start.den * clip.den };
+    windows.push({ start, end, startS: rationalToNumber(start), endS: rationalToNumber(end) });
+  }
+  return windows;
+}
+
+/**
+ * ImageBind's get_clip_timepoints with ConstantClipsPerVideoSampler: start_i = i·max(dur − clip, 0)/(n − 1),
+ * end_i = start_i + clip, as the doubles Python's float(Fraction) gives.
+ */
+export function clipTimepoints(
+  durationS: number,
+  clipDurationS: number,
+  clipsPerVideo: number,
+): ClipWindow[] {
+  return exactClipWindows(durationS, clipDurationS, clipsPerVideo).map(({ startS, endS }) => ({
+    startS,
+    endS,
+  }));
+}
+
+/** `waveform[:, int(start·sr) : int(end·sr)]`, with the products taken exactly; end clamped to n. */
+function sampleRange(w: ExactWindow, sampleRate: number, n: number): [number, number] {
+  const sr = BigInt(sampleRate);
+  const a = Number((w.start.num * sr) / w.start.den);
+  const b = Number((w.end.num * sr) / w.end.den);
+  return [Math.min(a, n), Math.min(b, n)];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mel clips.
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * waveform2melspec + Normalize for one clip → `[numMelBins · targetLength]`, row-major [bin][frame].
+ * A clip shorter than one 25 ms window has no fbank frames; ImageBind would divide by zero there
+ * (`abs(p) / n_frames`), Bindery instead returns pure padding, i.e. every value (0 − mean)/std,
+ * so such a file still gets an (uninformative) embedding instead of an error.
+ */
+function melClip(clip: Float32Array, p: AudioParams): Float32Array {
+  // ImageBind subtracts the clip mean first. Kaldi's remove_dc_offset then subtracts each frame's
+  // own mean, which cancels any constant, so the result does not depend on this beyond rounding;
+  // it is kept for fidelity. (The mean is over all channels in ImageBind; for the same reason
+  // using channel 0's alone changes nothing.)
+  let mean = 0;
+  for (let i = 0; i < clip.length; i++) mean += clip[i];
+  mean = clip.length > 0 ? mean / clip.length : 0;
+  const centred = clip.map((v) => v - mean);
+  const fb = kaldiFbank(centred, {
+    sampleRate: p.sampleRate,
+    numMelBins: p.numMelBins,
+    frameLengthMs: p.frameLengthMs,
+    frameShiftMs: p.frameShiftMs,
+  });
+  const frames = Math.min(fb.dims[0], p.targetLength);
+  const bins = p.numMelBins;
+  const T = p.targetLength;
+  // Normalize runs in float32 after the zero padding, so padding becomes (0 − mean)/std too.
+  const mean32 = Math.fround(p.mean);
+  const std32 = Math.fround(p.std);
+  const norm = (x: number): number => Math.fround(x - mean32) / std32;
+  const out = new Float32Array(bins * T).fill(norm(0));
+  for (let f = 0; f < frames; f++) {
+    for (let b = 0; b < bins; b++) out[b * T + f] = norm(fb.data[f * bins + b]);
+  }
+  return out;
+}
+
+function stackClips(
+  mels: Float32Array[],
+  windows: ClipWindow[],
+  durationS: number,
+  p: AudioParams,
+): AudioClips {
+  const per = p.numMelBins * p.targetLength;
+  const data = new Float32Array(mels.length * per);
+  mels.forEach((m, i) => data.set(m, i * per));
+  return {
+    tensor: floatTensor(data, [mels.length, 1, p.numMelBins, p.targetLength]),
+    clips: windows.map(({ startS, endS }) => ({ startS, endS })),
+    durationS,
+  };
+}
+
+/** The clips of a mono waveform already at `params.sampleRate` (pure; the heart of preprocessAudio). */
+export function waveformToClips(
+  wave16k: Float32Array,
+  params: AudioParams = DEFAULT_AUDIO_PARAMS,
+): AudioClips {
+  // waveform.size(1) / sample_rate: a double division, as in Python.
+  const durationS = wave16k.length / params.sampleRate;
+  const windows = exactClipWindows(durationS, params.clipDurationS, params.clipsPerVideo);
+  const mels = windows.map((w) => {
+    const [a, b] = sampleRange(w, params.sampleRate, wave16k.length);
+    return melClip(wave16k.subarray(a, Math.max(a, b)), params);
+  });
+  return stackClips(mels, windows, durationS, params);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoding.
+// ---------------------------------------------------------------------------------------------
+
+/** Decoded PCM bytes as floats (copied when the buffer is not 4-byte aligned). */
+function float32View(buf: Buffer): Float32Array {
+  const n = Math.floor(buf.length / 4);
+  if (buf.byteOffset % 4 === 0) return new Float32Array(buf.buffer, buf.byteOffset, n);
+  const aligned = new Uint8Array(n * 4);
+  aligned.set(buf.subarray(0, n * 4));
+  return new Float32Array(aligned.buffer);
+}
+
+interface DecodeRange {
+  startS: number;
+  durationS: number;
+}
+
+/**
+ * Channel 0 of the first audio stream as float32 at its native rate. ImageBind does not downmix
+ * (Kaldi fbank reads channel 0), so neither does this: pan keeps c0 bit-exactly.
+ */
+async function decodeChannel0(
+  file: string,
+  audio: AudioStreamInfo,
+  range: DecodeRange | null,
+  maxSamples: number,
+  opts: RunOptions,
+): Promise<Float32Array> {
+  const seek = range ? ['-ss', ffTime(range.startS + audio.startOffsetS), '-t', ffTime(range.durationS)] : [];
+  const buf = await runFfmpeg(
+    [
+      ...seek,
+      '-i',
+      inputPath(file),
+      '-map',
+      `0:${audio.streamIndex}`,
+      '-af',
+      'pan=mono|c0=c0',
+      '-ar',
+      String(audio.sampleRate),
+      '-f',
+      'f32le',
+      '-acodec',
+      'pcm_f32le',
+      'pipe:1',
+    ],
+    { ...opts, maxBytes: Math.ceil(maxSamples) * 4 + 65536 },
+  );
+  return float32View(buf);
+}
+
+/** ImageBind's audio preprocessing for any file ffmpeg can decode (audio files or a video's soundtrack). */
+export async function preprocessAudio(
+  file: string,
+  params: AudioParams = DEFAULT_AUDIO_PARAMS,
+  opts: AudioDecodeOptions = {},
+): Promise<AudioClips> {
+  const probe = opts.probe ?? (await probeMedia(file, { signal: opts.signal }));
+  const audio = probe.audio;
+  if (!audio) throw new Error('no audio stream');
+  if (!(audio.sampleRate > 0)) throw new Error('audio stream has no sample rate');
+  const probedS = audio.durationS ?? probe.durationS;
+  const fullMax = opts.fullDecodeMaxS ?? AUDIO_FULL_DECODE_MAX_S;
+  if (probedS > fullMax) return decodeWindows(file, audio, probedS, params, opts);
+  // Room for twice the probed length (estimates for VBR/streams can be short), bounded below.
+  const maxSamples = Math.max(probedS, fullMax) * 2 * audio.sampleRate;
+  const native = await decodeChannel0(file, audio, null, maxSamples, opts);
+  if (native.length === 0) throw new Error('audio stream decoded to no samples');
+  return waveformToClips(resample(native, audio.sampleRate, params.sampleRate), params);
+}
+
+/**
+ * The long-file path: the same clips as a full decode, decoding only each window. The resampler's
+ * output j depends on inputs near floor(j/target)·orig (gcd-reduced rates), so a chunk decoded
+ * from a block boundary s0 = B·orig resamples to the full signal's outputs shifted by B·target.
+ * Sample-exact for PCM/FLAC; for codecs whose seeking is not sample-exact, within a few samples.
+ */
+async function decodeWindows(
+  file: string,
+  audio: AudioStreamInfo,
+  probedS: number,
+  p: AudioParams,
+  opts: AudioDecodeOptions,
+): Promise<AudioClips> {
+  const sr = audio.sampleRate;
+  const k = resampleKernel(sr, p.sampleRate);
+  const total = resampledLength(Math.round(probedS * sr), sr, p.sampleRate);
+  const durationS = total / p.sampleRate;
+  const windows = exactClipWindows(durationS, p.clipDurationS, p.clipsPerVideo);
+  // Each side: the resampler's reach (width) plus 50 ms for codecs whose seek lands a little off.
+  const marginBlocks = Math.ceil((0.05 * sr) / k.orig) + Math.ceil(k.width / k.orig) + 1;
+  const mels: Float32Array[] = [];
+  for (const w of windows) {
+    const [a, b] = sampleRange(w, p.sampleRate, total);
+    const firstBlock = Math.max(0, Math.floor(a / k.target) - marginBlocks);
+    const lastBlock = Math.ceil(b / k.target) + marginBlocks;
+    const s0 = firstBlock * k.orig;
+    const len = (lastBlock - firstBlock) * k.orig;
+    const chunk = await decodeChannel0(
+      file,
+      audio,
+      { startS: s0 / sr, durationS: len / sr },
+      len * 1.5,
+      opts,
+    );
+    const out = resample(chunk, sr, p.sampleRate);
+    const shift = firstBlock * k.target;
+    const from = Math.min(a - shift, out.length);
+    mels.push(melClip(out.subarray(from, Math.max(from, Math.min(b - shift, out.length))), p));
+  }
+  return stackClips(mels, windows, durationS, p);
+}

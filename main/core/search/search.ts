@@ -1,0 +1,129 @@
+import type { MediaKind } from '../../../app/modality.js';
+import type { Query, SearchHit, SearchResponse } from '../../../app/query.js';
+import { combine, dot } from '../../../app/vector-math.js';
+import { getEmbedding, segmentsByIds, type SegmentRow } from '../db/contents.js';
+import type { Engine } from '../engine.js';
+import type { VectorHit } from '../vectors/index.js';
+import { fileFilterClause, hasFilters } from './filters.js';
+import type { TermEncoder } from './term-encoder.js';
+
+interface FileRef {
+  id: number;
+  path: string;
+  kind: MediaKind;
+  size: number;
+  mtime_ms: number;
+}
+
+/** Runs a query: embed terms (cached), combine, k-NN, group to files, attribute scores to terms. */
+export async function search(engine: Engine, terms: TermEncoder, query: Query): Promise<SearchResponse> {
+  const t0 = performance.now();
+  const vectors = await Promise.all(query.terms.map((t) => terms.encode(t)));
+  const q = combine(
+    vectors,
+    query.terms.map((t) => t.weight),
+  );
+  const results = rank(engine, q, query).map((r) => ({
+    ...r,
+    terms: attribution(engine, r.segmentId, vectors),
+  }));
+  return {
+    results,
+    model: engine.modelId,
+    backend: engine.index.backend,
+    tookMs: Math.round((performance.now() - t0) * 100) / 100,
+    notMeaningful: engine.pack.manifest.testPack,
+  };
+}
+
+/**
+ * Asks the index for more segments than results (a file has several), grouping to files, and
+ * doubles the request until k results are found or the index is exhausted.
+ */
+function rank(engine: Engine, q: Float32Array, query: Query): Omit<SearchHit, 'terms'>[] {
+  const allow = allowedSegments(engine, query);
+  const total = engine.index.count();
+  let want = query.level === 'files' ? query.k * 4 + 16 : query.k;
+  for (;;) {
+    const hits = engine.index.search(q, {
+      k: Math.min(want, total),
+      allow: allow && ((id) => allow.has(id)),
+    });
+    const results = toResults(engine, hits, query);
+    if (results.length >= query.k || want >= total) return results.slice(0, query.k);
+    want *= 4;
+  }
+}
+
+function allowedSegments(engine: Engine, query: Query): Set<number> | undefined {
+  if (!hasFilters(query.filters)) return undefined;
+  const where = fileFilterClause(query.filters);
+  const ids = engine.db
+    .prepare(
+      `SELECT DISTINCT s.id FROM segments s JOIN files f ON f.content_id = s.content_id WHERE ${where.sql}`,
+    )
+    .pluck()
+    .all(...where.params) as number[];
+  return new Set(ids);
+}
+
+function toResults(engine: Engine, hits: VectorHit[], query: Query): Omit<SearchHit, 'terms'>[] {
+  const segments = segmentsByIds(
+    engine.db,
+    hits.map((h) => h.id),
+  );
+  const filesOf = fileResolver(engine, query);
+  const out: Omit<SearchHit, 'terms'>[] = [];
+  const seen = new Map<number, Omit<SearchHit, 'terms'>>();
+  for (const hit of hits) {
+    const seg = segments.get(hit.id);
+    if (!seg || (query.level === 'segments' && seg.level === 'file')) continue;
+    const files = filesOf(seg.content_id);
+    if (files.length === 0) continue;
+    const prior = seen.get(seg.content_id);
+    if (query.level === 'files' && prior) {
+      // Hits come best first: a later clip of the same file only adds the moment if none was known.
+      if (!prior.segment && seg.level === 'clip') prior.segment = moment(seg);
+      continue;
+    }
+    const row = toHit(files, seg, hit.score);
+    seen.set(seg.content_id, row);
+    out.push(row);
+  }
+  return out;
+}
+
+function toHit(files: FileRef[], seg: SegmentRow, score: number): Omit<SearchHit, 'terms'> {
+  const f = files[0];
+  return {
+    fileId: f.id,
+    path: f.path,
+    kind: f.kind,
+    score,
+    segmentId: seg.id,
+    segment: seg.level === 'clip' ? moment(seg) : null,
+    copies: files.length - 1,
+    size: f.size,
+    mtimeMs: f.mtime_ms,
+  };
+}
+
+function moment(seg: SegmentRow): SearchHit['segment'] {
+  return { start: seg.t_start, end: seg.t_end, modality: seg.modality };
+}
+
+/** The indexed paths of a content that pass the filters, oldest row first (stable across runs). */
+function fileResolver(engine: Engine, query: Query): (contentId: number) => FileRef[] {
+  const where = fileFilterClause(query.filters);
+  const stmt = engine.db.prepare(
+    `SELECT f.id, f.path, f.kind, f.size, f.mtime_ms FROM files f WHERE f.content_id = ? AND ${where.sql} ORDER BY f.id`,
+  );
+  return (contentId) => stmt.all(contentId, ...where.params) as FileRef[];
+}
+
+/** Cosine between each term and the result's own vector: which inputs drove this match. */
+function attribution(engine: Engine, segmentId: number, termVectors: Float32Array[]): number[] {
+  const v = getEmbedding(engine.db, segmentId, engine.modelId);
+  if (!v) return termVectors.map(() => 0);
+  return termVectors.map((t) => Math.round(dot(t, v) * 1e4) / 1e4);
+}
