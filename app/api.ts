@@ -65,6 +65,8 @@ export const StatusSchema = z.object({
   queued: z.number().int(),
   failures: z.array(FailureSchema),
   model: ModelInfoSchema,
+  /** The pack answering queries: the active one, or the previous one while the active pack re-embeds. */
+  servingModel: z.string(),
   vectors: z.object({
     backend: z.string(),
     count: z.number().int(),
@@ -75,6 +77,63 @@ export const StatusSchema = z.object({
   indexing: z.boolean(),
 });
 export type Status = z.infer<typeof StatusSchema>;
+
+export const FileInfoSchema = z.object({
+  fileId: z.number().int(),
+  path: z.string(),
+  kind: z.enum(MEDIA_KINDS).nullable(),
+  status: z.enum(['pending', 'indexed', 'failed', 'missing']),
+  error: z.string().nullable(),
+  size: z.number().int(),
+  mtimeMs: z.number(),
+  durationS: z.number().nullable(),
+  rootId: z.number().int(),
+  segments: z.array(
+    z.object({
+      id: z.number().int(),
+      modality: z.string(),
+      level: z.enum(['clip', 'file']),
+      start: z.number(),
+      end: z.number(),
+    }),
+  ),
+});
+export type FileInfo = z.infer<typeof FileInfoSchema>;
+
+export const ModelSummarySchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  version: z.string(),
+  dir: z.string(),
+  licence: z.string(),
+  testPack: z.boolean(),
+  active: z.boolean(),
+  /** Share of the library's contents this pack has embedded (background re-embedding progress). */
+  embeddedContents: z.number().int(),
+  totalContents: z.number().int(),
+});
+export type ModelSummary = z.infer<typeof ModelSummarySchema>;
+
+export const ModelProgressSchema = z.object({
+  phase: z.enum(['download', 'verify', 'install', 'done', 'error']),
+  source: z.string(),
+  file: z.string().nullable(),
+  bytesDone: z.number(),
+  bytesTotal: z.number().nullable(),
+  message: z.string().nullable(),
+});
+export type ModelProgress = z.infer<typeof ModelProgressSchema>;
+
+/** Media bytes are not JSON: each transport serves them by opaque file id (media:// or /media/…). */
+export const MEDIA_VARIANTS = ['original', 'thumb'] as const;
+export type MediaVariant = (typeof MEDIA_VARIANTS)[number];
+
+export const FileIdRequestSchema = z.object({ fileId: z.number().int().positive() }).strict();
+export const WaveformRequestSchema = z
+  .object({ fileId: z.number().int().positive(), points: z.number().int().min(16).max(4096).default(256) })
+  .strict();
+export const ModelIdRequestSchema = z.object({ id: z.string().min(1).max(64) }).strict();
+export const InstallModelRequestSchema = z.object({ source: z.string().min(1).max(4096) }).strict();
 
 export const AddRootRequestSchema = z.object({ path: z.string().min(1).max(4096) }).strict();
 export const RemoveRootRequestSchema = z.object({ id: z.number().int().positive() }).strict();
@@ -94,6 +153,16 @@ export interface AppApi {
   search(query: QueryInput): Promise<SearchResponse>;
   failures(): Promise<Failure[]>;
   onIndexProgress(listener: (p: IndexProgress) => void): () => void;
+  fileInfo(req: z.input<typeof FileIdRequestSchema>): Promise<FileInfo>;
+  /** Peak amplitudes (0…1) of an audio file or a video's soundtrack, for drawing a waveform. */
+  waveform(req: z.input<typeof WaveformRequestSchema>): Promise<{ peaks: number[] }>;
+  listModels(): Promise<ModelSummary[]>;
+  /** Makes a pack active; until it has embedded the library, search keeps using the previous one. */
+  useModel(req: z.input<typeof ModelIdRequestSchema>): Promise<ModelSummary[]>;
+  /** Installs a pack from an http(s) URL of a pack.json, or a local folder (progress arrives as events). */
+  installModel(req: z.input<typeof InstallModelRequestSchema>): Promise<ModelSummary>;
+  removeModel(req: z.input<typeof ModelIdRequestSchema>): Promise<ModelSummary[]>;
+  onModelProgress(listener: (p: ModelProgress) => void): () => void;
 }
 
 /** Request and response schemas per method: the transports validate both directions with these. */
@@ -106,6 +175,18 @@ export const API_SCHEMAS = {
   cancelIndex: { request: EmptyRequestSchema, response: z.object({ cancelled: z.boolean() }) },
   search: { request: QuerySchema, response: SearchResponseSchema },
   failures: { request: EmptyRequestSchema, response: z.array(FailureSchema) },
+  fileInfo: { request: FileIdRequestSchema, response: FileInfoSchema },
+  waveform: { request: WaveformRequestSchema, response: z.object({ peaks: z.array(z.number()) }) },
+  listModels: { request: EmptyRequestSchema, response: z.array(ModelSummarySchema) },
+  useModel: { request: ModelIdRequestSchema, response: z.array(ModelSummarySchema) },
+  installModel: { request: InstallModelRequestSchema, response: ModelSummarySchema },
+  removeModel: { request: ModelIdRequestSchema, response: z.array(ModelSummarySchema) },
 } as const;
 
-export const EVENT_SCHEMAS = { indexProgress: IndexProgressSchema } as const;
+export type ApiMethod = keyof typeof API_SCHEMAS;
+
+export const EVENT_SCHEMAS = {
+  indexProgress: IndexProgressSchema,
+  modelProgress: ModelProgressSchema,
+} as const;
+export type ApiEvent = keyof typeof EVENT_SCHEMAS;

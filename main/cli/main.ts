@@ -2,8 +2,10 @@ import { Command, CommanderError } from 'commander';
 import { registerBench } from './commands/bench-cmd.js';
 import { registerIndex } from './commands/index-cmd.js';
 import { registerLibrary } from './commands/library.js';
+import { registerModels } from './commands/models-cmd.js';
 import { registerPreprocess } from './commands/preprocess-cmd.js';
 import { registerSearch } from './commands/search-cmd.js';
+import { registerServe } from './commands/serve-cmd.js';
 import { registerStatus } from './commands/status-cmd.js';
 import { UsageError, type GlobalOptions } from './context.js';
 
@@ -26,7 +28,9 @@ export function buildProgram(): Command {
   registerIndex(program, g);
   registerSearch(program, g);
   registerStatus(program, g);
+  registerModels(program, g);
   registerPreprocess(program, g);
+  registerServe(program, g);
   registerBench(program);
   for (const c of program.commands) c.exitOverride();
   return program;

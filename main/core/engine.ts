@@ -1,11 +1,12 @@
 import type { EncoderModality } from '../../app/modality.js';
+import { embeddingCount, iterateEmbeddings } from './db/contents.js';
+import { enqueueMissingEmbeddings, unembeddedContents } from './db/files.js';
+import { activeModel, getMeta, listModels, registerModel, setActiveModel, setMeta } from './db/models.js';
 import type { Db } from './db/open.js';
 import { openCatalogue } from './db/open.js';
-import { embeddingCount, iterateEmbeddings } from './db/contents.js';
-import { activeModel, getMeta, registerModel, setActiveModel, setMeta } from './db/models.js';
 import { loadPack, type LoadedPack } from './models/pack.js';
 import type { ProviderName } from './models/providers.js';
-import { EncoderRuntime } from './models/runtime.js';
+import { EncoderRuntime, type RuntimeOptions } from './models/runtime.js';
 import { bundledTestPackDir } from './paths.js';
 import {
   loadVectorExtensions,
@@ -23,66 +24,144 @@ export interface EngineOptions {
   providers?: ProviderName[];
   batchSize?: number;
   intraOpThreads?: number;
+  /** Long-running hosts (serve, the app) re-embed in the background after a pack switch. */
+  backgroundReembed?: boolean;
+}
+
+/** One installed pack, opened: its manifest, its ONNX sessions and its own vector index. */
+export interface PackHandle {
+  readonly id: string;
+  readonly pack: LoadedPack;
+  readonly runtime: EncoderRuntime;
+  readonly index: VectorIndex;
 }
 
 const BACKEND_KEY = 'vector_backend';
+const SERVING_KEY = 'serving_model';
 
 /**
- * The engine's open state: one catalogue, the active model pack with its ONNX sessions, and that
- * pack's vector index. Everything else in core takes an Engine.
+ * The engine's open state: one catalogue and up to two packs. The *active* pack embeds new
+ * content; the *serving* pack answers queries. They differ only while a newly chosen pack is
+ * re-embedding the library in the background: the old pack keeps serving until the new one has
+ * caught up, then it is promoted.
  */
 export class Engine {
   private constructor(
     readonly db: Db,
-    readonly pack: LoadedPack,
-    readonly runtime: EncoderRuntime,
-    readonly index: VectorIndex,
+    private readonly runtimeOptions: RuntimeOptions,
+    readonly backend: BackendName,
+    readonly backgroundReembed: boolean,
+    public active: PackHandle,
+    public serving: PackHandle,
   ) {}
 
   static async open(opts: EngineOptions): Promise<Engine> {
     const db = openCatalogue(opts.dbPath);
     try {
-      const pack = await resolvePack(db, opts.packDir);
       const backend = opts.backend ?? (getMeta(db, BACKEND_KEY) as BackendName | undefined) ?? 'vec';
       setMeta(db, BACKEND_KEY, backend);
       loadVectorExtensions(db, [backend]);
-      const index = syncIndex(
-        db,
-        openVectorIndex(db, { backend, name: indexName(pack.manifest.id), dim: pack.manifest.embeddingDim }),
-        pack.manifest.id,
-      );
-      const runtime = new EncoderRuntime(pack, {
+      const runtimeOptions: RuntimeOptions = {
         providers: opts.providers,
         batchSize: opts.batchSize,
         intraOpThreads: opts.intraOpThreads,
-      });
-      return new Engine(db, pack, runtime, index);
+      };
+      const active = openHandle(db, await resolveActivePack(db, opts.packDir), backend, runtimeOptions);
+      const engine = new Engine(db, runtimeOptions, backend, Boolean(opts.backgroundReembed), active, active);
+      await engine.resolveServing();
+      return engine;
     } catch (e) {
       db.close();
       throw e;
     }
   }
 
+  /** The pack that embeds (ingest writes under this id). */
   get modelId(): string {
-    return this.pack.manifest.id;
+    return this.active.id;
   }
 
   hasEncoder(m: EncoderModality): boolean {
-    return this.pack.encoders.includes(m);
+    return this.serving.pack.encoders.includes(m);
+  }
+
+  /** Makes another installed pack active and queues the library for it; search stays on the serving pack. */
+  async usePack(id: string): Promise<void> {
+    const row = listModels(this.db).find((m) => m.id === id);
+    if (!row) throw new Error(`no installed model pack with id ${id}`);
+    if (id === this.active.id) return;
+    const next = openHandle(this.db, await loadPack(row.dir), this.backend, this.runtimeOptions);
+    setActiveModel(this.db, id);
+    const previous = this.active;
+    this.active = next;
+    if (previous !== this.serving) await previous.runtime.close();
+    this.promoteIfComplete();
+  }
+
+  /** Once the active pack has embedded every indexed content, it takes over search. */
+  promoteIfComplete(): boolean {
+    if (this.serving === this.active) return false;
+    if (unembeddedContents(this.db, this.active.id) > 0) {
+      enqueueMissingEmbeddings(this.db, this.active.id);
+      return false;
+    }
+    const old = this.serving;
+    this.serving = this.active;
+    setMeta(this.db, SERVING_KEY, this.active.id);
+    void old.runtime.close();
+    return true;
+  }
+
+  /** Every open pack handle (one, or two during a re-embedding). */
+  handles(): PackHandle[] {
+    return this.serving === this.active ? [this.active] : [this.active, this.serving];
   }
 
   async close(): Promise<void> {
-    await this.runtime.close();
+    for (const h of this.handles()) await h.runtime.close();
     this.db.close();
+  }
+
+  private async resolveServing(): Promise<void> {
+    const servingId = getMeta(this.db, SERVING_KEY);
+    const row =
+      servingId && servingId !== this.active.id
+        ? listModels(this.db).find((m) => m.id === servingId)
+        : undefined;
+    if (row && unembeddedContents(this.db, this.active.id) > 0) {
+      try {
+        this.serving = openHandle(this.db, await loadPack(row.dir), this.backend, this.runtimeOptions);
+        enqueueMissingEmbeddings(this.db, this.active.id);
+        return;
+      } catch {
+        // The previous pack was removed or damaged: the active one serves what it has.
+      }
+    }
+    setMeta(this.db, SERVING_KEY, this.active.id);
   }
 }
 
-async function resolvePack(db: Db, packDir: string | undefined): Promise<LoadedPack> {
-  const dir = packDir ?? activeModel(db)?.dir ?? bundledTestPackDir();
+async function resolveActivePack(db: Db, packDir: string | undefined): Promise<LoadedPack> {
+  const current = activeModel(db);
+  const dir = packDir ?? current?.dir ?? bundledTestPackDir();
   const pack = await loadPack(dir);
   registerModel(db, pack.dir, pack.manifest);
-  if (activeModel(db)?.id !== pack.manifest.id) setActiveModel(db, pack.manifest.id);
+  if (current?.id !== pack.manifest.id) {
+    setActiveModel(db, pack.manifest.id);
+    // The first pack of a catalogue serves at once; a switch keeps the old one serving meanwhile.
+    if (!current) setMeta(db, SERVING_KEY, pack.manifest.id);
+  }
   return pack;
+}
+
+function openHandle(db: Db, pack: LoadedPack, backend: BackendName, opts: RuntimeOptions): PackHandle {
+  const id = pack.manifest.id;
+  const index = syncIndex(
+    db,
+    openVectorIndex(db, { backend, name: indexName(id), dim: pack.manifest.embeddingDim }),
+    id,
+  );
+  return { id, pack, runtime: new EncoderRuntime(pack, opts), index };
 }
 
 export function indexName(packId: string): string {

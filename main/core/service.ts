@@ -1,12 +1,36 @@
-import type { AppApi, Failure, ModelInfo, RootInfo, Status } from '../../app/api.js';
-import { AddRootRequestSchema, IndexRequestSchema, RemoveRootRequestSchema } from '../../app/api.js';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import type {
+  AppApi,
+  Failure,
+  FileInfo,
+  ModelInfo,
+  ModelProgress,
+  ModelSummary,
+  RootInfo,
+  Status,
+} from '../../app/api.js';
+import {
+  AddRootRequestSchema,
+  FileIdRequestSchema,
+  IndexRequestSchema,
+  InstallModelRequestSchema,
+  ModelIdRequestSchema,
+  RemoveRootRequestSchema,
+  WaveformRequestSchema,
+} from '../../app/api.js';
 import type { IndexProgress, IndexSummary } from '../../app/indexing.js';
 import { inputKindsFor, MEDIA_KINDS, type MediaKind } from '../../app/modality.js';
 import { QuerySchema, type QueryInput, type SearchResponse } from '../../app/query.js';
 import { collectGarbage } from './db/contents.js';
 import { failures as listFailures } from './db/files.js';
-import { addRoot, getRoot, listRoots, removeRoot, type RootRow } from './db/roots.js';
-import type { Engine } from './engine.js';
+import { addRoot, getRoot, isInside, listRoots, removeRoot, type RootRow } from './db/roots.js';
+import { unembeddedContents, type FileRow } from './db/files.js';
+import { listModels, registerModel } from './db/models.js';
+import { indexName, type Engine } from './engine.js';
+import { MediaError, resolveMedia, waveformPeaks } from './media/media.js';
+import { installPack } from './models/install.js';
+import { openVectorIndex } from './vectors/index.js';
 import { indexLibrary } from './ingest/pipeline.js';
 import { search } from './search/search.js';
 import { TermEncoder } from './search/term-encoder.js';
@@ -18,10 +42,18 @@ const zero = (): Counts => ({ pending: 0, indexed: 0, failed: 0, missing: 0 });
 export class CoreService implements AppApi {
   private readonly terms: TermEncoder;
   private readonly listeners = new Set<(p: IndexProgress) => void>();
+  private readonly modelListeners = new Set<(p: ModelProgress) => void>();
   private running: { promise: Promise<IndexSummary>; abort: AbortController } | null = null;
 
   constructor(readonly engine: Engine) {
     this.terms = new TermEncoder(engine);
+    if (engine.backgroundReembed) this.reembedInBackground();
+  }
+
+  /** While a newly chosen pack catches up, the library is re-embedded without blocking anyone. */
+  private reembedInBackground(): void {
+    if (this.engine.serving === this.engine.active) return;
+    this.index({ skipScan: true }).catch(() => undefined);
   }
 
   async status(): Promise<Status> {
@@ -37,7 +69,7 @@ export class CoreService implements AppApi {
       files[r.status] += r.n;
       if (r.kind) byKind[r.kind][r.status] += r.n;
     }
-    const stats = this.engine.index.stats();
+    const stats = this.engine.serving.index.stats();
     return {
       catalogue: db.name,
       files,
@@ -46,6 +78,7 @@ export class CoreService implements AppApi {
       queued: db.prepare('SELECT COUNT(*) FROM jobs').pluck().get() as number,
       failures: await this.failures(),
       model: this.modelInfo(),
+      servingModel: this.engine.serving.id,
       vectors: { backend: stats.backend, count: stats.count, dim: stats.dim, shards: stats.shards },
       roots: await this.listRoots(),
       indexing: this.running !== null,
@@ -53,7 +86,7 @@ export class CoreService implements AppApi {
   }
 
   modelInfo(): ModelInfo {
-    const { pack, runtime } = this.engine;
+    const { pack, runtime } = this.engine.active;
     const m = pack.manifest;
     return {
       id: m.id,
@@ -91,13 +124,13 @@ export class CoreService implements AppApi {
 
   async removeRoot(req: { id: number }): Promise<{ removed: number }> {
     const { id } = RemoveRootRequestSchema.parse(req);
-    const { db, index } = this.engine;
+    const { db } = this.engine;
     if (!getRoot(db, id)) throw new Error(`no library folder with id ${id}`);
     const removed = db.prepare('SELECT COUNT(*) FROM files WHERE root_id = ?').pluck().get(id) as number;
     db.transaction(() => {
       removeRoot(db, id);
       const orphans = collectGarbage(db);
-      if (orphans.length > 0) index.remove(orphans);
+      if (orphans.length > 0) for (const h of this.engine.handles()) h.index.remove(orphans);
     })();
     return { removed };
   }
@@ -141,5 +174,113 @@ export class CoreService implements AppApi {
   onIndexProgress(listener: (p: IndexProgress) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  async fileInfo(req: { fileId: number }): Promise<FileInfo> {
+    const { fileId } = FileIdRequestSchema.parse(req);
+    const { db } = this.engine;
+    const f = db
+      .prepare(
+        `SELECT f.*, c.duration_s FROM files f LEFT JOIN contents c ON c.id = f.content_id WHERE f.id = ?`,
+      )
+      .get(fileId) as (FileRow & { duration_s: number | null }) | undefined;
+    if (!f) throw new Error(`no file with id ${fileId}`);
+    const segments = f.content_id
+      ? (db
+          .prepare(
+            `SELECT id, modality, level, t_start AS start, t_end AS end FROM segments WHERE content_id = ? ORDER BY modality, level, t_start`,
+          )
+          .all(f.content_id) as FileInfo['segments'])
+      : [];
+    return {
+      fileId: f.id,
+      path: f.path,
+      kind: f.kind,
+      status: f.status,
+      error: f.error,
+      size: f.size,
+      mtimeMs: f.mtime_ms,
+      durationS: f.duration_s,
+      rootId: f.root_id,
+      segments,
+    };
+  }
+
+  async waveform(req: { fileId: number; points?: number }): Promise<{ peaks: number[] }> {
+    const { fileId, points } = WaveformRequestSchema.parse(req);
+    const media = await resolveMedia(this.engine.db, fileId, 'original');
+    if (!media.mime.startsWith('audio/') && !media.mime.startsWith('video/')) {
+      throw new MediaError(415, 'only audio and video files have a waveform');
+    }
+    return { peaks: await waveformPeaks(media.path, points) };
+  }
+
+  async listModels(): Promise<ModelSummary[]> {
+    const { db } = this.engine;
+    const total = db
+      .prepare(
+        `SELECT COUNT(DISTINCT content_id) FROM files WHERE status = 'indexed' AND content_id IS NOT NULL`,
+      )
+      .pluck()
+      .get() as number;
+    return listModels(db).map((m) => {
+      const manifest = JSON.parse(
+        db.prepare('SELECT manifest FROM models WHERE id = ?').pluck().get(m.id) as string,
+      ) as { licence: { name: string }; testPack?: boolean };
+      return {
+        id: m.id,
+        name: m.name,
+        version: m.version,
+        dir: m.dir,
+        licence: manifest.licence.name,
+        testPack: Boolean(manifest.testPack),
+        active: m.id === this.engine.active.id,
+        embeddedContents: total - unembeddedContents(db, m.id),
+        totalContents: total,
+      };
+    });
+  }
+
+  async useModel(req: { id: string }): Promise<ModelSummary[]> {
+    const { id } = ModelIdRequestSchema.parse(req);
+    await this.engine.usePack(id);
+    if (this.engine.backgroundReembed) this.reembedInBackground();
+    return this.listModels();
+  }
+
+  /** Downloads or copies a pack into the catalogue's packs folder, verified and atomically. */
+  async installModel(req: { source: string }): Promise<ModelSummary> {
+    const { source } = InstallModelRequestSchema.parse(req);
+    const emit = (p: ModelProgress) => this.modelListeners.forEach((l) => l(p));
+    const installed = await installPack(source, { packsDir: this.packsDir(), onProgress: emit });
+    registerModel(this.engine.db, installed.dir, installed.manifest);
+    return (await this.listModels()).find((m) => m.id === installed.manifest.id)!;
+  }
+
+  async removeModel(req: { id: string }): Promise<ModelSummary[]> {
+    const { id } = ModelIdRequestSchema.parse(req);
+    const { db } = this.engine;
+    if (this.engine.handles().some((h) => h.id === id)) {
+      throw new Error(`${id} is in use; switch to another pack first (bindery models use <id>)`);
+    }
+    const row = listModels(db).find((m) => m.id === id);
+    if (!row) throw new Error(`no installed model pack with id ${id}`);
+    db.transaction(() => {
+      openVectorIndex(db, { backend: this.engine.backend, name: indexName(id), dim: row.dim }).drop();
+      db.prepare('DELETE FROM models WHERE id = ?').run(id);
+    })();
+    // Only folders Bindery installed are deleted; a pack used in place from elsewhere stays.
+    if (isInside(path.resolve(row.dir), this.packsDir())) await rm(row.dir, { recursive: true, force: true });
+    return this.listModels();
+  }
+
+  onModelProgress(listener: (p: ModelProgress) => void): () => void {
+    this.modelListeners.add(listener);
+    return () => this.modelListeners.delete(listener);
+  }
+
+  /** Packs live beside the catalogue they were installed for. */
+  packsDir(): string {
+    return path.join(path.dirname(path.resolve(this.engine.db.name)), 'packs');
   }
 }

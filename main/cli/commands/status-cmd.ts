@@ -10,7 +10,7 @@ export function registerStatus(program: Command, g: () => GlobalOptions): void {
     .option('--load-encoders', 'load every encoder first, so the execution provider of each is reported')
     .action(async (o: { json?: boolean; loadEncoders?: boolean }) => {
       await withService(g(), async (s) => {
-        if (o.loadEncoders) await s.engine.runtime.warmUp();
+        if (o.loadEncoders) await s.engine.active.runtime.warmUp();
         const st = await s.status();
         if (o.json) printJson(st);
         else printHuman(st);

@@ -132,3 +132,29 @@ export function failures(db: Db, limit = 1000): Pick<FileRow, 'id' | 'path' | 'e
     .prepare(`SELECT id, path, error, kind FROM files WHERE status = 'failed' ORDER BY path LIMIT ?`)
     .all(limit) as Pick<FileRow, 'id' | 'path' | 'error' | 'kind'>[];
 }
+
+/** Indexed contents that a pack has not embedded yet. */
+export function unembeddedContents(db: Db, modelId: string): number {
+  return db
+    .prepare(
+      `SELECT COUNT(DISTINCT f.content_id) FROM files f WHERE f.status = 'indexed' AND f.content_id NOT IN
+         (SELECT content_id FROM content_models WHERE model_id = ?)`,
+    )
+    .pluck()
+    .get(modelId) as number;
+}
+
+/**
+ * Queues one file per content a pack lacks (durably: a re-embedding resumes after any stop). The
+ * files stay 'indexed', so the serving pack keeps finding them meanwhile.
+ */
+export function enqueueMissingEmbeddings(db: Db, modelId: string): number {
+  return db
+    .prepare(
+      `INSERT OR IGNORE INTO jobs (file_id, created_at)
+       SELECT MIN(f.id), ? FROM files f WHERE f.status = 'indexed' AND f.content_id NOT IN
+         (SELECT content_id FROM content_models WHERE model_id = ?)
+       GROUP BY f.content_id`,
+    )
+    .run(Date.now(), modelId).changes;
+}

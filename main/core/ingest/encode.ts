@@ -53,7 +53,7 @@ async function embedWorks(engine: Engine, works: EncodeWork[]): Promise<Map<Enco
   const byModality = new Map<EncoderModality, EncodeWork[]>();
   for (const w of works) byModality.set(w.modality, [...(byModality.get(w.modality) ?? []), w]);
   for (const [modality, list] of byModality) {
-    const vectors = await engine.runtime.embed(modality, concatRows(list));
+    const vectors = await engine.active.runtime.embed(modality, concatRows(list));
     let at = 0;
     for (const w of list) {
       out.set(w, vectors.slice(at, at + w.tensor.dims[0]));

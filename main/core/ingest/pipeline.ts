@@ -52,6 +52,7 @@ export async function indexLibrary(engine: Engine, opts: IndexOptions = {}): Pro
   if (!cancelled) {
     progress.phase('cleanup');
     summary.removed += cleanup(engine);
+    engine.promoteIfComplete();
   }
   progress.phase(cancelled ? 'cancelled' : 'done');
   return { summary, problems, cancelled };
@@ -141,11 +142,12 @@ function cleanup(engine: Engine): number {
   const missing = db.prepare(`SELECT COUNT(*) FROM files WHERE status = 'missing'`).pluck().get() as number;
   db.transaction(() => {
     const orphans = collectGarbage(db);
-    if (orphans.length > 0) engine.index.remove(orphans);
-    // Other packs' indexes are derived: they are rebuilt from their embeddings when next opened.
-    db.prepare(`UPDATE meta SET value = '1' WHERE key LIKE 'index_dirty:%' AND key != ?`).run(
-      `index_dirty:${engine.modelId}`,
-    );
+    for (const h of engine.handles()) if (orphans.length > 0) h.index.remove(orphans);
+    // Closed packs' indexes are derived: they are rebuilt from their embeddings when next opened.
+    const open = engine.handles().map((h) => `index_dirty:${h.id}`);
+    db.prepare(
+      `UPDATE meta SET value = '1' WHERE key LIKE 'index_dirty:%' AND key NOT IN (${open.map(() => '?').join(',')})`,
+    ).run(...open);
   })();
   const left = db.prepare(`SELECT COUNT(*) FROM files WHERE status = 'missing'`).pluck().get() as number;
   return missing - left;

@@ -27,7 +27,7 @@ export async function prepareJob(engine: Engine, job: QueuedJob): Promise<Prepar
     if (known && isEmbedded(engine.db, known.id, engine.modelId)) {
       return { job, type: 'reuse', contentId: known.id, kind: known.kind };
     }
-    const decoded = await decodeFile(job.file.path, kind, engine.pack.manifest);
+    const decoded = await decodeFile(job.file.path, kind, engine.active.pack.manifest);
     return { job, type: 'new', hash, size, decoded };
   } catch (e) {
     return { job, type: 'failed', error: errorText(e), kind };

@@ -41,7 +41,7 @@ export function writeBatch(engine: Engine, batch: Encoded[]): IndexSummary {
         link(p.job.file.id, contentId, p.decoded.kind);
       }
     }
-    if (vectors.length > 0) engine.index.add(vectors);
+    if (vectors.length > 0) engine.active.index.add(vectors);
   })();
   return delta;
 }

@@ -1,3 +1,6 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import ort from 'onnxruntime-node';
 
 /**
@@ -51,7 +54,8 @@ export function defaultProviderOrder(
   arch: string = process.arch,
   supported: readonly string[] = supportedBackends(),
 ): ProviderName[] {
-  if (platform === 'linux') return arch === 'x64' ? ['cuda', 'cpu'] : ['cpu'];
+  // Without the CUDA add-on every session would log a native load error before falling back.
+  if (platform === 'linux') return arch === 'x64' && cudaAddOnInstalled() ? ['cuda', 'cpu'] : ['cpu'];
   if (platform === 'win32') return supported.includes('cuda') ? ['dml', 'cuda', 'cpu'] : ['dml', 'cpu'];
   if (platform === 'darwin') return ['coreml', 'cpu'];
   return ['cpu'];
@@ -154,4 +158,17 @@ export async function createSession(
     }
   }
   throw new Error('unreachable: CPU is always attempted');
+}
+
+/**
+ * onnxruntime-node's installer fetches the CUDA provider libraries beside its binding (unless
+ * ONNXRUNTIME_NODE_INSTALL=skip); their presence is what makes CUDA worth trying by default.
+ */
+export function cudaAddOnInstalled(): boolean {
+  try {
+    const pkg = path.dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json'));
+    return existsSync(path.join(pkg, 'bin', 'napi-v6', 'linux', 'x64', 'libonnxruntime_providers_cuda.so'));
+  } catch {
+    return false;
+  }
 }

@@ -29,10 +29,10 @@ export async function search(engine: Engine, terms: TermEncoder, query: Query): 
   }));
   return {
     results,
-    model: engine.modelId,
-    backend: engine.index.backend,
+    model: engine.serving.id,
+    backend: engine.serving.index.backend,
     tookMs: Math.round((performance.now() - t0) * 100) / 100,
-    notMeaningful: engine.pack.manifest.testPack,
+    notMeaningful: engine.serving.pack.manifest.testPack,
   };
 }
 
@@ -42,10 +42,11 @@ export async function search(engine: Engine, terms: TermEncoder, query: Query): 
  */
 function rank(engine: Engine, q: Float32Array, query: Query): Omit<SearchHit, 'terms'>[] {
   const allow = allowedSegments(engine, query);
-  const total = engine.index.count();
+  const index = engine.serving.index;
+  const total = index.count();
   let want = query.level === 'files' ? query.k * 4 + 16 : query.k;
   for (;;) {
-    const hits = engine.index.search(q, {
+    const hits = index.search(q, {
       k: Math.min(want, total),
       allow: allow && ((id) => allow.has(id)),
     });
@@ -123,7 +124,7 @@ function fileResolver(engine: Engine, query: Query): (contentId: number) => File
 
 /** Cosine between each term and the result's own vector: which inputs drove this match. */
 function attribution(engine: Engine, segmentId: number, termVectors: Float32Array[]): number[] {
-  const v = getEmbedding(engine.db, segmentId, engine.modelId);
+  const v = getEmbedding(engine.db, segmentId, engine.serving.id);
   if (!v) return termVectors.map(() => 0);
   return termVectors.map((t) => Math.round(dot(t, v) * 1e4) / 1e4);
 }

@@ -3,7 +3,7 @@ import { ENCODER_FOR_INPUT, type InputKind } from '../../../app/modality.js';
 import type { QueryTerm } from '../../../app/query.js';
 import { meanDirection } from '../../../app/vector-math.js';
 import { getEmbedding } from '../db/contents.js';
-import type { Engine } from '../engine.js';
+import type { Engine, PackHandle } from '../engine.js';
 import { preprocessAudio } from '../preprocess/audio.js';
 import { preprocessImage } from '../preprocess/image.js';
 import { preprocessImu } from '../preprocess/imu.js';
@@ -20,13 +20,14 @@ const CACHE_SIZE = 256;
  */
 export class TermEncoder {
   private readonly cache = new Map<string, Float32Array>();
-  private tokenizer?: Promise<ClipTokenizer>;
+  private readonly tokenizers = new Map<string, Promise<ClipTokenizer>>();
 
   constructor(private readonly engine: Engine) {}
 
   async encode(term: QueryTerm): Promise<Float32Array> {
     if (term.modality === 'segment') return this.segmentVector(term.segmentId);
-    const key = await this.key(term);
+    // Keyed by pack too: after a pack is promoted, its vectors live in another space.
+    const key = `${this.engine.serving.id}\0${await this.key(term)}`;
     const hit = this.cache.get(key);
     if (hit) {
       this.cache.delete(key);
@@ -51,26 +52,27 @@ export class TermEncoder {
   }
 
   private segmentVector(segmentId: number): Float32Array {
-    const v = getEmbedding(this.engine.db, segmentId, this.engine.modelId);
+    const v = getEmbedding(this.engine.db, segmentId, this.engine.serving.id);
     if (!v) throw new Error(`segment ${segmentId} has no embedding in the active model pack`);
     return v;
   }
 
   private async embedText(text: string): Promise<Float32Array> {
     const tok = await this.loadTokenizer();
-    const [v] = await this.engine.runtime.embed('text', textTensor(tok, [text]));
+    const [v] = await this.engine.serving.runtime.embed('text', textTensor(tok, [text]));
     return v;
   }
 
   private loadTokenizer(): Promise<ClipTokenizer> {
-    const { manifest } = this.engine.pack;
-    if (!manifest.tokenizer || !manifest.encoders.text)
-      throw new Error('the active model pack has no text encoder');
-    this.tokenizer ??= ClipTokenizer.load(
-      this.engine.pack.filePath(manifest.tokenizer.file),
-      manifest.encoders.text.preprocess,
-    );
-    return this.tokenizer;
+    const { id, pack } = this.engine.serving;
+    const { manifest } = pack;
+    if (!manifest.tokenizer || !manifest.encoders.text) throw new Error('the active model pack has no text encoder');
+    let tok = this.tokenizers.get(id);
+    if (!tok) {
+      tok = ClipTokenizer.load(pack.filePath(manifest.tokenizer.file), manifest.encoders.text.preprocess);
+      this.tokenizers.set(id, tok);
+    }
+    return tok;
   }
 
   /** A file term: the same preprocessing as ingest; clips and views are averaged as ImageBind does. */
@@ -78,21 +80,19 @@ export class TermEncoder {
     const modality = ENCODER_FOR_INPUT[kind];
     if (!this.engine.hasEncoder(modality))
       throw new Error(`the active model pack cannot embed ${kind} input`);
-    const vectors = await this.engine.runtime.embed(
-      modality,
-      await preprocessQueryFile(this.engine, kind, file),
-    );
+    const handle = this.engine.serving;
+    const vectors = await handle.runtime.embed(modality, await preprocessQueryFile(handle, kind, file));
     return vectors.length === 1 ? vectors[0] : meanDirection(vectors);
   }
 }
 
 /** The batched tensor a query file of each kind turns into. */
 export async function preprocessQueryFile(
-  engine: Engine,
+  handle: PackHandle,
   kind: Exclude<InputKind, 'text'>,
   file: string,
 ): Promise<Tensor> {
-  const enc = engine.pack.manifest.encoders;
+  const enc = handle.pack.manifest.encoders;
   const single = (t: Tensor): Tensor => ({ ...t, dims: [1, ...t.dims] }) as Tensor;
   switch (kind) {
     case 'image':

@@ -1,0 +1,47 @@
+/** The one error shape every transport returns (IPC, HTTP, the worker port), so clients handle one thing. */
+export type ApiErrorCode =
+  'invalid_request' | 'unauthorized' | 'not_found' | 'forbidden' | 'unsupported' | 'failed';
+
+export interface ApiErrorBody {
+  code: ApiErrorCode;
+  message: string;
+  /** For invalid_request: where the payload was wrong. */
+  issues?: { path: string; message: string }[];
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly code: ApiErrorCode,
+    message: string,
+    readonly issues?: ApiErrorBody['issues'],
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+
+  toBody(): ApiErrorBody {
+    return this.issues
+      ? { code: this.code, message: this.message, issues: this.issues }
+      : { code: this.code, message: this.message };
+  }
+
+  static from(body: ApiErrorBody): ApiError {
+    return new ApiError(body.code, body.message, body.issues);
+  }
+}
+
+/** Anything thrown by the engine becomes a `failed` ApiError with its first line as the message. */
+export function toApiError(e: unknown): ApiError {
+  if (e instanceof ApiError) return e;
+  const message = e instanceof Error ? e.message.split('\n')[0] : String(e);
+  return new ApiError('failed', message || 'unknown error');
+}
+
+export const HTTP_STATUS: Record<ApiErrorCode, number> = {
+  invalid_request: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  unsupported: 415,
+  failed: 500,
+};

@@ -1,0 +1,99 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import path from 'node:path';
+import { SECURITY_HEADERS } from './send.js';
+
+/** Parses a single `bytes=a-b` range; multi-range requests are served whole (players never send them). */
+export function parseRange(
+  header: string | undefined,
+  size: number,
+): { start: number; end: number } | 'invalid' | null {
+  const m = header ? /^bytes=(\d*)-(\d*)$/.exec(header.trim()) : null;
+  if (!m) return null;
+  const [, a, b] = m;
+  if (a === '' && b === '') return 'invalid';
+  let start = a === '' ? size - Number(b) : Number(a);
+  let end = a === '' || b === '' ? size - 1 : Number(b);
+  start = Math.max(0, start);
+  end = Math.min(end, size - 1);
+  return start > end || start >= size ? 'invalid' : { start, end };
+}
+
+/** Streams a file with Range support, so audio and video can seek to the matched moment. */
+export function streamFile(
+  req: IncomingMessage,
+  res: ServerResponse,
+  file: string,
+  mime: string,
+  size: number,
+): void {
+  const range = parseRange(req.headers.range, size);
+  const base = {
+    ...SECURITY_HEADERS,
+    'content-type': mime,
+    'accept-ranges': 'bytes',
+    'cache-control': 'private, max-age=300',
+  };
+  if (range === 'invalid') {
+    res.writeHead(416, { ...base, 'content-range': `bytes */${size}` });
+    return void res.end();
+  }
+  const { start, end } = range ?? { start: 0, end: size - 1 };
+  const headers = { ...base, 'content-length': size === 0 ? 0 : end - start + 1 };
+  if (range) res.writeHead(206, { ...headers, 'content-range': `bytes ${start}-${end}/${size}` });
+  else res.writeHead(200, headers);
+  if (req.method === 'HEAD' || size === 0) return void res.end();
+  const stream = createReadStream(file, { start, end });
+  stream.on('error', () => res.destroy());
+  stream.pipe(res);
+}
+
+const STATIC_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.json': 'application/json',
+  '.woff2': 'font/woff2',
+};
+
+/** The built renderer. Paths are resolved inside `root` and anything outside is not found. */
+export async function serveStatic(
+  req: IncomingMessage,
+  res: ServerResponse,
+  root: string,
+  urlPath: string,
+): Promise<boolean> {
+  const rel = decodeURIComponent(urlPath === '/' ? '/index.html' : urlPath);
+  const file = path.resolve(root, `.${rel}`);
+  if (!file.startsWith(path.resolve(root) + path.sep)) return false;
+  const s = await stat(file).catch(() => null);
+  if (!s?.isFile()) return false;
+  const type = STATIC_TYPES[path.extname(file)] ?? 'application/octet-stream';
+  const headers: Record<string, string | number> = {
+    ...SECURITY_HEADERS,
+    'content-type': type,
+    'content-length': s.size,
+  };
+  if (type.startsWith('text/html')) headers['content-security-policy'] = CSP;
+  res.writeHead(200, headers);
+  createReadStream(file).pipe(res);
+  return true;
+}
+
+/** The same strict policy the Electron window uses, plus the WebSocket back to this server. */
+export const CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data: blob:",
+  "media-src 'self' blob:",
+  "connect-src 'self' ws: wss:",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "frame-ancestors 'none'",
+  "form-action 'none'",
+].join('; ');

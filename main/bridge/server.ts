@@ -1,0 +1,172 @@
+import Database from 'better-sqlite3';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { MEDIA_VARIANTS, type AppApi, type MediaVariant } from '../../app/api.js';
+import { dispatch } from '../../app/dispatch.js';
+import { ApiError, toApiError } from '../../app/errors.js';
+import { MediaError, resolveMedia } from '../core/media/media.js';
+import { hasToken, hostAllowed, newToken } from './auth.js';
+import { readBody, readJson } from './body.js';
+import { serveStatic, streamFile } from './files.js';
+import { sendError, sendJson } from './send.js';
+
+export interface BridgeOptions {
+  api: AppApi;
+  /** The catalogue, opened read-only here to resolve media ids. */
+  dbPath: string;
+  host?: string;
+  port?: number;
+  token?: string;
+  /** The built renderer to serve at `/`. */
+  rendererDir?: string;
+}
+
+export interface Bridge {
+  url: string;
+  /** The page URL with the token in its fragment (never sent to the server in a request line). */
+  pageUrl: string;
+  token: string;
+  close(): Promise<void>;
+}
+
+export const MAX_UPLOAD_BYTES = 1024 * 1024 * 1024;
+
+/**
+ * `bindery serve`: AppApi over loopback HTTP (`POST /api/<method>`, `GET /api/status`), events over a
+ * WebSocket (`/api/events`), media by opaque id (`/media/<fileId>/<variant>`, with Range), uploads
+ * for dropped files without a path, and the renderer. Every API and media request needs the token.
+ */
+export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
+  const host = opts.host ?? '127.0.0.1';
+  const token = opts.token ?? newToken();
+  const db = new Database(opts.dbPath, { readonly: true, fileMustExist: true });
+  const uploads = await mkdtemp(path.join(os.tmpdir(), 'bindery-uploads-'));
+  const ctx: Ctx = { ...opts, host, token, db, uploads };
+  const server = createServer((req, res) => void handle(ctx, req, res));
+  const wss = attachEvents(server, ctx);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, host, resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  return {
+    url,
+    pageUrl: `${url}/#token=${token}`,
+    token,
+    close: async () => {
+      for (const c of wss.clients) c.terminate();
+      wss.close();
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+      db.close();
+      await rm(uploads, { recursive: true, force: true });
+    },
+  };
+}
+
+interface Ctx extends BridgeOptions {
+  host: string;
+  token: string;
+  db: Database.Database;
+  uploads: string;
+}
+
+async function handle(ctx: Ctx, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  try {
+    if (!hostAllowed(req, ctx.host)) throw new ApiError('forbidden', 'unexpected Host header');
+    const url = new URL(req.url ?? '/', 'http://bridge');
+    const p = url.pathname;
+    if (p.startsWith('/api/') || p.startsWith('/media/')) {
+      if (!hasToken(req, url, ctx.token)) throw new ApiError('unauthorized', 'missing or wrong token');
+      if (p.startsWith('/media/')) return await media(ctx, req, res, p);
+      return await api(ctx, req, res, p.slice('/api/'.length));
+    }
+    if ((req.method === 'GET' || req.method === 'HEAD') && ctx.rendererDir) {
+      if (await serveStatic(req, res, ctx.rendererDir, p)) return;
+    }
+    throw new ApiError('not_found', 'not found');
+  } catch (e) {
+    sendError(res, toApiError(e));
+  }
+}
+
+async function api(ctx: Ctx, req: IncomingMessage, res: ServerResponse, method: string): Promise<void> {
+  if (method === 'upload' && req.method === 'POST') return sendJson(res, 200, await upload(ctx, req));
+  if (req.method === 'GET' && method === 'status')
+    return sendJson(res, 200, await dispatch(ctx.api, 'status', {}));
+  if (req.method !== 'POST') throw new ApiError('invalid_request', `use POST /api/${method}`);
+  sendJson(res, 200, await dispatch(ctx.api, method, await readJson(req)));
+}
+
+async function media(ctx: Ctx, req: IncomingMessage, res: ServerResponse, p: string): Promise<void> {
+  const m = /^\/media\/(\d{1,15})\/([a-z]+)$/.exec(p);
+  if (!m || !(MEDIA_VARIANTS as readonly string[]).includes(m[2]))
+    throw new ApiError('not_found', 'no such media');
+  try {
+    const file = await resolveMedia(ctx.db, Number(m[1]), m[2] as MediaVariant);
+    streamFile(req, res, file.path, file.mime, file.size);
+  } catch (e) {
+    if (e instanceof MediaError) {
+      throw new ApiError(
+        e.status === 403 ? 'forbidden' : e.status === 415 ? 'unsupported' : 'not_found',
+        e.message,
+      );
+    }
+    throw e;
+  }
+}
+
+/** A dropped file that has no local path (a browser) is stored in a private temp folder for the query. */
+async function upload(ctx: Ctx, req: IncomingMessage): Promise<{ path: string }> {
+  const name = safeName(String(req.headers['x-filename'] ?? 'upload'));
+  const body = await readBody(req, MAX_UPLOAD_BYTES);
+  if (body.length === 0) throw new ApiError('invalid_request', 'the upload is empty');
+  const file = path.join(
+    ctx.uploads,
+    `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}-${name}`,
+  );
+  await writeFile(file, body);
+  return { path: file };
+}
+
+/** Index and model progress, pushed to every authorised WebSocket client. */
+function attachEvents(server: Server, ctx: Ctx): WebSocketServer {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 4096 });
+  server.on('upgrade', (req, socket, head) => {
+    const url = new URL(req.url ?? '/', 'http://bridge');
+    if (url.pathname !== '/api/events' || !hostAllowed(req, ctx.host) || !hasToken(req, url, ctx.token)) {
+      socket.end('HTTP/1.1 401 Unauthorized\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws));
+  });
+  const broadcast = (event: string) => (data: unknown) => {
+    const text = JSON.stringify({ event, data });
+    wss.clients.forEach((c: WebSocket) => c.readyState === c.OPEN && c.send(text));
+  };
+  ctx.api.onIndexProgress(broadcast('indexProgress'));
+  ctx.api.onModelProgress(broadcast('modelProgress'));
+  return wss;
+}
+
+/** Only the last path component of a client-chosen name, with no leading dots or odd characters. */
+function safeName(header: string): string {
+  let decoded = header;
+  try {
+    decoded = decodeURIComponent(header);
+  } catch {
+    // Not percent-encoded: use it as it is.
+  }
+  const base = decoded.split(/[\\/]/).pop() ?? '';
+  return (
+    base
+      .replace(/[^\w.\- ]+/g, '_')
+      .replace(/^\.+/, '')
+      .slice(-100) || 'upload'
+  );
+}

@@ -1,0 +1,146 @@
+import { mkdir, realpath, rename, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import sharp from 'sharp';
+import type { MediaVariant } from '../../../app/api.js';
+import type { MediaKind } from '../../../app/modality.js';
+import type { Db } from '../db/open.js';
+import { isInside } from '../db/roots.js';
+import { ffTime, inputPath, probeMedia, runFfmpeg } from '../preprocess/ffmpeg.js';
+import { thumbnail } from '../preprocess/image-decode.js';
+
+export const THUMB_SIDE = 320;
+
+export interface ServedFile {
+  path: string;
+  mime: string;
+  size: number;
+}
+
+interface MediaRow {
+  path: string;
+  root: string;
+  kind: MediaKind | null;
+  hash: string | null;
+  status: string;
+}
+
+/**
+ * Resolves an opaque file id to bytes a transport may serve. Only catalogued files under a
+ * library folder qualify, and the real path (symlinks resolved) must still lie inside that
+ * folder, so neither a crafted id nor a link swapped in after indexing reaches anything else.
+ */
+export async function resolveMedia(db: Db, fileId: number, variant: MediaVariant): Promise<ServedFile> {
+  const row = db
+    .prepare(
+      `SELECT f.path, r.path AS root, f.kind, c.hash, f.status FROM files f JOIN roots r ON r.id = f.root_id
+       LEFT JOIN contents c ON c.id = f.content_id WHERE f.id = ?`,
+    )
+    .get(fileId) as MediaRow | undefined;
+  if (!row || row.status === 'missing') throw new MediaError(404, `no file with id ${fileId}`);
+  const real = await realpath(row.path).catch(() => null);
+  const realRoot = await realpath(row.root).catch(() => null);
+  if (!real || !realRoot) throw new MediaError(404, 'the file is no longer on disk');
+  if (!isInside(real, realRoot)) throw new MediaError(403, 'the file resolves outside its library folder');
+  if (variant === 'original')
+    return { path: real, mime: mimeOf(row.kind, real), size: (await stat(real)).size };
+  return thumbFor(db, row, real);
+}
+
+export class MediaError extends Error {
+  constructor(
+    readonly status: 403 | 404 | 415,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Thumbnails (photos) and poster frames (videos), cached by content hash beside the catalogue. */
+async function thumbFor(db: Db, row: MediaRow, real: string): Promise<ServedFile> {
+  if (row.kind !== 'image' && row.kind !== 'video')
+    throw new MediaError(415, `no thumbnail for ${row.kind ?? 'this'} file`);
+  const dir = path.join(path.dirname(db.name), 'thumbs');
+  const key = (row.hash ?? real).replace(/[^a-z0-9]/gi, '').slice(-40);
+  const file = path.join(dir, `${key}-${THUMB_SIDE}.webp`);
+  const cached = await stat(file).catch(() => null);
+  if (!cached) {
+    const bytes = row.kind === 'image' ? await thumbnail(real, THUMB_SIDE) : await posterFrame(real);
+    await mkdir(dir, { recursive: true });
+    // Written beside, then renamed: a reader never sees half a thumbnail.
+    const tmp = `${file}.${process.pid}.tmp`;
+    await writeFile(tmp, bytes);
+    await rename(tmp, file);
+  }
+  return { path: file, mime: 'image/webp', size: (await stat(file)).size };
+}
+
+async function posterFrame(file: string): Promise<Buffer> {
+  const probe = await probeMedia(file);
+  const at = Math.min(1, (probe.durationS || 0) / 2);
+  const png = await runFfmpeg(
+    ['-ss', ffTime(at), '-i', inputPath(file), '-frames:v', '1', '-f', 'image2pipe', '-vcodec', 'png', '-'],
+    { timeoutMs: 30_000, maxBytes: 64 * 1024 * 1024 },
+  );
+  return sharp(png).resize(THUMB_SIDE, THUMB_SIDE, { fit: 'inside' }).webp({ quality: 80 }).toBuffer();
+}
+
+/** Peak amplitudes of the first ten minutes, for a waveform drawing. */
+export async function waveformPeaks(file: string, points: number): Promise<number[]> {
+  const pcm = await runFfmpeg(
+    [
+      '-t',
+      '600',
+      '-i',
+      inputPath(file),
+      '-vn',
+      '-ac',
+      '1',
+      '-ar',
+      '4000',
+      '-f',
+      'f32le',
+      '-acodec',
+      'pcm_f32le',
+      '-',
+    ],
+    { timeoutMs: 60_000, maxBytes: 600 * 4000 * 4 + 1024 },
+  );
+  const samples = new Float32Array(pcm.buffer, pcm.byteOffset, Math.floor(pcm.byteLength / 4));
+  const per = Math.max(1, Math.floor(samples.length / points));
+  const peaks: number[] = [];
+  for (let p = 0; p < points && p * per < samples.length; p++) {
+    let m = 0;
+    for (let i = p * per; i < Math.min((p + 1) * per, samples.length); i++)
+      m = Math.max(m, Math.abs(samples[i]));
+    peaks.push(Math.round(Math.min(m, 1) * 1000) / 1000);
+  }
+  return peaks;
+}
+
+const MIME: Record<string, string> = {
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  png: 'image/png',
+  webp: 'image/webp',
+  gif: 'image/gif',
+  avif: 'image/avif',
+  heic: 'image/heic',
+  tif: 'image/tiff',
+  tiff: 'image/tiff',
+  wav: 'audio/wav',
+  mp3: 'audio/mpeg',
+  flac: 'audio/flac',
+  ogg: 'audio/ogg',
+  opus: 'audio/ogg',
+  m4a: 'audio/mp4',
+  aac: 'audio/aac',
+  mp4: 'video/mp4',
+  m4v: 'video/mp4',
+  mov: 'video/quicktime',
+  webm: 'video/webm',
+  mkv: 'video/x-matroska',
+};
+
+function mimeOf(kind: MediaKind | null, file: string): string {
+  return MIME[path.extname(file).slice(1).toLowerCase()] ?? (kind ? `${kind}/*` : 'application/octet-stream');
+}

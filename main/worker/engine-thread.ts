@@ -1,0 +1,23 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { Engine, type EngineOptions } from '../core/engine.js';
+import { CoreService } from '../core/service.js';
+import { serveApi } from './host.js';
+
+/**
+ * worker_threads entry hosting the engine for `bindery serve`: ONNX inference runs synchronously
+ * inside onnxruntime-node, so it must not share a thread with the HTTP server.
+ */
+async function start(): Promise<void> {
+  const port = parentPort!;
+  try {
+    const engine = await Engine.open(workerData as EngineOptions);
+    serveApi(port, new CoreService(engine));
+    port.on('message', (m) => {
+      if ((m as { type?: string })?.type === 'shutdown') void engine.close().then(() => process.exit(0));
+    });
+  } catch (e) {
+    port.postMessage({ type: 'fatal', message: e instanceof Error ? e.message : String(e) });
+  }
+}
+
+void start();

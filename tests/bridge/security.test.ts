@@ -1,0 +1,169 @@
+import { symlink, unlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { tempDir } from '../support/cli.js';
+import { indexedLibrary, serve, type Served } from './transports.js';
+
+let cleanup: () => Promise<void>;
+let s: Served;
+let lib: string;
+let dir: string;
+let fileIds: Map<string, number>;
+
+async function api(method: string, body: unknown, token = s.token) {
+  const res = await fetch(`${s.url}/api/${method}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+const media = (p: string, init: RequestInit = {}, token: string | null = s.token) =>
+  fetch(`${s.url}${p}${token ? `${p.includes('?') ? '&' : '?'}token=${token}` : ''}`, init);
+
+beforeAll(async () => {
+  const t = await tempDir('bindery-security-');
+  cleanup = t.cleanup;
+  dir = t.dir;
+  const l = await indexedLibrary(dir);
+  lib = l.lib;
+  s = await serve(l.db);
+  const hits = (await api('search', { terms: [{ modality: 'text', text: 'anything' }], k: 10 })).body
+    .results as {
+    path: string;
+    fileId: number;
+  }[];
+  fileIds = new Map(hits.map((h) => [path.basename(h.path), h.fileId]));
+});
+
+afterAll(async () => {
+  await s?.stop();
+  await cleanup?.();
+});
+
+describe('bridge authorisation', () => {
+  it('refuses API calls without the token or with a wrong one (401)', async () => {
+    expect((await fetch(`${s.url}/api/status`)).status).toBe(401);
+    expect((await api('status', {}, 'wrong-token')).status).toBe(401);
+    expect((await api('status', {}, `${s.token}x`)).status).toBe(401);
+    const r = await api('status', {}, 'nope');
+    expect(r.body).toMatchObject({ error: { code: 'unauthorized' } });
+  });
+
+  it('accepts the token as a bearer header and GET /api/status', async () => {
+    const res = await fetch(`${s.url}/api/status`, { headers: { authorization: `Bearer ${s.token}` } });
+    expect(res.status).toBe(200);
+  });
+
+  it('refuses media without the token', async () => {
+    expect((await media(`/media/${fileIds.get('dog_image.jpg')}/original`, {}, null)).status).toBe(401);
+  });
+
+  it('refuses a foreign Host header (DNS rebinding)', async () => {
+    const { request } = await import('node:http');
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request(
+        `${s.url}/api/status?token=${s.token}`,
+        { headers: { host: 'evil.example:80' } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode!);
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+    expect(status).toBe(403);
+  });
+
+  it('refuses WebSocket event subscriptions without the token, accepts them with it', async () => {
+    const url = s.url.replace('http', 'ws');
+    const refused = await new Promise<boolean>((resolve) => {
+      const ws = new WebSocket(`${url}/api/events`);
+      ws.on('open', () => resolve(false));
+      ws.on('error', () => resolve(true));
+    });
+    expect(refused).toBe(true);
+    const events: string[] = [];
+    const ws = new WebSocket(`${url}/api/events?token=${s.token}`);
+    await new Promise((r) => ws.on('open', r));
+    ws.on('message', (m) => events.push(JSON.parse(String(m)).event));
+    expect((await api('index', {})).status).toBe(200);
+    ws.close();
+    expect(events).toContain('indexProgress');
+  });
+});
+
+describe('media by opaque id', () => {
+  it('serves a photo whole and by Range', async () => {
+    const id = fileIds.get('dog_image.jpg')!;
+    const whole = await media(`/media/${id}/original`);
+    expect(whole.status).toBe(200);
+    expect(whole.headers.get('content-type')).toBe('image/jpeg');
+    const bytes = Buffer.from(await whole.arrayBuffer());
+    const part = await media(`/media/${id}/original`, { headers: { range: 'bytes=100-199' } });
+    expect(part.status).toBe(206);
+    expect(part.headers.get('content-range')).toBe(`bytes 100-199/${bytes.length}`);
+    expect(Buffer.from(await part.arrayBuffer())).toEqual(bytes.subarray(100, 200));
+    expect((await media(`/media/${id}/original`, { headers: { range: 'bytes=999999999-' } })).status).toBe(
+      416,
+    );
+  });
+
+  it('serves WebP thumbnails for photos', async () => {
+    const res = await media(`/media/${fileIds.get('car_image.jpg')}/thumb`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('image/webp');
+  });
+
+  it.each([
+    '/media/../../../../etc/passwd',
+    '/media/%2e%2e/%2e%2e/etc/passwd',
+    '/media/..%2f..%2fetc%2fpasswd/original',
+    '/media/1/../../etc/passwd',
+    '/media/-1/original',
+    '/media/1e3/original',
+    '/media/999999/original',
+    '/media/1/source',
+  ])('refuses %s', async (p) => {
+    const res = await media(p);
+    expect([400, 401, 403, 404]).toContain(res.status);
+    expect(res.headers.get('content-type') ?? '').not.toMatch(/image|audio/);
+  });
+
+  it('refuses a catalogued file that became a symlink out of its folder (403)', async () => {
+    const outside = path.join(dir, 'secret.txt');
+    await writeFile(outside, 'secret');
+    const victim = path.join(lib, 'car_image.jpg');
+    await unlink(victim);
+    await symlink(outside, victim);
+    const res = await media(`/media/${fileIds.get('car_image.jpg')}/original`);
+    expect(res.status).toBe(403);
+    expect(await res.text()).not.toContain('secret');
+  });
+});
+
+describe('uploads for dropped files', () => {
+  it('stores an upload and searches with it', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const bytes = await readFile(path.join(lib, 'dog_image.jpg'));
+    const up = await fetch(`${s.url}/api/upload?token=${s.token}`, {
+      method: 'POST',
+      headers: { 'x-filename': encodeURIComponent('../../dropped dog.jpg') },
+      body: bytes,
+    });
+    expect(up.status).toBe(200);
+    const { path: stored } = (await up.json()) as { path: string };
+    expect(path.basename(stored)).toMatch(/dropped dog\.jpg$/);
+    expect(stored).not.toContain('..');
+    const r = await api('search', { terms: [{ modality: 'image', path: stored }], k: 1 });
+    expect(path.basename((r.body.results as { path: string }[])[0].path)).toBe('dog_image.jpg');
+  });
+
+  it('refuses uploads without the token', async () => {
+    const up = await fetch(`${s.url}/api/upload`, { method: 'POST', body: 'x' });
+    expect(up.status).toBe(401);
+  });
+});
