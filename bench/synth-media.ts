@@ -3,6 +3,8 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
+import { mulberry32 } from '../app/random.js';
+export { mulberry32 };
 
 /**
  * Seeded synthetic media for tests and benchmarks: real files in real formats, made with sharp,
@@ -10,17 +12,6 @@ import sharp from 'sharp';
  */
 
 const run = promisify(execFile);
-
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A JPEG (or PNG by extension) of coloured blocks, different for every seed. */
 export async function writeImage(file: string, seed: number, width = 320, height = 240): Promise<void> {

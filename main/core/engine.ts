@@ -9,6 +9,7 @@ import type { ProviderName } from './models/providers.js';
 import { EncoderRuntime, type RuntimeOptions } from './models/runtime.js';
 import { bundledTestPackDir } from './paths.js';
 import {
+  dropVectorIndex,
   loadVectorExtensions,
   openVectorIndex,
   type BackendName,
@@ -156,12 +157,19 @@ async function resolveActivePack(db: Db, packDir: string | undefined): Promise<L
 
 function openHandle(db: Db, pack: LoadedPack, backend: BackendName, opts: RuntimeOptions): PackHandle {
   const id = pack.manifest.id;
-  const index = syncIndex(
-    db,
-    openVectorIndex(db, { backend, name: indexName(id), dim: pack.manifest.embeddingDim }),
-    id,
-  );
+  const index = syncIndex(db, openIndexFresh(db, backend, indexName(id), pack.manifest.embeddingDim), id);
   return { id, pack, runtime: new EncoderRuntime(pack, opts), index };
+}
+
+/** An index built by another backend (the user switched) is dropped; syncIndex then rebuilds it. */
+function openIndexFresh(db: Db, backend: BackendName, name: string, dim: number): VectorIndex {
+  try {
+    return openVectorIndex(db, { backend, name, dim });
+  } catch (e) {
+    if (!(e instanceof Error) || !/was built with/.test(e.message)) throw e;
+    dropVectorIndex(db, name);
+    return openVectorIndex(db, { backend, name, dim });
+  }
 }
 
 export function indexName(packId: string): string {

@@ -1,4 +1,6 @@
 import onnxProto from 'onnx-proto';
+import { mulberry32 } from '../../app/random.js';
+export { mulberry32 };
 
 /**
  * A minimal, deterministic ONNX graph builder for the test pack. Everything here is pure: no
@@ -29,18 +31,6 @@ export function seedFrom(text: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
   return h >>> 0;
-}
-
-/** mulberry32: a tiny PRNG built from 32-bit integer operations only, hence identical on every platform. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**

@@ -182,3 +182,26 @@ describe('bindery index on a mixed library', () => {
     }
   });
 });
+
+describe('switching the vector backend of a catalogue', () => {
+  it('rebuilds the index from the stored embeddings and keeps searching', async () => {
+    const before = JSON.parse((await expectOk(runCli(['--db', db('vec'), 'status', '--json']))).stdout);
+    const r = await expectOk(
+      runCli([
+        '--db',
+        db('vec'),
+        '--backend',
+        'vss',
+        'search',
+        '--image',
+        path.join(FIXTURES_DIR, 'bird_image.jpg'),
+        '--json',
+      ]),
+    );
+    const out = JSON.parse(r.stdout);
+    expect(out.backend).toBe('vss');
+    expect(path.basename(out.results[0].path)).toBe('bird_image.jpg');
+    const after = JSON.parse((await expectOk(runCli(['--db', db('vec'), 'status', '--json']))).stdout);
+    expect(after.vectors).toMatchObject({ backend: 'vss', count: before.vectors.count });
+  });
+});

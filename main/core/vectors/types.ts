@@ -1,0 +1,59 @@
+import type Database from 'better-sqlite3';
+
+export type BackendName = 'vss' | 'vec';
+
+/** One search result. `score` is the cosine similarity (vectors are unit length): higher is better. */
+export interface VectorHit {
+  id: number;
+  score: number;
+}
+
+export interface SearchOptions {
+  /** How many hits to return (a non-negative integer; 0 returns nothing). */
+  k: number;
+  /** Post-filter: only ids for which this returns true are returned. */
+  allow?: (id: number) => boolean;
+}
+
+export interface VectorIndexStats {
+  backend: BackendName;
+  count: number;
+  dim: number;
+  /** sqlite-vss keeps several vss0 tables (each one Faiss BLOB); sqlite-vec always reports 1. */
+  shards: number;
+  factory?: string;
+  /** Bytes the index's tables take in the catalogue file (from dbstat), when SQLite can say. */
+  bytes?: number;
+}
+
+/**
+ * A derived, rebuildable nearest-neighbour index over the catalogue's segment embeddings, stored
+ * in tables of the catalogue itself. Ids are segment ids (non-negative safe integers).
+ */
+export interface VectorIndex {
+  readonly backend: BackendName;
+  readonly dim: number;
+  readonly name: string;
+  /** Upserts by id (the last of duplicate ids wins); batches internally. */
+  add(items: ReadonlyArray<{ id: number; vector: Float32Array }>): void;
+  remove(ids: readonly number[]): void;
+  /** Hits sorted by score, highest first; equal scores in id order. */
+  search(query: Float32Array, opts: SearchOptions): VectorHit[];
+  count(): number;
+  stats(): VectorIndexStats;
+  /** Removes the index's tables; the object is unusable afterwards. */
+  drop(): void;
+}
+
+export interface OpenVectorIndexOptions {
+  backend: BackendName;
+  /** [a-z0-9_]+, e.g. the pack id sanitised; tables are named `vx_<name>_…`. */
+  name: string;
+  dim: number;
+  /** sqlite-vss only: a Faiss index factory string, default 'Flat,IDMap2' (see faiss-factory.ts). */
+  factory?: string;
+  /** sqlite-vss only: rows per vss0 shard; default computed from dim and factory (tests make it tiny). */
+  shardRows?: number;
+}
+
+export type Db = Database.Database;
