@@ -1,9 +1,11 @@
+import path from 'node:path';
 import type { EncoderModality } from '../../app/modality.js';
 import { embeddingCount, iterateEmbeddings } from './db/contents.js';
 import { enqueueMissingEmbeddings, unembeddedContents } from './db/files.js';
 import { activeModel, getMeta, listModels, registerModel, setActiveModel, setMeta } from './db/models.js';
 import type { Db } from './db/open.js';
 import { openCatalogue } from './db/open.js';
+import { finishInterruptedSwap } from './models/install.js';
 import { loadPack, type LoadedPack } from './models/pack.js';
 import type { ProviderName } from './models/providers.js';
 import { EncoderRuntime, type RuntimeOptions } from './models/runtime.js';
@@ -91,7 +93,11 @@ export class Engine {
     const row = listModels(this.db).find((m) => m.id === id);
     if (!row) throw new Error(`no installed model pack with id ${id}`);
     if (id === this.active.id) return;
-    const next = openHandle(this.db, await loadPack(row.dir), this.backend, this.runtimeOptions);
+    // Switching back to the pack that still serves reuses its open handle.
+    const next =
+      id === this.serving.id
+        ? this.serving
+        : openHandle(this.db, await loadPack(row.dir), this.backend, this.runtimeOptions);
     setActiveModel(this.db, id);
     const previous = this.active;
     this.active = next;
@@ -145,6 +151,9 @@ export class Engine {
 async function resolveActivePack(db: Db, packDir: string | undefined): Promise<LoadedPack> {
   const current = activeModel(db);
   const dir = packDir ?? current?.dir ?? bundledTestPackDir();
+  // A crash between the two renames of an install leaves the pack aside: put it back first.
+  if (current && !packDir)
+    await finishInterruptedSwap(path.dirname(current.dir), current.id).catch(() => undefined);
   const pack = await loadPack(dir);
   registerModel(db, pack.dir, pack.manifest);
   if (current?.id !== pack.manifest.id) {

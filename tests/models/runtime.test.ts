@@ -384,7 +384,9 @@ describe('input planning', () => {
 
 describe('execution providers', () => {
   it('orders providers per platform', () => {
-    expect(defaultProviderOrder('linux', 'x64')).toEqual(['cuda', 'cpu']);
+    expect(defaultProviderOrder('linux', 'x64', ['cpu'], true)).toEqual(['cuda', 'cpu']);
+    // Without onnxruntime-node's CUDA add-on, CUDA is not tried by default (only when asked for).
+    expect(defaultProviderOrder('linux', 'x64', ['cpu'], false)).toEqual(['cpu']);
     expect(defaultProviderOrder('linux', 'arm64')).toEqual(['cpu']);
     expect(defaultProviderOrder('win32', 'x64', ['cpu', 'dml'])).toEqual(['dml', 'cpu']);
     expect(defaultProviderOrder('win32', 'x64', ['cpu', 'dml', 'cuda'])).toEqual(['dml', 'cuda', 'cpu']);

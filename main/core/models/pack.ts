@@ -43,7 +43,7 @@ export interface LoadPackOptions {
 
 export async function loadPack(dir: string, opts: LoadPackOptions = {}): Promise<LoadedPack> {
   const absDir = path.resolve(dir);
-  const manifest = parseManifest(await readManifestJson(absDir), absDir);
+  const manifest = parseManifest(await readManifestJson(absDir), path.join(absDir, MANIFEST_FILE));
   const filePath = (rel: string) => resolveInside(absDir, rel);
   for (const ref of referencedFiles(manifest)) await checkFile(absDir, ref, opts.verifyHashes ?? false);
   const encoders = ENCODER_MODALITIES.filter((m) => manifest.encoders[m] !== undefined);
@@ -70,14 +70,12 @@ async function readManifestJson(dir: string): Promise<unknown> {
   }
 }
 
-function parseManifest(json: unknown, dir: string): PackManifest {
+/** Validates a parsed pack.json; every problem becomes one line naming the field. `label` names the file. */
+export function parseManifest(json: unknown, label: string): PackManifest {
   const parsed = PackManifestSchema.safeParse(json);
   if (parsed.success) return parsed.data;
   const first = parsed.error.issues[0];
-  throw new PackError(
-    `${path.join(dir, MANIFEST_FILE)}: ${describeIssues(parsed.error.issues)}`,
-    fieldOf(first),
-  );
+  throw new PackError(`${label}: ${describeIssues(parsed.error.issues)}`, fieldOf(first));
 }
 
 type Issue = ZodError['issues'][number];
@@ -91,12 +89,13 @@ function describeIssues(issues: Issue[]): string {
   return issues.map((i) => `${fieldOf(i)}: ${i.message}`).join('; ');
 }
 
-interface FileRef {
+export interface FileRef {
   field: string;
   entry: PackFile;
 }
 
-function referencedFiles(manifest: PackManifest): FileRef[] {
+/** Every file a manifest names (tokenizer, graphs, external data), with the field that names it. */
+export function referencedFiles(manifest: PackManifest): FileRef[] {
   const refs: FileRef[] = [];
   if (manifest.tokenizer) refs.push({ field: 'tokenizer', entry: manifest.tokenizer });
   for (const m of ENCODER_MODALITIES) {

@@ -53,9 +53,10 @@ export function defaultProviderOrder(
   platform: NodeJS.Platform = process.platform,
   arch: string = process.arch,
   supported: readonly string[] = supportedBackends(),
+  cudaInstalled: boolean = platform === 'linux' && cudaAddOnInstalled(),
 ): ProviderName[] {
   // Without the CUDA add-on every session would log a native load error before falling back.
-  if (platform === 'linux') return arch === 'x64' && cudaAddOnInstalled() ? ['cuda', 'cpu'] : ['cpu'];
+  if (platform === 'linux') return arch === 'x64' && cudaInstalled ? ['cuda', 'cpu'] : ['cpu'];
   if (platform === 'win32') return supported.includes('cuda') ? ['dml', 'cuda', 'cpu'] : ['dml', 'cpu'];
   if (platform === 'darwin') return ['coreml', 'cpu'];
   return ['cpu'];
