@@ -1,0 +1,103 @@
+import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import { MEDIA_VARIANTS, type MediaVariant } from '../../app/api.js';
+import { parseRange } from '../bridge/files.js';
+import type { ServedFile } from '../core/media/media.js';
+import { MEDIA_SCHEME } from './schemes.js';
+
+/**
+ * `media://file/<fileId>/<variant>`: library files by opaque id, for <img>, <audio> and <video>.
+ * The id is resolved by `resolveMedia` in the engine host (catalogued, under a library folder,
+ * real path still inside it); this handler only parses the URL strictly and streams the bytes,
+ * with single-range support so players can seek to the matched moment.
+ */
+
+export type MediaResolver = (fileId: number, variant: MediaVariant) => Promise<ServedFile>;
+
+const MEDIA_URL = new RegExp(`^${MEDIA_SCHEME}://file/([1-9][0-9]{0,14})/([a-z]{1,16})$`);
+
+/**
+ * The id and variant of a media URL, or null. The raw string is checked before anything parses
+ * it: a URL parser would quietly fold `..`, `%2e%2e` and backslashes into another path, and no
+ * valid media URL contains a dot, a percent sign, a backslash, a query or a fragment.
+ */
+export function parseMediaUrl(raw: string): { fileId: number; variant: MediaVariant } | null {
+  if (typeof raw !== 'string' || raw.length > 64) return null;
+  const m = MEDIA_URL.exec(raw);
+  if (!m) return null;
+  const fileId = Number(m[1]);
+  const variant = m[2] as MediaVariant;
+  if (!Number.isSafeInteger(fileId) || !MEDIA_VARIANTS.includes(variant)) return null;
+  return { fileId, variant };
+}
+
+export function mediaUrl(fileId: number, variant: MediaVariant): string {
+  return `${MEDIA_SCHEME}://file/${fileId}/${variant}`;
+}
+
+const KNOWN_STATUS = new Set([400, 403, 404, 415, 503]);
+
+/** A resolver failure as an HTTP status: MediaError (403/404/415) and the host's replies keep theirs. */
+export function statusOf(e: unknown): number {
+  const status = (e as { status?: unknown } | null)?.status;
+  return typeof status === 'number' && KNOWN_STATUS.has(status) ? status : 500;
+}
+
+const text = (status: number, body: string) =>
+  new Response(body, {
+    status,
+    headers: {
+      'content-type': 'text/plain; charset=utf-8',
+      'x-content-type-options': 'nosniff',
+      'cache-control': 'no-store',
+    },
+  });
+
+export function createMediaHandler(
+  resolve: MediaResolver,
+  log?: (line: string) => void,
+): (request: Request) => Promise<Response> {
+  return async (request) => {
+    if (request.method !== 'GET' && request.method !== 'HEAD') return text(405, 'method not allowed');
+    const target = parseMediaUrl(request.url);
+    if (!target) return text(400, 'bad media URL');
+    let file: ServedFile;
+    try {
+      file = await resolve(target.fileId, target.variant);
+    } catch (e) {
+      const status = statusOf(e);
+      if (status === 500) log?.(`media ${target.fileId}/${target.variant} failed: ${String(e)}`);
+      return text(
+        status,
+        status === 500 ? 'media unavailable' : e instanceof Error ? e.message : 'media unavailable',
+      );
+    }
+    return serveFile(request, file);
+  };
+}
+
+/** The bytes of a resolved file, whole (200) or one range (206); 416 for a range past the end. */
+export function serveFile(request: Request, file: ServedFile): Response {
+  const { size } = file;
+  const range = parseRange(request.headers.get('range') ?? undefined, size);
+  const base: Record<string, string> = {
+    'content-type': file.mime,
+    'accept-ranges': 'bytes',
+    'cache-control': 'private, max-age=300',
+    'x-content-type-options': 'nosniff',
+  };
+  if (range === 'invalid')
+    return new Response(null, { status: 416, headers: { ...base, 'content-range': `bytes */${size}` } });
+  const { start, end } = range ?? { start: 0, end: size - 1 };
+  const headers: Record<string, string> = {
+    ...base,
+    'content-length': String(size === 0 ? 0 : end - start + 1),
+  };
+  if (range) headers['content-range'] = `bytes ${start}-${end}/${size}`;
+  const status = range ? 206 : 200;
+  if (request.method === 'HEAD' || size === 0) return new Response(null, { status, headers });
+  const stream = Readable.toWeb(
+    createReadStream(file.path, { start, end }),
+  ) as unknown as ReadableStream<Uint8Array>;
+  return new Response(stream, { status, headers });
+}
