@@ -8,7 +8,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { MEDIA_VARIANTS, type AppApi, type MediaVariant } from '../../app/api.js';
 import { dispatch } from '../../app/dispatch.js';
 import { ApiError, toApiError } from '../../app/errors.js';
-import { MediaError, resolveMedia } from '../core/media/media.js';
+import { resolveMedia } from '../core/media/media.js';
 import { hasToken, hostAllowed, newToken } from './auth.js';
 import { readBody, readJson } from './body.js';
 import { serveStatic, streamFile } from './files.js';
@@ -107,18 +107,9 @@ async function media(ctx: Ctx, req: IncomingMessage, res: ServerResponse, p: str
   const m = /^\/media\/(\d{1,15})\/([a-z]+)$/.exec(p);
   if (!m || !(MEDIA_VARIANTS as readonly string[]).includes(m[2]))
     throw new ApiError('not_found', 'no such media');
-  try {
-    const file = await resolveMedia(ctx.db, Number(m[1]), m[2] as MediaVariant);
-    streamFile(req, res, file.path, file.mime, file.size);
-  } catch (e) {
-    if (e instanceof MediaError) {
-      throw new ApiError(
-        e.status === 403 ? 'forbidden' : e.status === 415 ? 'unsupported' : 'not_found',
-        e.message,
-      );
-    }
-    throw e;
-  }
+  // resolveMedia's MediaErrors are ApiErrors: forbidden, not_found or unsupported.
+  const file = await resolveMedia(ctx.db, Number(m[1]), m[2] as MediaVariant);
+  streamFile(req, res, file.path, file.mime, file.size);
 }
 
 /** A dropped file that has no local path (a browser) is stored in a private temp folder for the query. */

@@ -1,3 +1,4 @@
+import { ApiError } from '../../app/errors.js';
 import path from 'node:path';
 import type { EncoderModality } from '../../app/modality.js';
 import { embeddingCount, iterateEmbeddings } from './db/contents.js';
@@ -91,7 +92,7 @@ export class Engine {
   /** Makes another installed pack active and queues the library for it; search stays on the serving pack. */
   async usePack(id: string): Promise<void> {
     const row = listModels(this.db).find((m) => m.id === id);
-    if (!row) throw new Error(`no installed model pack with id ${id}`);
+    if (!row) throw new ApiError('not_found', `no installed model pack with id ${id}`);
     if (id === this.active.id) return;
     // Switching back to the pack that still serves reuses its open handle.
     const next =

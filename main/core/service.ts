@@ -1,3 +1,4 @@
+import { ApiError } from '../../app/errors.js';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type {
@@ -125,7 +126,7 @@ export class CoreService implements AppApi {
   async removeRoot(req: { id: number }): Promise<{ removed: number }> {
     const { id } = RemoveRootRequestSchema.parse(req);
     const { db } = this.engine;
-    if (!getRoot(db, id)) throw new Error(`no library folder with id ${id}`);
+    if (!getRoot(db, id)) throw new ApiError('not_found', `no library folder with id ${id}`);
     const removed = db.prepare('SELECT COUNT(*) FROM files WHERE root_id = ?').pluck().get(id) as number;
     db.transaction(() => {
       removeRoot(db, id);
@@ -184,7 +185,7 @@ export class CoreService implements AppApi {
         `SELECT f.*, c.duration_s FROM files f LEFT JOIN contents c ON c.id = f.content_id WHERE f.id = ?`,
       )
       .get(fileId) as (FileRow & { duration_s: number | null }) | undefined;
-    if (!f) throw new Error(`no file with id ${fileId}`);
+    if (!f) throw new ApiError('not_found', `no file with id ${fileId}`);
     const segments = f.content_id
       ? (db
           .prepare(
@@ -264,7 +265,7 @@ export class CoreService implements AppApi {
       throw new Error(`${id} is in use; switch to another pack first (bindery models use <id>)`);
     }
     const row = listModels(db).find((m) => m.id === id);
-    if (!row) throw new Error(`no installed model pack with id ${id}`);
+    if (!row) throw new ApiError('not_found', `no installed model pack with id ${id}`);
     db.transaction(() => {
       openVectorIndex(db, { backend: this.engine.backend, name: indexName(id), dim: row.dim }).drop();
       db.prepare('DELETE FROM models WHERE id = ?').run(id);

@@ -94,9 +94,9 @@ describe.each([0, 1])('AppApi contract over transport %i', (i) => {
     }
   });
 
-  it('reports engine failures as failed errors, not crashes', async () => {
+  it('reports a missing file as not_found, and the engine keeps answering', async () => {
     const r = await t().call('fileInfo', { fileId: 999_999 });
-    expect(r).toMatchObject({ ok: false, error: { code: 'failed' } });
+    expect(r).toMatchObject({ ok: false, error: { code: 'not_found' } });
     const again = await t().call('status', {});
     expect(again.ok).toBe(true);
   });

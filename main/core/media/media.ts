@@ -2,6 +2,7 @@ import { mkdir, realpath, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { MediaVariant } from '../../../app/api.js';
+import { ApiError } from '../../../app/errors.js';
 import type { MediaKind } from '../../../app/modality.js';
 import type { Db } from '../db/open.js';
 import { isInside } from '../db/roots.js';
@@ -46,12 +47,15 @@ export async function resolveMedia(db: Db, fileId: number, variant: MediaVariant
   return thumbFor(db, row, real);
 }
 
-export class MediaError extends Error {
+const CODE_OF_STATUS = { 403: 'forbidden', 404: 'not_found', 415: 'unsupported' } as const;
+
+/** An ApiError that also carries the HTTP status the media transports answer with. */
+export class MediaError extends ApiError {
   constructor(
     readonly status: 403 | 404 | 415,
     message: string,
   ) {
-    super(message);
+    super(CODE_OF_STATUS[status], message);
   }
 }
 

@@ -1,6 +1,6 @@
-import type { Db, VectorHit } from './types.js';
+import type { Db, SearchOptions, VectorHit } from './types.js';
 
-/** What both backends share: validation, id/vector hygiene, metadata, batching and post-filtering. */
+/** What the backends share: validation, id/vector hygiene, metadata, batching and filtering. */
 
 /** sqlite-vec's vec0 refuses wider vectors; sqlite-vss has no limit, but one rule keeps them swappable. */
 export const MAX_DIM = 8192;
@@ -100,6 +100,40 @@ export function cosineFromSquaredL2(d2: number): number {
 /** sqlite-vec's distance_metric=cosine reports 1 - cos. */
 export function cosineFromCosineDistance(d: number): number {
   return 1 - d;
+}
+
+/** The vector's float32 values from a BLOB, as a view when aligned (SQLite's buffers may not be). */
+export function blobF32(blob: Buffer, dim: number): Float32Array | undefined {
+  if (blob.byteLength !== 4 * dim) return undefined;
+  if (blob.byteOffset % 4 === 0) return new Float32Array(blob.buffer, blob.byteOffset, dim);
+  return new Float32Array(blob.buffer.slice(blob.byteOffset, blob.byteOffset + blob.byteLength));
+}
+
+/** Cosine similarity; 0 when either vector is zero (as for a zero vector in sqlite-vec). */
+export function cosine(a: Float32Array, b: Float32Array): number {
+  let dot = 0;
+  let aa = 0;
+  let bb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i] * b[i];
+    aa += a[i] * a[i];
+    bb += b[i] * b[i];
+  }
+  return aa > 0 && bb > 0 ? dot / Math.sqrt(aa * bb) : 0;
+}
+
+/** Below this share of the index, an allowIds set is searched member by member (types.ts). */
+export const SMALL_ALLOW_SET = 0.05;
+
+export function isSmallAllowSet(opts: SearchOptions, count: number): boolean {
+  return opts.allowIds !== undefined && opts.allowIds.size < SMALL_ALLOW_SET * count;
+}
+
+/** The search's filters as one predicate (allowIds and allow both apply), or undefined for none. */
+export function allowOf(opts: SearchOptions): ((id: number) => boolean) | undefined {
+  const { allow, allowIds } = opts;
+  if (!allowIds) return allow;
+  return allow ? (id) => allowIds.has(id) && allow(id) : (id) => allowIds.has(id);
 }
 
 /** The n best candidates of a query and whether the index had no more than that to give. */

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import * as sqliteVec from 'sqlite-vec';
 import * as sqliteVssModule from 'sqlite-vss';
+import { simdSupported } from './kernels.js';
 import type { BackendName, Db } from './types.js';
 
 /** sqlite-vss 0.1.2 exports these path helpers but its typings omit them. */
@@ -21,9 +22,23 @@ const VSS_PLATFORMS = new Set(['linux-x64', 'darwin-x64', 'darwin-arm64']);
 /** The runtime libraries vss0.so links against, with the Debian/Ubuntu packages that provide them. */
 const VSS_RUNTIME_PACKAGES = 'libblas3 liblapack3 libgomp1';
 
-/** Backends that can run on this platform, in order of preference for a default. */
+/**
+ * CPUs on which V8 runs WebAssembly SIMD, which 'quant' needs (it loads no extension). Other
+ * platforms are checked by compiling a SIMD module when they are the one running.
+ */
+const SIMD_ARCHS = new Set(['x64', 'arm64']);
+
+function quantRuns(platform: string, arch: string): boolean {
+  const here = platform === process.platform && arch === process.arch;
+  return here ? simdSupported() : SIMD_ARCHS.has(arch);
+}
+
+/** Backends that can run on this platform (the default is defaultBackend() in index.ts). */
 export function availableBackends(platform = process.platform, arch = process.arch): BackendName[] {
-  return VSS_PLATFORMS.has(`${platform}-${arch}`) ? ['vec', 'vss'] : ['vec'];
+  const out: BackendName[] = ['vec'];
+  if (VSS_PLATFORMS.has(`${platform}-${arch}`)) out.push('vss');
+  if (quantRuns(platform, arch)) out.push('quant');
+  return out;
 }
 
 /** `…/app.asar/node_modules/x.so` → `…/app.asar.unpacked/node_modules/x.so`; other paths unchanged. */
@@ -33,6 +48,7 @@ export function unpackedPath(file: string): string {
 
 /** The extension files a backend needs, in load order (sqlite-vss needs vector0 before vss0). */
 export function extensionPaths(backend: BackendName): string[] {
+  if (backend === 'quant') return [];
   if (backend === 'vec') return [unpackedPath(sqliteVec.getLoadablePath())];
   if (!availableBackends().includes('vss')) {
     throw new Error(`sqlite-vss has no build for ${process.platform}-${process.arch}; use the 'vec' backend`);
@@ -59,9 +75,14 @@ export function explainLoadError(backend: BackendName, file: string, err: unknow
 }
 
 /** A function each extension registers, probed to make loading idempotent per connection. */
-const PROBE: Record<BackendName, string> = { vec: 'vec_version()', vss: 'vss_version()' };
+const PROBE: Record<BackendName, string | undefined> = {
+  vec: 'vec_version()',
+  vss: 'vss_version()',
+  quant: undefined,
+};
 
 export function isLoaded(db: Db, backend: BackendName): boolean {
+  if (PROBE[backend] === undefined) return true; // nothing to load
   try {
     db.prepare(`SELECT ${PROBE[backend]}`).get();
     return true;

@@ -1,19 +1,24 @@
 import { assertDim, assertName, IndexMeta } from './common.js';
-import { loadVectorExtensions } from './extensions.js';
+import { availableBackends, loadVectorExtensions } from './extensions.js';
+import { QuantIndex } from './quant-backend.js';
 import type { BackendName, Db, OpenVectorIndexOptions, VectorIndex } from './types.js';
 import { VecIndex } from './vec-backend.js';
 import { VssIndex } from './vss-backend.js';
 
 /**
- * The vector index (DESIGN.md §3): one interface, two real backends whose tables live in the
+ * The vector index (DESIGN.md §3): one interface, three backends whose tables live in the
  * catalogue file. The index is derived from the canonical embeddings and can always be rebuilt.
+ *  - 'quant': 1-bit codes in memory, a SIMD Hamming cut, an asymmetric estimate and exact float
+ *    re-ranking (quant-backend.ts). Pure JavaScript and WebAssembly, so it runs everywhere; the
+ *    fastest at every measured size (docs/vector-index.md), recall@10 ≥ 0.95 by default.
  *  - 'vec' (sqlite-vec): exact brute force, runs everywhere (Windows included), cheap writes.
  *  - 'vss' (sqlite-vss): Faiss; faster Flat scans, expensive commits, Linux/macOS x64 only.
- * Both return cosine similarities, best first, and agree on the exact top-k for Flat indexes.
+ * All return cosine similarities, best first; vec and vss Flat agree on the exact top-k.
  */
 
 export type {
   BackendName,
+  FloatLoader,
   OpenVectorIndexOptions,
   SearchOptions,
   VectorHit,
@@ -21,22 +26,38 @@ export type {
   VectorIndexStats,
 } from './types.js';
 export { availableBackends, loadVectorExtensions } from './extensions.js';
+export { embeddingFloats } from './floats.js';
+
+const VSS_ONLY = ['factory', 'shardRows'] as const;
+const QUANT_ONLY = ['floats', 'rerank', 'seed'] as const;
+
+function refuseOptions(opts: OpenVectorIndexOptions, keys: readonly (keyof OpenVectorIndexOptions)[]) {
+  const given = keys.filter((key) => opts[key] !== undefined);
+  if (given.length > 0) throw new Error(`${given.join('/')} are not options of the '${opts.backend}' backend`);
+}
 
 /**
  * Opens (creating if needed) the index `name`, loading its extension into `db` first. Reopening
- * with another backend, dimension or factory throws: drop it (dropVectorIndex) and rebuild.
+ * with another backend, dimension, factory, seed or float source throws: drop it
+ * (dropVectorIndex) and rebuild.
  */
 export function openVectorIndex(db: Db, opts: OpenVectorIndexOptions): VectorIndex {
   assertName(opts.name);
   assertDim(opts.dim);
   loadVectorExtensions(db, [opts.backend]);
-  if (opts.backend === 'vec') {
-    if (opts.factory !== undefined || opts.shardRows !== undefined)
-      throw new Error('factory/shardRows are sqlite-vss options');
-    return new VecIndex(db, opts.name, opts.dim);
+  switch (opts.backend) {
+    case 'vec':
+      refuseOptions(opts, [...VSS_ONLY, ...QUANT_ONLY]);
+      return new VecIndex(db, opts.name, opts.dim);
+    case 'vss':
+      refuseOptions(opts, QUANT_ONLY);
+      return new VssIndex(db, opts.name, opts.dim, opts.factory, opts.shardRows);
+    case 'quant':
+      refuseOptions(opts, VSS_ONLY);
+      return new QuantIndex(db, opts.name, opts.dim, opts);
+    default:
+      throw new Error(`unknown vector backend '${String(opts.backend)}'`);
   }
-  if (opts.backend === 'vss') return new VssIndex(db, opts.name, opts.dim, opts.factory, opts.shardRows);
-  throw new Error(`unknown vector backend '${String(opts.backend)}'`);
 }
 
 /** Drops whatever index is stored under `name`, whichever backend built it (no-op when none). */
@@ -45,5 +66,24 @@ export function dropVectorIndex(db: Db, name: string): void {
   const meta = new IndexMeta(db, name);
   const backend = meta.get('backend') as BackendName | undefined;
   if (!backend) return;
-  openVectorIndex(db, { backend, name, dim: Number(meta.get('dim')), factory: meta.get('factory') }).drop();
+  const dim = Number(meta.get('dim'));
+  if (backend === 'quant') {
+    // Dropping reads no floats; a stand-in loader satisfies an index built with external ones.
+    const floats = meta.get('floats') === 'external' ? () => [] : undefined;
+    openVectorIndex(db, { backend, name, dim, seed: Number(meta.get('seed')), floats }).drop();
+    return;
+  }
+  openVectorIndex(db, { backend, name, dim, factory: meta.get('factory') }).drop();
+}
+
+/**
+ * The backend a new catalogue gets on this platform, from the measurements in
+ * docs/vector-index.md (bench/vectors.ts): 'quant' wherever WebAssembly SIMD runs (every
+ * platform Bindery ships for), as it was the fastest at 10k, 100k and 1M vectors with recall@10
+ * ≥ 0.95, builds and deletes cheaply and keeps the least in memory; 'vec' (exact, slower) where
+ * it cannot run. sqlite-vss is never the default: no Windows or Linux arm64 build, quadratic
+ * commits, a 1 GB BLOB cap per shard, and it is no longer developed.
+ */
+export function defaultBackend(platform = process.platform, arch = process.arch): BackendName {
+  return availableBackends(platform, arch).includes('quant') ? 'quant' : 'vec';
 }

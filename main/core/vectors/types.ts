@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 
-export type BackendName = 'vss' | 'vec';
+export type BackendName = 'vss' | 'vec' | 'quant';
 
 /** One search result. `score` is the cosine similarity (vectors are unit length): higher is better. */
 export interface VectorHit {
@@ -13,7 +13,19 @@ export interface SearchOptions {
   k: number;
   /** Post-filter: only ids for which this returns true are returned. */
   allow?: (id: number) => boolean;
+  /**
+   * Only these ids may be returned (together with `allow`, when both are given). Unlike `allow`,
+   * a set can be enumerated: when it is small (under 5% of the index) backends search just its
+   * members instead of filtering a search of everything.
+   */
+  allowIds?: ReadonlySet<number>;
 }
+
+/**
+ * Reads float vectors by id for the quantized backend's exact re-ranking: one entry per id, in
+ * order, undefined for an id it does not know (that candidate is then skipped).
+ */
+export type FloatLoader = (ids: readonly number[]) => ReadonlyArray<Float32Array | undefined>;
 
 export interface VectorIndexStats {
   backend: BackendName;
@@ -24,6 +36,8 @@ export interface VectorIndexStats {
   factory?: string;
   /** Bytes the index's tables take in the catalogue file (from dbstat), when SQLite can say. */
   bytes?: number;
+  /** 'quant' only: bytes it keeps in process memory (codes, ids, factors, id map, scratch). */
+  memoryBytes?: number;
 }
 
 /**
@@ -54,6 +68,16 @@ export interface OpenVectorIndexOptions {
   factory?: string;
   /** sqlite-vss only: rows per vss0 shard; default computed from dim and factory (tests make it tiny). */
   shardRows?: number;
+  /**
+   * 'quant' only: where re-ranking reads float vectors. Without it the index keeps its own copy
+   * in `vx_<name>_floats`; with it (the engine passes the catalogue's embeddings, see
+   * embeddingFloats in floats.ts) it stores codes only. Part of the index's identity.
+   */
+  floats?: FloatLoader;
+  /** 'quant' only: candidates re-ranked with float vectors per search (default: see quant-backend.ts). */
+  rerank?: number;
+  /** 'quant' only: seed of the random rotation (default DEFAULT_SEED); part of the index's identity. */
+  seed?: number;
 }
 
 export type Db = Database.Database;

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import {
+  allowOf,
   assertK,
   assertVector,
   atomically,
@@ -9,6 +10,7 @@ import {
   f32Blob,
   filteredTopK,
   IndexMeta,
+  isSmallAllowSet,
   prepareRows,
   tableBytes,
   uniqueIds,
@@ -88,9 +90,12 @@ export class VecIndex implements VectorIndex {
     assertK(opts.k);
     if (opts.k === 0) return [];
     const blob = f32Blob(query);
-    const { allow } = opts;
+    const allow = allowOf(opts);
     if (!allow) return this.knn(blob, opts.k).hits;
-    const among = () => this.knn(blob, opts.k, JSON.stringify(this.ids().filter(allow))).hits;
+    // An allowIds set is the list of ids to scan; otherwise the allowed ones are found among all.
+    const ids = () => (opts.allowIds ? [...opts.allowIds] : this.ids()).filter(allow);
+    const among = () => this.knn(blob, opts.k, JSON.stringify(ids())).hits;
+    if (isSmallAllowSet(opts, this.count())) return among();
     return filteredTopK(opts.k, allow, (n) => this.knn(blob, n), among);
   }
 

@@ -1,4 +1,5 @@
 import {
+  allowOf,
   assertK,
   atomically,
   assertVector,
@@ -185,7 +186,8 @@ export class VssIndex implements VectorIndex {
     const blob = vssBlob([query], this.dim);
     const shards = this.searchable();
     const top = (n: number) => this.topAcross(shards, blob, n);
-    return opts.allow ? filteredTopK(opts.k, opts.allow, top) : top(opts.k).hits;
+    const allow = allowOf(opts);
+    return allow ? filteredTopK(opts.k, allow, top) : top(opts.k).hits;
   }
 
   count(): number {

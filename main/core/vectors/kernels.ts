@@ -1,0 +1,568 @@
+import {
+  assemble,
+  block,
+  br,
+  brIf,
+  f32x4,
+  type FuncDef,
+  get,
+  I32,
+  i16x8,
+  i32,
+  i32x4,
+  i8x16,
+  loop,
+  set,
+  tee,
+  V128,
+  v128,
+  when,
+} from './wasm.js';
+
+/**
+ * The quantized backend's hot loops as WebAssembly SIMD, over one linear memory that also holds
+ * the binary codes (quant-backend.ts). Measured on the 2-core dev machine, 1M codes of 128 bytes:
+ * the Hamming pass takes 8.9 ms (JavaScript with a 16-bit popcount table: ~200 ms; the per-byte
+ * float lookup table over every code: ~126 ms), and gathering the candidates below a distance
+ * threshold 0.5 ms. The rotation (three rounds of random signs and a fast Walsh–Hadamard
+ * transform) takes a few µs per 1024-d vector, where JavaScript took 30–60 µs, which alone would
+ * cap ingest below the 20k vectors/s target.
+ *
+ * Memory layout (bytes): [signs | rotation buffer | query bits | histogram | sums] (fixed header)
+ * then [codes: capacity × stride | distances: capacity × u16 | gathered slots: capacity × i32].
+ * Codes grow in place (the header is before them); distances and slots are per-query scratch and
+ * simply move when the capacity grows.
+ */
+
+/** The WebAssembly JS API used here: TypeScript declares it in the DOM lib, which tsconfig omits. */
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: object };
+  Memory: new (descriptor: { initial: number; maximum?: number }) => WasmMemory;
+  validate(bytes: Uint8Array): boolean;
+}
+const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
+const PAGE = 65536;
+/** wasm32's limit: 4 GiB, i.e. ~30M codes of 128 bytes. */
+const MAX_PAGES = 65536;
+export const ROUNDS = 3;
+
+/** Byte lane indices for i8x16.shuffle that swap float lanes [1,0,3,2] and [2,3,0,1]. */
+const SWAP_PAIRS = [4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11];
+const SWAP_HALVES = [8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7];
+const f32Bytes = (xs: number[]): number[] => [...Buffer.from(new Float32Array(xs).buffer)];
+
+/**
+ * rotate(buf, signs, p, rounds): `rounds` times, buf ← H·diag(signs_r)·buf, H the unnormalised
+ * p×p Walsh–Hadamard matrix (p a power of two ≥ 4): an orthogonal transform (times p^(rounds/2))
+ * in O(p log p). The first two butterfly levels happen inside each 4-float vector.
+ */
+function rotateFn(): FuncDef {
+  const [BUF, SIGNS, P, ROUNDS_, END, I, J, H, V] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const inRegister = (lanes: number[], pattern: number[]) => [
+    get(V),
+    get(V),
+    i8x16.shuffle(lanes),
+    get(V),
+    v128.const(f32Bytes(pattern)),
+    f32x4.mul,
+    f32x4.add,
+    set(V),
+  ];
+  const signAndFirstLevels = [
+    i32.const(0),
+    set(I),
+    loop(
+      get(BUF),
+      get(I),
+      i32.add,
+      v128.load(),
+      get(SIGNS),
+      get(I),
+      i32.add,
+      v128.load(),
+      f32x4.mul,
+      set(V),
+      ...inRegister(SWAP_PAIRS, [1, -1, 1, -1]),
+      ...inRegister(SWAP_HALVES, [1, 1, -1, -1]),
+      get(BUF),
+      get(I),
+      i32.add,
+      get(V),
+      v128.store(),
+      get(I),
+      i32.const(16),
+      i32.add,
+      tee(I),
+      get(END),
+      i32.ltU,
+      brIf(0),
+    ),
+  ];
+  // for h (bytes) = 16; h < end; h *= 2: for i = 0; i < end; i += 2h: for j = i; j < i + h; j += 16
+  const butterfly = [
+    get(BUF),
+    get(J),
+    i32.add,
+    v128.load(),
+    set(V),
+    get(BUF),
+    get(J),
+    i32.add,
+    get(H),
+    i32.add,
+    v128.load(),
+    // stack: y; V = x. Store x + y at j, x - y at j + h.
+    tee(V + 1),
+    get(V),
+    f32x4.add,
+    set(V + 2),
+    get(BUF),
+    get(J),
+    i32.add,
+    get(V + 2),
+    v128.store(),
+    get(BUF),
+    get(J),
+    i32.add,
+    get(H),
+    i32.add,
+    get(V),
+    get(V + 1),
+    f32x4.sub,
+    v128.store(),
+  ];
+  const levels = [
+    i32.const(16),
+    set(H),
+    block(
+      loop(
+        get(H),
+        get(END),
+        i32.geU,
+        brIf(1),
+        i32.const(0),
+        set(I),
+        loop(
+          get(I),
+          set(J),
+          loop(
+            ...butterfly,
+            get(J),
+            i32.const(16),
+            i32.add,
+            tee(J),
+            get(I),
+            get(H),
+            i32.add,
+            i32.ltU,
+            brIf(0),
+          ),
+          get(I),
+          get(H),
+          i32.add,
+          get(H),
+          i32.add,
+          tee(I),
+          get(END),
+          i32.ltU,
+          brIf(0),
+        ),
+        get(H),
+        get(H),
+        i32.add,
+        set(H),
+        br(0),
+      ),
+    ),
+  ];
+  return {
+    name: 'rotate',
+    params: [I32, I32, I32, I32],
+    results: [],
+    locals: [I32, I32, I32, I32, V128, V128, V128],
+    body: [
+      get(P),
+      i32.const(2),
+      i32.shl,
+      set(END),
+      block(
+        loop(
+          get(ROUNDS_),
+          i32.eqz,
+          brIf(1),
+          ...signAndFirstLevels,
+          ...levels,
+          get(SIGNS),
+          get(END),
+          i32.add,
+          set(SIGNS),
+          get(ROUNDS_),
+          i32.const(1),
+          i32.sub,
+          set(ROUNDS_),
+          br(0),
+        ),
+      ),
+    ],
+  };
+}
+
+/**
+ * hamming(codes, n, q, out, hist): for each of n codes, out[i] = popcount(code_i XOR q) as u16,
+ * and hist[out[i]]++ (i32 bins). Specialised to the code length (`chunks` × 16 bytes): the query
+ * stays in registers and the loop over chunks is unrolled. Byte lanes count at most 8 per chunk,
+ * so they are summed as u8 over up to 16 chunks before widening.
+ */
+function hammingFn(chunks: number): FuncDef {
+  const [CODES, N, Q, OUT, HIST, D] = [0, 1, 2, 3, 4, 5];
+  const QV = 6; // v128 locals QV … QV + chunks - 1 hold the query; then one accumulator
+  const ACC = QV + chunks;
+  const loadQuery = Array.from({ length: chunks }, (_, c) => [get(Q), v128.load(16 * c), set(QV + c)]).flat(2);
+  const groups: number[][] = [];
+  for (let c = 0; c < chunks; c += 16) {
+    const group: number[][] = [];
+    for (let j = c; j < Math.min(chunks, c + 16); j++) {
+      group.push(get(CODES), v128.load(16 * j), get(QV + j), v128.xor, i8x16.popcnt);
+      if (j > c) group.push(i8x16.add);
+    }
+    group.push(i16x8.extaddPairwiseI8x16U);
+    if (c > 0) group.push(i16x8.add);
+    groups.push(group.flat());
+  }
+  const horizontalSum = [
+    i32x4.extaddPairwiseI16x8U,
+    tee(ACC),
+    i32x4.extractLane(0),
+    get(ACC),
+    i32x4.extractLane(1),
+    i32.add,
+    get(ACC),
+    i32x4.extractLane(2),
+    i32.add,
+    get(ACC),
+    i32x4.extractLane(3),
+    i32.add,
+    set(D),
+  ];
+  const record = [
+    get(OUT),
+    get(D),
+    i32.store16(),
+    get(HIST),
+    get(D),
+    i32.const(2),
+    i32.shl,
+    i32.add,
+    tee(D),
+    get(D),
+    i32.load(),
+    i32.const(1),
+    i32.add,
+    i32.store(),
+  ];
+  const advance = [
+    get(OUT),
+    i32.const(2),
+    i32.add,
+    set(OUT),
+    get(CODES),
+    i32.const(16 * chunks),
+    i32.add,
+    set(CODES),
+    get(N),
+    i32.const(1),
+    i32.sub,
+    set(N),
+  ];
+  return {
+    name: 'hamming',
+    params: [I32, I32, I32, I32, I32],
+    results: [],
+    locals: [I32, ...Array<number>(chunks + 1).fill(V128)],
+    body: [
+      loadQuery,
+      block(loop(get(N), i32.eqz, brIf(1), ...groups, ...horizontalSum, ...record, ...advance, br(0))),
+    ],
+  };
+}
+
+/**
+ * pack(buf, p, code, sums): code[b] = the sign bits of buf[8b … 8b + 7] (bit j set when
+ * buf[8b + j] < 0), and sums = (Σ|buf| and Σbuf² per lane, two f32x4) for the correction factor.
+ */
+function packFn(): FuncDef {
+  const [BUF, P, CODE, SUMS, END, L1, L2, A, B] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const square = (x: number) => [get(x), get(x), f32x4.mul];
+  const abs = (x: number) => [get(x), f32x4.abs];
+  return {
+    name: 'pack',
+    params: [I32, I32, I32, I32],
+    results: [],
+    locals: [I32, V128, V128, V128, V128],
+    body: [
+      get(BUF),
+      get(P),
+      i32.const(2),
+      i32.shl,
+      i32.add,
+      set(END),
+      loop(
+        get(BUF),
+        v128.load(),
+        set(A),
+        get(BUF),
+        v128.load(16),
+        set(B),
+        get(CODE),
+        get(A),
+        i32x4.bitmask,
+        get(B),
+        i32x4.bitmask,
+        i32.const(4),
+        i32.shl,
+        i32.or,
+        i32.store8(),
+        [...abs(A), ...abs(B), f32x4.add, get(L1), f32x4.add, set(L1)].flat(),
+        [...square(A), ...square(B), f32x4.add, get(L2), f32x4.add, set(L2)].flat(),
+        get(CODE),
+        i32.const(1),
+        i32.add,
+        set(CODE),
+        get(BUF),
+        i32.const(32),
+        i32.add,
+        tee(BUF),
+        get(END),
+        i32.ltU,
+        brIf(0),
+      ),
+      get(SUMS),
+      get(L1),
+      v128.store(),
+      get(SUMS),
+      get(L2),
+      v128.store(16),
+    ],
+  };
+}
+
+/** gather(out, n, threshold, dst) → count: dst[count++] = i for every out[i] < threshold. */
+function gatherFn(): FuncDef {
+  const [OUT, N, THRESHOLD, DST, I, COUNT] = [0, 1, 2, 3, 4, 5];
+  return {
+    name: 'gather',
+    params: [I32, I32, I32, I32],
+    results: [I32],
+    locals: [I32, I32],
+    body: [
+      block(
+        loop(
+          get(I),
+          get(N),
+          i32.geU,
+          brIf(1),
+          get(OUT),
+          i32.load16u(),
+          get(THRESHOLD),
+          i32.ltU,
+          when(
+            get(DST),
+            get(COUNT),
+            i32.const(2),
+            i32.shl,
+            i32.add,
+            get(I),
+            i32.store(),
+            get(COUNT),
+            i32.const(1),
+            i32.add,
+            set(COUNT),
+          ),
+          get(OUT),
+          i32.const(2),
+          i32.add,
+          set(OUT),
+          get(I),
+          i32.const(1),
+          i32.add,
+          set(I),
+          br(0),
+        ),
+      ),
+      get(COUNT),
+    ],
+  };
+}
+
+interface Exports {
+  rotate(buf: number, signs: number, p: number, rounds: number): void;
+  hamming(codes: number, n: number, q: number, out: number, hist: number): void;
+  gather(out: number, n: number, threshold: number, dst: number): number;
+  pack(buf: number, p: number, code: number, sums: number): void;
+}
+
+const modules = new Map<number, object>();
+
+export function kernelBytes(chunks: number): Uint8Array {
+  return assemble([rotateFn(), hammingFn(chunks), gatherFn(), packFn()], { shared: false, maxPages: MAX_PAGES });
+}
+
+function compiled(chunks: number): object {
+  let mod = modules.get(chunks);
+  if (!mod) modules.set(chunks, (mod = new wasm.Module(kernelBytes(chunks))));
+  return mod;
+}
+
+/** Whether this runtime has WebAssembly SIMD (Node ≥ 16.4 and Electron on x64/arm64 do). */
+export function simdSupported(): boolean {
+  try {
+    return wasm.validate(assemble([hammingFn(1)], { shared: false, maxPages: 1 }));
+  } catch {
+    return false;
+  }
+}
+
+const align = (n: number, to: number) => Math.ceil(n / to) * to;
+
+/**
+ * One index's kernels and memory. `p` (a power of two ≥ 8) is the rotated dimension: p bits of
+ * code per vector, stored in `stride` bytes (a multiple of 16, zero padded).
+ */
+export class Kernels {
+  readonly stride: number;
+  readonly codeBytes: number;
+  private readonly memory: WasmMemory;
+  private readonly fn: Exports;
+  private readonly signsAt = 0;
+  private readonly bufAt: number;
+  private readonly queryAt: number;
+  private readonly histAt: number;
+  private readonly sumsAt: number;
+  private readonly codesAt: number;
+  private capacity = 0;
+  private u8!: Uint8Array;
+  private buf!: Float32Array;
+  private sums!: Float32Array;
+
+  constructor(
+    readonly p: number,
+    signs: Float32Array,
+  ) {
+    this.codeBytes = p / 8;
+    this.stride = align(this.codeBytes, 16);
+    this.bufAt = this.signsAt + 4 * ROUNDS * p;
+    this.queryAt = this.bufAt + 4 * p;
+    this.histAt = align(this.queryAt + this.stride, 16);
+    this.sumsAt = align(this.histAt + 4 * (p + 1), 16);
+    this.codesAt = align(this.sumsAt + 32, PAGE);
+    this.memory = new wasm.Memory({ initial: this.codesAt / PAGE, maximum: MAX_PAGES });
+    this.fn = new wasm.Instance(compiled(this.stride / 16), { env: { memory: this.memory } })
+      .exports as unknown as Exports;
+    this.refreshViews();
+    new Float32Array(this.memory.buffer, this.signsAt, ROUNDS * p).set(signs);
+  }
+
+  /** Bytes of memory reserved for codes and scratch (grown pages are zero and untouched until used). */
+  get bytes(): number {
+    return this.memory.buffer.byteLength;
+  }
+
+  /** Makes room for `slots` codes (growing by half again, so appends stay amortised O(1)). */
+  reserve(slots: number): void {
+    if (slots <= this.capacity) return;
+    const capacity = Math.max(slots, Math.ceil(this.capacity * 1.5), 1024);
+    const need = this.codesAt + capacity * (this.stride + 6) + 16;
+    const pages = Math.ceil(need / PAGE) - this.memory.buffer.byteLength / PAGE;
+    if (pages > 0) {
+      if (this.memory.buffer.byteLength / PAGE + pages > MAX_PAGES)
+        throw new Error(`quantized index is full: ${slots} codes of ${this.stride} bytes exceed 4 GiB`);
+      this.memory.grow(pages);
+    }
+    this.capacity = capacity;
+    this.refreshViews();
+  }
+
+  /** Rotates `v`, zero padded to p, in place in the rotation buffer, which it returns (a view). */
+  rotate(v: Float32Array): Float32Array {
+    const buf = this.buf;
+    buf.set(v);
+    buf.fill(0, v.length);
+    this.fn.rotate(this.bufAt, this.signsAt, this.p, ROUNDS);
+    return buf;
+  }
+
+  /** Writes the code of `v` into `slot` and returns its correction factor (quantizer.ts). */
+  encode(v: Float32Array, slot: number): number {
+    this.rotate(v);
+    return this.pack(this.codesAt + slot * this.stride);
+  }
+
+  /** Writes the query's sign bits for hamming() and returns it rotated (a view). */
+  encodeQuery(q: Float32Array): Float32Array {
+    const rotated = this.rotate(q);
+    this.pack(this.queryAt);
+    return rotated;
+  }
+
+  /** Packs the rotated buffer's sign bits at byte address `at`; returns |buf|₂ / |buf|₁. */
+  private pack(at: number): number {
+    this.fn.pack(this.bufAt, this.p, at, this.sumsAt);
+    const s = this.sums;
+    const l1 = s[0] + s[1] + s[2] + s[3];
+    return l1 > 0 ? Math.sqrt(s[4] + s[5] + s[6] + s[7]) / l1 : 0;
+  }
+
+  /** The code bytes of `slot` (a view: valid until the next reserve()). */
+  code(slot: number): Uint8Array {
+    const at = this.codesAt + slot * this.stride;
+    return this.u8.subarray(at, at + this.stride);
+  }
+
+  /** All codes of slots [0, n) as one byte view. */
+  codes(n: number): Uint8Array {
+    return this.u8.subarray(this.codesAt, this.codesAt + n * this.stride);
+  }
+
+  moveCode(from: number, to: number): void {
+    const at = this.codesAt + from * this.stride;
+    this.u8.copyWithin(this.codesAt + to * this.stride, at, at + this.stride);
+  }
+
+  /** Query bits (stride bytes, zero padded), read by hamming(). */
+  get queryBits(): Uint8Array {
+    return this.u8.subarray(this.queryAt, this.queryAt + this.stride);
+  }
+
+  /** Hamming distances of slots [0, n) to queryBits and their histogram (bins 0…p). */
+  hamming(n: number): { distances: Uint16Array; histogram: Int32Array } {
+    const histogram = new Int32Array(this.memory.buffer, this.histAt, this.p + 1).fill(0);
+    this.fn.hamming(this.codesAt, n, this.queryAt, this.distancesAt, this.histAt);
+    return { distances: new Uint16Array(this.memory.buffer, this.distancesAt, n), histogram };
+  }
+
+  /** Slots in [0, n) whose distance from the last hamming() call is below `threshold`. */
+  below(n: number, threshold: number): Int32Array {
+    const count = this.fn.gather(this.distancesAt, n, threshold, this.slotsAt);
+    return new Int32Array(this.memory.buffer, this.slotsAt, count);
+  }
+
+  private get distancesAt(): number {
+    return this.codesAt + this.capacity * this.stride;
+  }
+
+  private get slotsAt(): number {
+    return align(this.distancesAt + 2 * this.capacity, 16);
+  }
+
+  private refreshViews(): void {
+    this.u8 = new Uint8Array(this.memory.buffer);
+    this.buf = new Float32Array(this.memory.buffer, this.bufAt, this.p);
+    this.sums = new Float32Array(this.memory.buffer, this.sumsAt, 8);
+  }
+}
