@@ -1,0 +1,234 @@
+import { useCallback, useEffect, useMemo, useReducer, useState } from 'react';
+import type { SearchHit } from '../../app/query.js';
+import type { BinderyClient } from './api/client.js';
+import { ClientProvider } from './api/context.js';
+import { Composer } from './components/Composer.js';
+import { FiltersBar } from './components/FiltersBar.js';
+import { InstallDialog } from './components/InstallDialog.js';
+import { Library } from './components/Library.js';
+import { Preview } from './components/Preview.js';
+import { Results } from './components/Results.js';
+import { StatusBar, TestPackBanner } from './components/StatusBar.js';
+import { useSearch, type SearchState } from './hooks/useSearch.js';
+import { useConnection, useIndexProgress, useStatus } from './hooks/useStatus.js';
+import { basename, formatTime } from './lib/format.js';
+import { cachedPeaks } from './lib/peaks.js';
+import {
+  buildRequest,
+  chipId,
+  chipsReducer,
+  type Chip,
+  type ChipAction,
+  type SearchOptions,
+} from './state/chips.js';
+
+const LIVE_PHASES = new Set(['scan', 'embed', 'cleanup']);
+
+/** A result's own vector as a query term ("more / less like this"). */
+function segmentChip(
+  client: BinderyClient,
+  hit: SearchHit,
+  weight: number,
+  dispatch: (a: ChipAction) => void,
+): void {
+  const id = chipId();
+  const at = hit.segment && hit.kind !== 'image' ? ` @ ${formatTime(hit.segment.start)}` : '';
+  const chip: Chip = {
+    id,
+    kind: 'segment',
+    candidates: ['segment'],
+    label: `${basename(hit.path)}${at}`,
+    weight,
+    segmentId: hit.segmentId,
+    thumbUrl: hit.kind === 'audio' ? undefined : client.mediaUrl(hit.fileId, 'thumb'),
+    state: 'ready',
+  };
+  dispatch({ type: 'add', chip });
+  if (hit.kind === 'audio') {
+    cachedPeaks(`${hit.fileId}:96`, () =>
+      client.waveform({ fileId: hit.fileId, points: 96 }).then((r) => r.peaks),
+    ).then(
+      (peaks) => dispatch({ type: 'update', id, patch: { peaks } }),
+      () => undefined,
+    );
+  }
+}
+
+/** Files dropped outside the drop zone must not navigate the window away. */
+function useWindowDropGuard() {
+  useEffect(() => {
+    const stop = (e: DragEvent) => {
+      if (!(e.target as Element | null)?.closest?.('.composer')) e.preventDefault();
+    };
+    window.addEventListener('dragover', stop);
+    window.addEventListener('drop', stop);
+    return () => {
+      window.removeEventListener('dragover', stop);
+      window.removeEventListener('drop', stop);
+    };
+  }, []);
+}
+
+/** "/" or Ctrl/Cmd+K jumps to the text box. */
+function useSearchShortcut() {
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      const t = e.target as HTMLElement;
+      const typing = t.closest('input, textarea, select, [contenteditable="true"]');
+      if ((e.key === '/' && !typing) || (e.key === 'k' && (e.ctrlKey || e.metaKey))) {
+        const input = document.querySelector<HTMLInputElement>('.composer-input');
+        if (input && !input.disabled) {
+          e.preventDefault();
+          input.focus();
+        }
+      }
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, []);
+}
+
+function useWindowBehaviour() {
+  useWindowDropGuard();
+  useSearchShortcut();
+}
+
+export interface AppProps {
+  client: BinderyClient;
+  initialChips?: Chip[];
+  initialOptions?: Partial<SearchOptions>;
+}
+
+/** The composer's chips, the filters, and the live search they add up to. */
+function useQuery(client: BinderyClient, initialChips: Chip[], initialOptions?: Partial<SearchOptions>) {
+  const [chips, dispatch] = useReducer(chipsReducer, initialChips);
+  const [options, setOptions] = useState<SearchOptions>({
+    k: 100,
+    level: 'files',
+    filters: {},
+    ...initialOptions,
+  });
+  const [searchEpoch, setSearchEpoch] = useState(0);
+  const request = useMemo(() => buildRequest(chips, options), [chips, options]);
+  const search = useSearch(client, request, { refresh: searchEpoch });
+  const bumpSearch = useCallback(() => setSearchEpoch((n) => n + 1), []);
+  // Everything but the weights: a new term or filter starts the results from the top.
+  const resetKey = `${chips.map((c) => `${c.id}:${c.kind}`).join(',')}|${JSON.stringify(options)}`;
+  return { chips, dispatch, options, setOptions, request, search, bumpSearch, resetKey };
+}
+
+/** The preview dialog over the current results, with ←/→ stepping through them. */
+function PreviewHost({
+  preview,
+  setPreview,
+  hits,
+  search,
+  setActive,
+  onMoreLike,
+}: {
+  preview: SearchHit;
+  setPreview: (h: SearchHit | null) => void;
+  hits: readonly SearchHit[];
+  search: SearchState;
+  setActive: (i: number) => void;
+  onMoreLike: (hit: SearchHit, weight: number) => void;
+}) {
+  const index = hits.findIndex((h) => h.fileId === preview.fileId && h.segmentId === preview.segmentId);
+  return (
+    <Preview
+      hit={preview}
+      index={index}
+      total={hits.length}
+      termChips={search.request?.termChips ?? []}
+      onNavigate={(d) => {
+        const next = hits[index + d];
+        if (!next) return;
+        setPreview(next);
+        setActive(index + d);
+      }}
+      onClose={() => setPreview(null)}
+      onMoreLike={onMoreLike}
+    />
+  );
+}
+
+export function App({ client, initialChips = [], initialOptions }: AppProps) {
+  const [progress, resetProgress] = useIndexProgress(client);
+  const live = Boolean(progress && LIVE_PHASES.has(progress.phase));
+  const { status, error: statusError, refresh } = useStatus(client, live);
+  const connection = useConnection(client);
+  const q = useQuery(client, initialChips, initialOptions);
+  const hits = q.search.response?.results ?? [];
+  const [active, setActive] = useState(-1);
+  const [preview, setPreview] = useState<SearchHit | null>(null);
+  const [installOpen, setInstallOpen] = useState(false);
+  useEffect(() => setActive(-1), [q.resetKey]);
+  useWindowBehaviour();
+  const open = useCallback((i: number) => setPreview(hits[i] ?? null), [hits]);
+  const moreLike = useCallback(
+    (hit: SearchHit, weight: number) => {
+      segmentChip(client, hit, weight, q.dispatch);
+      setPreview(null);
+    },
+    [client, q.dispatch],
+  );
+  const roots = status?.roots ?? [];
+  return (
+    <ClientProvider client={client}>
+      <div className="app">
+        {status?.model.testPack && <TestPackBanner onInstall={() => setInstallOpen(true)} />}
+        <div className="workspace">
+          <aside className="sidebar">
+            <Library
+              status={status}
+              statusError={statusError}
+              progress={progress}
+              refresh={refresh}
+              onIndexed={q.bumpSearch}
+              onIndexStart={resetProgress}
+            />
+          </aside>
+          <main className="main">
+            <Composer
+              chips={q.chips}
+              dispatch={q.dispatch}
+              inputKinds={status?.model.inputKinds ?? null}
+              client={client}
+            />
+            <FiltersBar options={q.options} onChange={q.setOptions} roots={roots} />
+            <Results
+              search={q.search}
+              hasLibrary={roots.length > 0 || !status}
+              hasQuery={q.request !== null}
+              resetKey={q.resetKey}
+              activeIndex={active}
+              onActiveChange={setActive}
+              onOpen={open}
+              onRetry={q.bumpSearch}
+            />
+          </main>
+        </div>
+        <StatusBar status={status} connection={connection} onModels={() => setInstallOpen(true)} />
+        {preview && (
+          <PreviewHost
+            preview={preview}
+            setPreview={setPreview}
+            hits={hits}
+            search={q.search}
+            setActive={setActive}
+            onMoreLike={moreLike}
+          />
+        )}
+        {installOpen && (
+          <InstallDialog
+            onClose={() => setInstallOpen(false)}
+            onChanged={() => {
+              void refresh();
+              q.bumpSearch();
+            }}
+          />
+        )}
+      </div>
+    </ClientProvider>
+  );
+}

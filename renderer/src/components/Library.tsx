@@ -1,0 +1,341 @@
+import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import type { Failure, RootInfo, Status } from '../../../app/api.js';
+import type { IndexProgress, IndexSummary } from '../../../app/indexing.js';
+import { toClientError } from '../api/client.js';
+import { useClient } from '../api/context.js';
+import { basename, formatCount, formatEta } from '../lib/format.js';
+import { Icon } from './Icons.js';
+
+const PHASE_LABEL: Record<IndexProgress['phase'], string> = {
+  scan: 'Scanning folders',
+  embed: 'Embedding',
+  cleanup: 'Tidying up',
+  done: 'Up to date',
+  cancelled: 'Stopped',
+};
+
+function AddFolder({ onAdded }: { onAdded: () => void }) {
+  const client = useClient();
+  const [path, setPath] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const add = async (p: string) => {
+    if (!p.trim()) return;
+    setBusy(true);
+    setError(null);
+    try {
+      await client.addRoot({ path: p.trim() });
+      setPath('');
+      onAdded();
+    } catch (e) {
+      setError(toClientError(e).message);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const browse = async () => {
+    const chosen = await client.chooseFolder?.().catch((e: unknown) => setError(toClientError(e).message));
+    if (chosen) await add(chosen);
+  };
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    void add(path);
+  };
+  return (
+    <form className="add-folder" onSubmit={submit} aria-label="Add a folder">
+      <div className="field-row">
+        <input
+          type="text"
+          className="input"
+          value={path}
+          onChange={(e) => setPath(e.currentTarget.value)}
+          placeholder="/path/to/your/photos"
+          aria-label="Folder path to add"
+          spellCheck={false}
+          disabled={busy}
+        />
+        <button type="submit" className="button" disabled={busy || !path.trim()}>
+          <Icon name="plus" /> Add
+        </button>
+      </div>
+      {client.chooseFolder && (
+        <button type="button" className="button ghost" onClick={() => void browse()} disabled={busy}>
+          <Icon name="folder" /> Choose a folder…
+        </button>
+      )}
+      {error && (
+        <p className="error-text" role="alert">
+          {error}
+        </p>
+      )}
+    </form>
+  );
+}
+
+function RootItem({ root, onRemoved }: { root: RootInfo; onRemoved: () => void }) {
+  const client = useClient();
+  const [confirming, setConfirming] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const remove = async () => {
+    try {
+      await client.removeRoot({ id: root.id });
+      onRemoved();
+    } catch (e) {
+      setError(toClientError(e).message);
+      setConfirming(false);
+    }
+  };
+  const f = root.files;
+  const total = f.indexed + f.pending + f.failed;
+  return (
+    <li className="root" data-root-id={root.id}>
+      <Icon name="folder" size={18} className="root-icon" />
+      <div className="root-body">
+        <div className="root-head">
+          <span className="root-name" title={root.path}>
+            {basename(root.path)}
+          </span>
+          <span className={`pill status-${root.status}`}>{root.status}</span>
+        </div>
+        <span className="root-path" title={root.path}>
+          {/* Left-to-right marks keep the path readable inside the right-to-left ellipsis trick. */}
+          {`\u200e${root.path}\u200e`}
+        </span>
+        <span className="root-counts">
+          {formatCount(f.indexed)} indexed
+          {f.pending > 0 && ` · ${formatCount(f.pending)} pending`}
+          {f.failed > 0 && ` · ${formatCount(f.failed)} failed`}
+          {total === 0 && ' · not scanned yet'}
+        </span>
+        {confirming && (
+          <div className="confirm" role="alertdialog" aria-label={`Remove ${root.path}?`}>
+            <span>Remove this folder from the library? Files on disk are not touched.</span>
+            <div className="confirm-actions">
+              <button type="button" className="button danger" onClick={() => void remove()} autoFocus>
+                Remove
+              </button>
+              <button type="button" className="button ghost" onClick={() => setConfirming(false)}>
+                Cancel
+              </button>
+            </div>
+          </div>
+        )}
+        {error && <p className="error-text">{error}</p>}
+      </div>
+      {!confirming && (
+        <button
+          type="button"
+          className="icon-button"
+          aria-label={`Remove folder ${root.path}`}
+          title="Remove from library"
+          onClick={() => setConfirming(true)}
+        >
+          <Icon name="trash" />
+        </button>
+      )}
+    </li>
+  );
+}
+
+function ProgressView({ progress }: { progress: IndexProgress }) {
+  const { phase, filesDone, filesTotal, filesPerSec, etaS, current, summary } = progress;
+  const live = phase === 'scan' || phase === 'embed' || phase === 'cleanup';
+  const pct = filesTotal > 0 ? Math.min(100, (filesDone / filesTotal) * 100) : live ? undefined : 100;
+  return (
+    <div className={`progress-card phase-${phase}`} data-phase={phase}>
+      <div className="progress-head">
+        <strong>{PHASE_LABEL[phase]}</strong>
+        <span className="muted">
+          {formatCount(filesDone)} / {formatCount(filesTotal)} files
+        </span>
+      </div>
+      <div
+        className={`progress${pct === undefined ? ' is-indeterminate' : ''}`}
+        role="progressbar"
+        aria-label="Indexing progress"
+        aria-valuemin={0}
+        aria-valuemax={filesTotal || 1}
+        aria-valuenow={pct === undefined ? undefined : filesDone}
+      >
+        <span style={{ width: pct === undefined ? undefined : `${pct}%` }} />
+      </div>
+      {live ? (
+        <div className="progress-stats muted">
+          <span>{filesPerSec > 0 ? `${filesPerSec.toFixed(1)} files/s` : 'warming up…'}</span>
+          <span>{formatEta(etaS)}</span>
+        </div>
+      ) : (
+        <SummaryLine summary={summary} />
+      )}
+      {live && current && (
+        <div className="progress-current" title={current}>
+          {basename(current)}
+        </div>
+      )}
+    </div>
+  );
+}
+
+function SummaryLine({ summary: s }: { summary: IndexSummary }) {
+  const parts = [`${s.indexed} indexed`, `${s.skipped} unchanged`];
+  if (s.moved) parts.push(`${s.moved} moved`);
+  if (s.removed) parts.push(`${s.removed} removed`);
+  if (s.failed) parts.push(`${s.failed} failed`);
+  return <div className="progress-stats muted">{parts.join(' · ')}</div>;
+}
+
+function Failures({ count, onRetry, busy }: { count: number; onRetry: () => void; busy: boolean }) {
+  const client = useClient();
+  const [list, setList] = useState<Failure[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    let live = true;
+    client.failures().then(
+      (f) => live && (setList(f), setError(null)),
+      (e: unknown) => live && setError(toClientError(e).message),
+    );
+    return () => {
+      live = false;
+    };
+  }, [client, count]);
+  if (error) return <p className="error-text">Could not load failures: {error}</p>;
+  if (!list || list.length === 0) return null;
+  return (
+    <details className="failures" open={list.length <= 5}>
+      <summary>
+        <Icon name="warning" /> {list.length} {list.length === 1 ? 'file' : 'files'} could not be indexed
+      </summary>
+      <ul aria-label="Files that could not be indexed">
+        {list.map((f) => (
+          <li key={f.fileId} className="failure" title={f.path}>
+            <span className="failure-name">{basename(f.path)}</span>
+            <span className="failure-reason">{f.error}</span>
+          </li>
+        ))}
+      </ul>
+      <button type="button" className="button ghost" onClick={onRetry} disabled={busy}>
+        <Icon name="refresh" /> Retry failed files
+      </button>
+    </details>
+  );
+}
+
+export interface LibraryProps {
+  status: Status | null;
+  statusError: string | null;
+  progress: IndexProgress | null;
+  refresh: () => Promise<void>;
+  onIndexed: () => void;
+  onIndexStart: () => void;
+}
+
+function useIndexRun(refresh: () => Promise<void>, onIndexed: () => void, onStart: () => void) {
+  const client = useClient();
+  const [running, setRunning] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const run = useCallback(
+    async (retryFailed = false) => {
+      setRunning(true);
+      setError(null);
+      onStart();
+      void refresh();
+      try {
+        await client.index({ retryFailed });
+      } catch (e) {
+        setError(toClientError(e).message);
+      } finally {
+        setRunning(false);
+        await refresh();
+        onIndexed();
+      }
+    },
+    [client, refresh, onIndexed, onStart],
+  );
+  const stop = useCallback(async () => {
+    try {
+      await client.cancelIndex();
+    } catch (e) {
+      setError(toClientError(e).message);
+    }
+    await refresh();
+  }, [client, refresh]);
+  return { running, error, run, stop };
+}
+
+/** Library folders, their status and counts, indexing controls with live progress, and failures. */
+export function Library({ status, statusError, progress, refresh, onIndexed, onIndexStart }: LibraryProps) {
+  const { running, error, run, stop } = useIndexRun(refresh, onIndexed, onIndexStart);
+  const indexing = running || Boolean(status?.indexing);
+  const canResume =
+    !indexing &&
+    (progress?.phase === 'cancelled' || (status ? status.queued > 0 || status.files.pending > 0 : false));
+  const roots = status?.roots ?? [];
+  return (
+    <section className="panel library" aria-label="Library">
+      <header className="panel-header">
+        <h2>Library</h2>
+        {status && <span className="muted">{formatCount(status.files.indexed)} items</span>}
+      </header>
+      {!status && !statusError && (
+        <div className="skeleton-list" aria-busy="true" aria-label="Loading the library" />
+      )}
+      {statusError && !status && (
+        <div className="state-box is-error" role="alert">
+          <p>Could not load the library: {statusError}</p>
+          <button type="button" className="button" onClick={() => void refresh()}>
+            Try again
+          </button>
+        </div>
+      )}
+      {status && roots.length === 0 && (
+        <p className="empty-note">Add a folder of photos, recordings or videos to get started.</p>
+      )}
+      {roots.length > 0 && (
+        <ul className="roots" aria-label="Library folders">
+          {roots.map((r) => (
+            <RootItem key={r.id} root={r} onRemoved={() => void refresh().then(onIndexed)} />
+          ))}
+        </ul>
+      )}
+      <AddFolder onAdded={() => void refresh()} />
+      <div className="index-controls">
+        {indexing ? (
+          <button type="button" className="button danger" onClick={() => void stop()}>
+            <Icon name="stop" /> Stop
+          </button>
+        ) : (
+          <button
+            type="button"
+            className="button primary"
+            onClick={() => void run()}
+            disabled={!status || roots.length === 0}
+          >
+            <Icon name={canResume ? 'play' : 'refresh'} /> {canResume ? 'Resume' : 'Index'}
+          </button>
+        )}
+        {status && status.queued > 0 && !indexing && (
+          <span className="muted">{formatCount(status.queued)} queued</span>
+        )}
+      </div>
+      {progress && (indexing || progress.phase === 'done' || progress.phase === 'cancelled') && (
+        <ProgressView progress={progress} />
+      )}
+      {indexing && !progress && (
+        <div className="progress-card" data-phase="starting">
+          <div className="progress-head">
+            <strong>Starting…</strong>
+          </div>
+          <div className="progress is-indeterminate" role="progressbar" aria-label="Indexing progress">
+            <span />
+          </div>
+        </div>
+      )}
+      {error && (
+        <p className="error-text" role="alert">
+          Indexing failed: {error}
+        </p>
+      )}
+      <Failures count={status?.files.failed ?? 0} onRetry={() => void run(true)} busy={indexing} />
+    </section>
+  );
+}

@@ -1,0 +1,309 @@
+import { useEffect, useRef, useState, type KeyboardEvent, type SyntheticEvent } from 'react';
+import type { FileInfo } from '../../../app/api.js';
+import type { SearchHit } from '../../../app/query.js';
+import { toClientError } from '../api/client.js';
+import { useClient } from '../api/context.js';
+import {
+  basename,
+  formatBytes,
+  formatDate,
+  formatScore,
+  formatTime,
+  formatTimePrecise,
+} from '../lib/format.js';
+import type { SearchRequest } from '../state/chips.js';
+import { Dialog } from './Dialog.js';
+import { Icon } from './Icons.js';
+import { Attribution } from './ResultTile.js';
+import { useFilePeaks, Waveform } from './Waveform.js';
+
+function useFileInfo(fileId: number): { info: FileInfo | null; error: string | null } {
+  const client = useClient();
+  const [state, setState] = useState<{ info: FileInfo | null; error: string | null }>({
+    info: null,
+    error: null,
+  });
+  useEffect(() => {
+    let live = true;
+    setState({ info: null, error: null });
+    client.fileInfo({ fileId }).then(
+      (info) => live && setState({ info, error: null }),
+      (e: unknown) => live && setState({ info: null, error: toClientError(e).message }),
+    );
+    return () => {
+      live = false;
+    };
+  }, [client, fileId]);
+  return state;
+}
+
+async function copyText(text: string): Promise<void> {
+  try {
+    await navigator.clipboard.writeText(text);
+  } catch {
+    const ta = document.createElement('textarea');
+    ta.value = text;
+    ta.style.position = 'fixed';
+    ta.style.opacity = '0';
+    document.body.append(ta);
+    ta.select();
+    document.execCommand('copy');
+    ta.remove();
+  }
+}
+
+function PreviewWave({
+  hit,
+  duration,
+  onSeek,
+}: {
+  hit: SearchHit;
+  duration: number | null;
+  onSeek: (t: number) => void;
+}) {
+  const peaks = useFilePeaks(hit.fileId, 400);
+  if (peaks === 'error') return null;
+  if (!peaks) return <div className="preview-wave is-loading" aria-hidden="true" />;
+  const hl =
+    hit.segment && duration
+      ? { from: hit.segment.start / duration, to: Math.min(1, hit.segment.end / duration) }
+      : null;
+  return (
+    <div
+      className="preview-wave"
+      onClick={(e) => {
+        if (!duration) return;
+        const r = e.currentTarget.getBoundingClientRect();
+        onSeek(((e.clientX - r.left) / r.width) * duration);
+      }}
+    >
+      <Waveform
+        peaks={peaks}
+        highlight={hl}
+        label={`Waveform of ${basename(hit.path)}; the matched moment is highlighted`}
+      />
+    </div>
+  );
+}
+
+/** The media itself: a large image, or a player that starts at the matched moment. */
+function PreviewMedia({ hit, duration }: { hit: SearchHit; duration: number | null }) {
+  const client = useClient();
+  const media = useRef<HTMLMediaElement | null>(null);
+  const [imgSrc, setImgSrc] = useState(client.mediaUrl(hit.fileId, 'original'));
+  const start = hit.segment?.start ?? 0;
+  const onMeta = (e: SyntheticEvent<HTMLMediaElement>) => {
+    if (start > 0) e.currentTarget.currentTime = start;
+  };
+  const seek = (t: number, play = false) => {
+    const el = media.current;
+    if (!el) return;
+    el.currentTime = t;
+    if (play) void el.play().catch(() => undefined);
+  };
+  if (hit.kind === 'image') {
+    return (
+      <div className="preview-stage">
+        <img
+          className="preview-image"
+          src={imgSrc}
+          alt={basename(hit.path)}
+          onError={() => setImgSrc(client.mediaUrl(hit.fileId, 'thumb'))}
+        />
+      </div>
+    );
+  }
+  const src = client.mediaUrl(hit.fileId, 'original');
+  return (
+    <div className={`preview-stage is-${hit.kind}`}>
+      {hit.kind === 'video' ? (
+        <video
+          ref={(el) => void (media.current = el)}
+          className="preview-video"
+          src={src}
+          poster={client.mediaUrl(hit.fileId, 'thumb')}
+          controls
+          preload="metadata"
+          onLoadedMetadata={onMeta}
+          data-start={start}
+        />
+      ) : (
+        <>
+          <PreviewWave hit={hit} duration={duration} onSeek={(t) => seek(t)} />
+          <audio
+            ref={(el) => void (media.current = el)}
+            className="preview-audio"
+            src={src}
+            controls
+            preload="metadata"
+            onLoadedMetadata={onMeta}
+            data-start={start}
+          />
+        </>
+      )}
+      {hit.segment && (
+        <button type="button" className="button" onClick={() => seek(start, true)}>
+          <Icon name="play" /> Play from the match ({formatTimePrecise(start)})
+        </button>
+      )}
+    </div>
+  );
+}
+
+export interface PreviewProps {
+  hit: SearchHit;
+  index: number;
+  total: number;
+  termChips: SearchRequest['termChips'];
+  onNavigate: (delta: number) => void;
+  onClose: () => void;
+  onMoreLike: (hit: SearchHit, weight: number) => void;
+}
+
+function Facts({ hit, info }: { hit: SearchHit; info: FileInfo | null }) {
+  return (
+    <dl className="facts">
+      <dt>Kind</dt>
+      <dd>{hit.kind}</dd>
+      <dt>Score</dt>
+      <dd>{formatScore(hit.score)}</dd>
+      {hit.segment && hit.kind !== 'image' && (
+        <>
+          <dt>Matched</dt>
+          <dd>
+            {formatTimePrecise(hit.segment.start)}–{formatTimePrecise(hit.segment.end)} (
+            {hit.segment.modality})
+          </dd>
+        </>
+      )}
+      {info?.durationS != null && (
+        <>
+          <dt>Duration</dt>
+          <dd>{formatTime(info.durationS)}</dd>
+        </>
+      )}
+      <dt>Size</dt>
+      <dd>{formatBytes(hit.size)}</dd>
+      <dt>Modified</dt>
+      <dd>{formatDate(hit.mtimeMs)}</dd>
+      {hit.copies > 0 && (
+        <>
+          <dt>Copies</dt>
+          <dd>{hit.copies} more with the same content</dd>
+        </>
+      )}
+    </dl>
+  );
+}
+
+function PreviewNav({
+  index,
+  total,
+  onNavigate,
+}: {
+  index: number;
+  total: number;
+  onNavigate: (d: number) => void;
+}) {
+  return (
+    <div className="preview-nav">
+      <button
+        type="button"
+        className="icon-button"
+        aria-label="Previous result"
+        disabled={index <= 0}
+        onClick={() => onNavigate(-1)}
+      >
+        <Icon name="chevronLeft" />
+      </button>
+      {index >= 0 && (
+        <span className="muted">
+          {index + 1} / {total}
+        </span>
+      )}
+      <button
+        type="button"
+        className="icon-button"
+        aria-label="Next result"
+        disabled={index < 0 || index >= total - 1}
+        onClick={() => onNavigate(1)}
+      >
+        <Icon name="chevronRight" />
+      </button>
+    </div>
+  );
+}
+
+function PreviewActions({
+  hit,
+  onMoreLike,
+}: {
+  hit: SearchHit;
+  onMoreLike: (hit: SearchHit, w: number) => void;
+}) {
+  const client = useClient();
+  const [note, setNote] = useState<string | null>(null);
+  const copy = () =>
+    copyText(hit.path).then(
+      () => setNote('Path copied'),
+      () => setNote('Could not copy'),
+    );
+  const reveal = () => client.reveal?.(hit.fileId).catch((e: unknown) => setNote(toClientError(e).message));
+  return (
+    <>
+      <div className="preview-actions">
+        <button type="button" className="button primary" onClick={() => onMoreLike(hit, 0.5)}>
+          <Icon name="thumbUp" /> More like this
+        </button>
+        <button type="button" className="button" onClick={() => onMoreLike(hit, -0.5)}>
+          <Icon name="thumbDown" /> Less like this
+        </button>
+        <button type="button" className="button" onClick={() => void copy()}>
+          <Icon name="copy" /> Copy path
+        </button>
+        {client.reveal && (
+          <button type="button" className="button" onClick={() => void reveal()}>
+            <Icon name="reveal" /> Reveal in folder
+          </button>
+        )}
+      </div>
+      <p className="preview-note" role="status" aria-live="polite">
+        {note}
+      </p>
+    </>
+  );
+}
+
+/** A result in full, with "more / less like this", copy path and reveal. ←/→ step through results. */
+export function Preview({ hit, index, total, termChips, onNavigate, onClose, onMoreLike }: PreviewProps) {
+  const { info, error } = useFileInfo(hit.fileId);
+  const onKey = (e: KeyboardEvent) => {
+    const t = e.target as HTMLElement;
+    if (t.closest('input, textarea, select, audio, video')) return;
+    if (e.key === 'ArrowRight' && index >= 0 && index < total - 1) onNavigate(1);
+    if (e.key === 'ArrowLeft' && index > 0) onNavigate(-1);
+  };
+  return (
+    <Dialog
+      title={basename(hit.path)}
+      onClose={onClose}
+      className="preview"
+      actions={<PreviewNav index={index} total={total} onNavigate={onNavigate} />}
+      onKeyDown={onKey}
+    >
+      <div className="preview-body" data-file-id={hit.fileId}>
+        <PreviewMedia key={`${hit.fileId}:${hit.segmentId}`} hit={hit} duration={info?.durationS ?? null} />
+        <aside className="preview-side">
+          <p className="preview-path" title={hit.path}>
+            {hit.path}
+          </p>
+          <Facts hit={hit} info={info} />
+          {error && <p className="error-text">{error}</p>}
+          <h3 className="side-title">What matched</h3>
+          <Attribution hit={hit} termChips={termChips} />
+          <PreviewActions key={hit.fileId} hit={hit} onMoreLike={onMoreLike} />
+        </aside>
+      </div>
+    </Dialog>
+  );
+}

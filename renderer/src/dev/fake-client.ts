@@ -1,0 +1,141 @@
+import type { ModelSummary, Status } from '../../../app/api.js';
+import { emptySummary } from '../../../app/indexing.js';
+import type { MediaKind } from '../../../app/modality.js';
+import type { SearchHit, SearchResponse } from '../../../app/query.js';
+import type { BinderyClient } from '../api/client.js';
+
+/**
+ * An in-memory BinderyClient with N synthetic results and no engine behind it: the grid benchmark
+ * (`?bench=grid100k`) and component tests use it. Thumbnails are tiny SVG data URLs, waveforms are
+ * seeded noise, and every search returns the same ranked list.
+ */
+export interface FakeClientOptions {
+  hits?: number;
+  /** Delay of each search in ms (0: next microtask). */
+  searchDelayMs?: number;
+}
+
+const KINDS: MediaKind[] = ['image', 'image', 'video', 'audio'];
+
+export function fakeHits(n: number): SearchHit[] {
+  const out = new Array<SearchHit>(n);
+  for (let i = 0; i < n; i++) {
+    const kind = KINDS[i % KINDS.length];
+    const ext = kind === 'image' ? 'jpg' : kind === 'video' ? 'mp4' : 'wav';
+    out[i] = {
+      fileId: i + 1,
+      path: `/bench/library/${kind}-${String(i + 1).padStart(6, '0')}.${ext}`,
+      kind,
+      score: 1 - i / (n + 1),
+      segmentId: i + 1,
+      segment:
+        kind === 'image'
+          ? null
+          : { start: (i % 17) * 2, end: (i % 17) * 2 + 2, modality: kind === 'audio' ? 'audio' : 'vision' },
+      terms: [1 - i / (n + 1)],
+      copies: 0,
+      size: 100_000 + i,
+      mtimeMs: 1_700_000_000_000 + i * 60_000,
+    };
+  }
+  return out;
+}
+
+function thumbSvg(id: number): string {
+  const hue = (id * 47) % 360;
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="160" height="120"><rect width="160" height="120" fill="hsl(${hue} 55% 55%)"/><circle cx="${40 + (id % 80)}" cy="60" r="28" fill="hsl(${(hue + 150) % 360} 60% 70%)"/></svg>`;
+  return `data:image/svg+xml,${encodeURIComponent(svg)}`;
+}
+
+function fakePeaks(id: number, points: number): number[] {
+  let s = id * 9301 + 49297;
+  return Array.from({ length: points }, (_, i) => {
+    s = (s * 9301 + 49297) % 233280;
+    return 0.15 + 0.85 * Math.abs(Math.sin(i / 6 + id)) * (s / 233280);
+  });
+}
+
+function fakeStatus(n: number): Status {
+  const counts = { pending: 0, indexed: n, failed: 0, missing: 0 };
+  return {
+    catalogue: '/bench/catalogue.db',
+    files: counts,
+    byKind: { image: counts, audio: counts, video: counts },
+    segments: n,
+    queued: 0,
+    failures: [],
+    model: {
+      id: 'bench',
+      name: 'Synthetic results',
+      version: '1',
+      dir: '/bench',
+      licence: { name: 'none' },
+      testPack: false,
+      embeddingDim: 1024,
+      encoders: ['vision', 'text', 'audio'],
+      inputKinds: ['text', 'image', 'audio', 'video'],
+      providers: {},
+      providerOrder: ['cpu'],
+      active: true,
+    },
+    servingModel: 'bench',
+    vectors: { backend: 'synthetic', count: n, dim: 1024, shards: 1 },
+    roots: [{ id: 1, path: '/bench/library', status: 'online', lastScanAt: null, files: counts }],
+    indexing: false,
+  };
+}
+
+export function createFakeClient(opts: FakeClientOptions = {}): BinderyClient & { searches: number } {
+  const n = opts.hits ?? 100_000;
+  const hits = fakeHits(n);
+  const models: ModelSummary[] = [];
+  const wait = <T>(v: T, ms = 0) => new Promise<T>((r) => setTimeout(() => r(v), ms));
+  const client = {
+    platform: 'browser' as const,
+    searches: 0,
+    status: () => wait(fakeStatus(n)),
+    listRoots: () => wait(fakeStatus(n).roots),
+    addRoot: () => wait(fakeStatus(n).roots[0]),
+    removeRoot: () => wait({ removed: 0 }),
+    index: () => wait(emptySummary()),
+    cancelIndex: () => wait({ cancelled: false }),
+    search: (): Promise<SearchResponse> => {
+      client.searches++;
+      return wait(
+        { results: hits, model: 'bench', backend: 'synthetic', tookMs: 0, notMeaningful: false },
+        opts.searchDelayMs,
+      );
+    },
+    failures: () => wait([]),
+    onIndexProgress: () => () => undefined,
+    fileInfo: ({ fileId }: { fileId: number }) => {
+      const h = hits[fileId - 1];
+      return wait({
+        fileId,
+        path: h.path,
+        kind: h.kind,
+        status: 'indexed' as const,
+        error: null,
+        size: h.size,
+        mtimeMs: h.mtimeMs,
+        durationS: h.kind === 'image' ? null : 40,
+        rootId: 1,
+        segments: [],
+      });
+    },
+    waveform: ({ fileId, points = 256 }: { fileId: number; points?: number }) =>
+      wait({ peaks: fakePeaks(fileId, points) }),
+    listModels: () => wait(models),
+    useModel: () => wait(models),
+    installModel: () => Promise.reject(new Error('the benchmark client installs nothing')),
+    removeModel: () => wait(models),
+    onModelProgress: () => () => undefined,
+    onConnection: (l: (s: 'open') => void) => {
+      l('open');
+      return () => undefined;
+    },
+    mediaUrl: (fileId: number) => thumbSvg(fileId),
+    resolveDroppedFile: (file: File) => wait(`/bench/dropped/${file.name}`),
+  };
+  return client;
+}
