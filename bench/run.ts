@@ -9,6 +9,8 @@ import { benchModels } from './models.js';
 import { benchPreprocess } from './preprocess.js';
 import { writeImage, writeTone, writeVideo } from './synth-media.js';
 import { benchVectors } from './vectors.js';
+import { benchGridScroll } from './grid.js';
+import { chromiumMissing } from './browser.js';
 
 export interface BenchOptions {
   quick: boolean;
@@ -36,6 +38,7 @@ export async function runBench(opts: BenchOptions): Promise<string> {
   await step('models', async () => benchModels(await loadPack(bundledTestPackDir()), { quick: opts.quick }));
   await step('preprocess', () => withInputs((inputs) => benchPreprocess(inputs, { quick: opts.quick })));
   await step('ingest', () => benchIngest({ quick: opts.quick }));
+  await step('grid', async () => chromiumMissing() ?? (await benchGridScroll()));
   report.peakRssMB = Math.round(process.resourceUsage().maxRSS / 1024);
   report.totalSeconds = Math.round((Date.now() - started.getTime()) / 100) / 10;
   const dir = opts.outDir ?? path.join(packageRoot(), 'bench', 'results');

@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeImage, writeTone, writeVideo } from '../../bench/synth-media.js';
 import { BIN, startCli, tempDir } from '../support/cli.js';
 import { FIXTURES_DIR, REPO_ROOT } from '../support/paths.js';
-import { chromiumMissing, launchChromium, type Browser } from './browser.js';
-import { RENDERER_DIST } from './grid-bench.js';
+import { chromiumMissing, launchChromium, type Browser } from '../../bench/browser.js';
+import { RENDERER_DIST } from '../../bench/grid.js';
 
 /**
  * The whole app in real Chromium against `bindery serve` (test pack, real SQLite, ffmpeg):

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { chromiumMissing } from './browser.js';
-import { benchGridScroll, RENDERER_DIST } from './grid-bench.js';
+import { chromiumMissing } from '../../bench/browser.js';
+import { benchGridScroll, RENDERER_DIST } from '../../bench/grid.js';
 
 const skip =
   chromiumMissing() ??

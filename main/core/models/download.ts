@@ -206,7 +206,8 @@ class StallGuard {
 
   async *iterate(body: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
     try {
-      for await (const chunk of body) {
+      // Node's web streams are async-iterable; the DOM typings (pulled in by the grid bench) say otherwise.
+      for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
         this.kick();
         yield chunk;
       }

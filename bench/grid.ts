@@ -1,11 +1,13 @@
+/// <reference lib="dom" />
+// The scroll probe runs inside Chromium (page.evaluate), hence DOM types for this file.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
-import { REPO_ROOT } from '../support/paths.js';
+import { packageRoot } from '../main/core/paths.js';
 import { launchChromium } from './browser.js';
 import { serveDir } from './static-server.js';
 
-export const RENDERER_DIST = path.join(REPO_ROOT, 'renderer', 'dist');
+export const RENDERER_DIST = path.join(packageRoot(), 'renderer', 'dist');
 
 export interface GridBenchResult {
   /** Animation frames observed while scrolling. */
