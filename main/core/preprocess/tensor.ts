@@ -15,7 +15,8 @@ export type Tensor = FloatTensor | IntTensor;
 
 export function floatTensor(data: Float32Array, dims: readonly number[]): FloatTensor {
   const size = dims.reduce((a, b) => a * b, 1);
-  if (size !== data.length) throw new Error(`tensor size ${data.length} does not match dims [${dims.join(',')}]`);
+  if (size !== data.length)
+    throw new Error(`tensor size ${data.length} does not match dims [${dims.join(',')}]`);
   return { dtype: 'float32', dims, data };
 }
 

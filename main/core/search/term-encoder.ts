@@ -66,7 +66,8 @@ export class TermEncoder {
   private loadTokenizer(): Promise<ClipTokenizer> {
     const { id, pack } = this.engine.serving;
     const { manifest } = pack;
-    if (!manifest.tokenizer || !manifest.encoders.text) throw new Error('the active model pack has no text encoder');
+    if (!manifest.tokenizer || !manifest.encoders.text)
+      throw new Error('the active model pack has no text encoder');
     let tok = this.tokenizers.get(id);
     if (!tok) {
       tok = ClipTokenizer.load(pack.filePath(manifest.tokenizer.file), manifest.encoders.text.preprocess);
