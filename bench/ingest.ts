@@ -1,3 +1,4 @@
+import { defaultBackend, type BackendName } from '../main/core/vectors/index.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,17 +18,17 @@ export interface IngestBenchEntry {
 /** Indexes a generated library of one kind at a time through the real pipeline (test pack, CPU). */
 export async function benchIngest(opts: {
   quick: boolean;
-  backend?: 'vec' | 'vss';
+  backend?: BackendName;
 }): Promise<IngestBenchEntry[]> {
   const sizes = opts.quick ? { image: 24, audio: 12, video: 3 } : { image: 200, audio: 60, video: 12 };
   const out: IngestBenchEntry[] = [];
   for (const modality of ['image', 'audio', 'video'] as const) {
-    out.push(await benchOne(modality, sizes[modality], opts.backend ?? 'vec'));
+    out.push(await benchOne(modality, sizes[modality], opts.backend ?? defaultBackend()));
   }
   return out;
 }
 
-async function benchOne(modality: IngestBenchEntry['modality'], n: number, backend: 'vec' | 'vss') {
+async function benchOne(modality: IngestBenchEntry['modality'], n: number, backend: BackendName) {
   const dir = await mkdtemp(path.join(os.tmpdir(), `bindery-bench-${modality}-`));
   try {
     const lib = path.join(dir, 'library');

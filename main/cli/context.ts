@@ -5,6 +5,8 @@ import { defaultCataloguePath } from '../core/paths.js';
 import { CoreService } from '../core/service.js';
 import type { BackendName } from '../core/vectors/index.js';
 
+const BACKENDS: readonly BackendName[] = ['quant', 'vec', 'vss'];
+
 /** Options every subcommand accepts before its name (`bindery --db x.db search …`). */
 export interface GlobalOptions {
   db?: string;
@@ -38,11 +40,12 @@ export async function withService<T>(g: GlobalOptions, fn: (s: CoreService) => P
   }
 }
 
-function parseBackend(b: string | undefined): BackendName | undefined {
+export function parseBackend(b: string | undefined): BackendName | undefined {
   if (b === undefined) return undefined;
-  if (b !== 'vss' && b !== 'vec')
-    throw new UsageError(`--backend must be vss or vec, not ${JSON.stringify(b)}`);
-  return b;
+  if (!(BACKENDS as readonly string[]).includes(b)) {
+    throw new UsageError(`--backend must be one of ${BACKENDS.join(', ')}, not ${JSON.stringify(b)}`);
+  }
+  return b as BackendName;
 }
 
 export function positiveInt(v: string, flag: string): number {

@@ -17,7 +17,10 @@ export function buildProgram(): Command {
     )
     .option('--db <file>', 'catalogue file (default: $BINDERY_DB or the user-data folder)')
     .option('--pack <folder>', 'use this model pack folder (default: the active pack, else the test pack)')
-    .option('--backend <name>', 'vector index backend: vec (sqlite-vec) or vss (sqlite-vss)')
+    .option(
+      '--backend <name>',
+      'vector index backend: quant (default; quantized scan + float re-rank), vec (sqlite-vec) or vss (sqlite-vss)',
+    )
     .option('--ep <providers>', 'execution providers in order, e.g. cuda,cpu (default per platform)')
     .option('--batch <n>', 'encoder batch size')
     .option('--threads <n>', 'ONNX intra-op threads')

@@ -11,11 +11,14 @@ import { loadPack, type LoadedPack } from './models/pack.js';
 import type { ProviderName } from './models/providers.js';
 import { EncoderRuntime, type RuntimeOptions } from './models/runtime.js';
 import { bundledTestPackDir } from './paths.js';
+import { embeddingFloats } from './vectors/floats.js';
 import {
+  defaultBackend,
   dropVectorIndex,
   loadVectorExtensions,
   openVectorIndex,
   type BackendName,
+  type OpenVectorIndexOptions,
   type VectorIndex,
 } from './vectors/index.js';
 
@@ -23,7 +26,7 @@ export interface EngineOptions {
   dbPath: string;
   /** Use (and activate) the pack in this folder instead of the catalogue's active pack. */
   packDir?: string;
-  /** Vector backend; remembered in the catalogue. Default: the catalogue's choice, else 'vec'. */
+  /** Vector backend; remembered in the catalogue. Default: the catalogue's choice, else defaultBackend(). */
   backend?: BackendName;
   providers?: ProviderName[];
   batchSize?: number;
@@ -62,7 +65,8 @@ export class Engine {
   static async open(opts: EngineOptions): Promise<Engine> {
     const db = openCatalogue(opts.dbPath);
     try {
-      const backend = opts.backend ?? (getMeta(db, BACKEND_KEY) as BackendName | undefined) ?? 'vec';
+      const backend =
+        opts.backend ?? (getMeta(db, BACKEND_KEY) as BackendName | undefined) ?? defaultBackend();
       setMeta(db, BACKEND_KEY, backend);
       loadVectorExtensions(db, [backend]);
       const runtimeOptions: RuntimeOptions = {
@@ -167,18 +171,21 @@ async function resolveActivePack(db: Db, packDir: string | undefined): Promise<L
 
 function openHandle(db: Db, pack: LoadedPack, backend: BackendName, opts: RuntimeOptions): PackHandle {
   const id = pack.manifest.id;
-  const index = syncIndex(db, openIndexFresh(db, backend, indexName(id), pack.manifest.embeddingDim), id);
+  const dim = pack.manifest.embeddingDim;
+  // The quantized index re-ranks with the catalogue's own float vectors instead of a second copy.
+  const floats = backend === 'quant' ? embeddingFloats(db, id, dim) : undefined;
+  const index = syncIndex(db, { backend, name: indexName(id), dim, floats }, id);
   return { id, pack, runtime: new EncoderRuntime(pack, opts), index };
 }
 
 /** An index built by another backend (the user switched) is dropped; syncIndex then rebuilds it. */
-function openIndexFresh(db: Db, backend: BackendName, name: string, dim: number): VectorIndex {
+function openIndexFresh(db: Db, opts: OpenVectorIndexOptions): VectorIndex {
   try {
-    return openVectorIndex(db, { backend, name, dim });
+    return openVectorIndex(db, opts);
   } catch (e) {
     if (!(e instanceof Error) || !/was built with/.test(e.message)) throw e;
-    dropVectorIndex(db, name);
-    return openVectorIndex(db, { backend, name, dim });
+    dropVectorIndex(db, opts.name);
+    return openVectorIndex(db, opts);
   }
 }
 
@@ -190,11 +197,12 @@ export function indexName(packId: string): string {
  * The vector index is derived from the embeddings table. If the two disagree (a new backend, a
  * crash between two versions, a garbage pass while another pack was active) it is rebuilt.
  */
-function syncIndex(db: Db, index: VectorIndex, modelId: string): VectorIndex {
+function syncIndex(db: Db, opts: OpenVectorIndexOptions, modelId: string): VectorIndex {
   const dirtyKey = `index_dirty:${modelId}`;
+  const index = openIndexFresh(db, opts);
   if (index.count() === embeddingCount(db, modelId) && getMeta(db, dirtyKey) !== '1') return index;
   index.drop();
-  const fresh = openVectorIndex(db, { backend: index.backend, name: index.name, dim: index.dim });
+  const fresh = openVectorIndex(db, opts);
   for (const page of iterateEmbeddings(db, modelId)) fresh.add(page);
   setMeta(db, dirtyKey, '0');
   return fresh;

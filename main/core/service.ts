@@ -31,7 +31,7 @@ import { listModels, registerModel } from './db/models.js';
 import { indexName, type Engine } from './engine.js';
 import { MediaError, resolveMedia, waveformPeaks } from './media/media.js';
 import { installPack } from './models/install.js';
-import { openVectorIndex } from './vectors/index.js';
+import { dropVectorIndex } from './vectors/index.js';
 import { indexLibrary } from './ingest/pipeline.js';
 import { search } from './search/search.js';
 import { TermEncoder } from './search/term-encoder.js';
@@ -267,7 +267,7 @@ export class CoreService implements AppApi {
     const row = listModels(db).find((m) => m.id === id);
     if (!row) throw new ApiError('not_found', `no installed model pack with id ${id}`);
     db.transaction(() => {
-      openVectorIndex(db, { backend: this.engine.backend, name: indexName(id), dim: row.dim }).drop();
+      dropVectorIndex(db, indexName(id));
       db.prepare('DELETE FROM models WHERE id = ?').run(id);
     })();
     // Only folders Bindery installed are deleted; a pack used in place from elsewhere stays.

@@ -8,14 +8,18 @@ import {
   availableBackends,
   type BackendName,
   dropVectorIndex,
+  embeddingFloats,
   openVectorIndex,
+  type OpenVectorIndexOptions,
   type VectorHit,
   type VectorIndex,
 } from '../../main/core/vectors/index.js';
 
 /**
- * The same behaviour from both backends, on real SQLite files. sqlite-vss runs with a tiny shard
+ * The same behaviour from every backend, on real SQLite files. sqlite-vss runs with a tiny shard
  * cap so that every test also crosses shard boundaries (vss.test.ts covers the default cap).
+ * 'quant' runs twice: with its own float table, and re-ranking from a catalogue-shaped
+ * `embeddings` table written beside it in the same transaction, as the engine does.
  */
 
 const DIM = 24;
@@ -24,9 +28,43 @@ const SHARD_ROWS = 150;
 interface Setup {
   backend: BackendName;
   label: string;
+  /** Backend options for index `name` on `db`. */
+  options?: (db: Database.Database, name: string, dim: number) => Partial<OpenVectorIndexOptions>;
+  /** Whether vectors are also written to the catalogue's embeddings table (the index stores none). */
+  catalogue?: boolean;
 }
 
-const setups: Setup[] = availableBackends().map((backend) => ({ backend, label: backend }));
+const setups: Setup[] = availableBackends().flatMap((backend): Setup[] => {
+  if (backend === 'vss') return [{ backend, label: backend, options: () => ({ shardRows: SHARD_ROWS }) }];
+  if (backend !== 'quant') return [{ backend, label: backend }];
+  const catalogue: Setup = {
+    backend,
+    label: 'quant, catalogue floats',
+    options: (db, name, dim) => ({ floats: embeddingFloats(db, name, dim) }),
+    catalogue: true,
+  };
+  return [{ backend, label: backend }, catalogue];
+});
+
+function createEmbeddings(db: Database.Database): void {
+  db.exec(`CREATE TABLE IF NOT EXISTS embeddings(segment_id INTEGER NOT NULL, model_id TEXT NOT NULL,
+    vector BLOB NOT NULL, PRIMARY KEY (segment_id, model_id)) WITHOUT ROWID`);
+}
+
+/** Writes each added vector to `embeddings` too, in one transaction with the index (writeBatch's way). */
+function withCatalogue(db: Database.Database, index: VectorIndex): VectorIndex {
+  const put = db.prepare('INSERT OR REPLACE INTO embeddings VALUES (?, ?, ?)');
+  const add = index.add.bind(index);
+  index.add = (items) =>
+    db.transaction(() => {
+      for (const { id, vector } of items) {
+        if (vector.length !== index.dim) continue; // the index refuses it
+        put.run(id, index.name, Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength));
+      }
+      add(items);
+    })();
+  return index;
+}
 
 function rows(vectors: Float32Array[], idOf = (i: number) => i) {
   return vectors.map((vector, i) => ({ id: idOf(i), vector }));
@@ -42,7 +80,7 @@ function expectSorted(hits: VectorHit[]) {
   for (let i = 1; i < hits.length; i++) expect(hits[i - 1].score).toBeGreaterThanOrEqual(hits[i].score);
 }
 
-describe.each(setups)('vector index contract: $label', ({ backend }) => {
+describe.each(setups)('vector index contract: $label', ({ backend, options, catalogue }) => {
   let dir: string;
   let file: string;
   let db: Database.Database;
@@ -53,8 +91,11 @@ describe.each(setups)('vector index contract: $label', ({ backend }) => {
     db.pragma('synchronous = NORMAL');
     return db;
   };
-  const open = (name = 'pack_a', dim = DIM): VectorIndex =>
-    openVectorIndex(db, { backend, name, dim, ...(backend === 'vss' ? { shardRows: SHARD_ROWS } : {}) });
+  const open = (name = 'pack_a', dim = DIM): VectorIndex => {
+    if (catalogue) createEmbeddings(db);
+    const index = openVectorIndex(db, { backend, name, dim, ...options?.(db, name, dim) });
+    return catalogue ? withCatalogue(db, index) : index;
+  };
 
   beforeEach(() => {
     dir = mkdtempSync(path.join(os.tmpdir(), `bindery-vx-${backend}-`));
@@ -149,6 +190,30 @@ describe.each(setups)('vector index contract: $label', ({ backend }) => {
       }
     }
     expect(index.search(queries[0], { k: 10, allow: () => false })).toEqual([]);
+  });
+
+  it('applies allowIds, alone and with allow, for small and large sets', () => {
+    const index = open();
+    const vs = randomUnitVectors(2000, DIM, 16);
+    index.add(rows(vs));
+    const data = flatten(vs);
+    const small = new Set([3, 77, 500, 1999, 4000]); // under 5% of the index; 4000 is not in it
+    const large = new Set(Array.from({ length: 1200 }, (_, i) => i * 1.5).filter(Number.isInteger));
+    const even = (id: number) => id % 2 === 0;
+    const cases: [ReadonlySet<number>, ((id: number) => boolean) | undefined][] = [
+      [small, undefined],
+      [small, even],
+      [large, undefined],
+      [large, (id) => id % 7 === 0],
+    ];
+    for (const q of randomUnitVectors(5, DIM, 66)) {
+      for (const [allowIds, allow] of cases) {
+        const passes = (id: number) => allowIds.has(id) && (!allow || allow(id));
+        const hits = index.search(q, { k: 10, allowIds, allow });
+        expect(hits.map((h) => h.id)).toEqual(exactTopK(data, 2000, q, 10, passes).map((h) => h.id));
+      }
+    }
+    expect(index.search(vs[0], { k: 10, allowIds: new Set() })).toEqual([]);
   });
 
   it('persists: the index works after the catalogue is closed and reopened', () => {
@@ -258,7 +323,7 @@ describe.each(setups)('vector index contract: $label', ({ backend }) => {
     const stats = index.stats();
     expect(stats).toMatchObject({ backend, count: 320, dim: DIM });
     expect(stats.shards).toBe(backend === 'vss' ? 3 : 1);
-    expect(stats.bytes).toBeGreaterThan(320 * DIM * 4);
+    expect(stats.bytes).toBeGreaterThan(catalogue ? 320 * 4 : 320 * DIM * 4);
     index.drop();
     const left = db.prepare(`SELECT name FROM sqlite_schema WHERE name LIKE 'vx_pack_a%'`).pluck().all();
     expect(left).toEqual([]);

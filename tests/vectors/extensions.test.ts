@@ -22,11 +22,13 @@ describe('vector extension loading', () => {
     expect(unpackedPath('/home/me/app.asar.d/x.so')).toBe('/home/me/app.asar.d/x.so');
   });
 
-  it('offers sqlite-vss only where it has a build', () => {
-    expect(availableBackends('win32', 'x64')).toEqual(['vec']);
-    expect(availableBackends('linux', 'arm64')).toEqual(['vec']);
-    expect(availableBackends('linux', 'x64')).toEqual(['vec', 'vss']);
-    expect(availableBackends('darwin', 'arm64')).toEqual(['vec', 'vss']);
+  it('offers sqlite-vss only where it has a build, and quant wherever WebAssembly SIMD runs', () => {
+    expect(availableBackends('win32', 'x64')).toEqual(['vec', 'quant']);
+    expect(availableBackends('linux', 'arm64')).toEqual(['vec', 'quant']);
+    expect(availableBackends('linux', 'x64')).toEqual(['vec', 'vss', 'quant']);
+    expect(availableBackends('darwin', 'arm64')).toEqual(['vec', 'vss', 'quant']);
+    expect(availableBackends('linux', 'ia32')).toEqual(['vec']);
+    expect(extensionPaths('quant')).toEqual([]); // pure JavaScript and WebAssembly
   });
 
   it('names the apt packages when BLAS or LAPACK is missing', () => {

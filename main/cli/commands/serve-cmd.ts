@@ -6,7 +6,7 @@ import { startBridge } from '../../bridge/server.js';
 import { parseProviderList } from '../../core/models/providers.js';
 import { packageRoot } from '../../core/paths.js';
 import { startEngineThread } from '../../worker/spawn-thread.js';
-import { cataloguePath, positiveInt, type GlobalOptions } from '../context.js';
+import { cataloguePath, parseBackend, positiveInt, type GlobalOptions } from '../context.js';
 
 interface ServeFlags {
   host: string;
@@ -38,7 +38,7 @@ export function registerServe(program: Command, g: () => GlobalOptions): void {
       const engine = await startEngineThread({
         dbPath,
         packDir: opts.pack ? path.resolve(opts.pack) : undefined,
-        backend: opts.backend as 'vec' | 'vss' | undefined,
+        backend: parseBackend(opts.backend),
         providers: opts.ep ? parseProviderList(opts.ep) : undefined,
         backgroundReembed: true,
       });

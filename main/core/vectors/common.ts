@@ -109,17 +109,21 @@ export function blobF32(blob: Buffer, dim: number): Float32Array | undefined {
   return new Float32Array(blob.buffer.slice(blob.byteOffset, blob.byteOffset + blob.byteLength));
 }
 
-/** Cosine similarity; 0 when either vector is zero (as for a zero vector in sqlite-vec). */
-export function cosine(a: Float32Array, b: Float32Array): number {
+export function norm(v: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < v.length; i++) s += v[i] * v[i];
+  return Math.sqrt(s);
+}
+
+/** Cosine similarity given |a| (computed once per query); 0 when either vector is zero. */
+export function cosine(a: Float32Array, aNorm: number, b: Float32Array): number {
   let dot = 0;
-  let aa = 0;
   let bb = 0;
   for (let i = 0; i < a.length; i++) {
     dot += a[i] * b[i];
-    aa += a[i] * a[i];
     bb += b[i] * b[i];
   }
-  return aa > 0 && bb > 0 ? dot / Math.sqrt(aa * bb) : 0;
+  return aNorm > 0 && bb > 0 ? dot / (aNorm * Math.sqrt(bb)) : 0;
 }
 
 /** Below this share of the index, an allowIds set is searched member by member (types.ts). */

@@ -21,11 +21,7 @@ function loaderFor(db: Db, sql: string, dim: number, bind: unknown[] = []): Floa
 
 /** The index's own copy: `table(id INTEGER PRIMARY KEY, vector BLOB)`. */
 export function tableFloats(db: Db, table: string, dim: number): FloatLoader {
-  return loaderFor(
-    db,
-    `SELECT id, vector FROM "${table}" WHERE id IN (SELECT value FROM json_each(?))`,
-    dim,
-  );
+  return loaderFor(db, `SELECT id, vector FROM "${table}" WHERE id IN (SELECT value FROM json_each(?))`, dim);
 }
 
 /**

@@ -57,158 +57,151 @@ const SWAP_PAIRS = [4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11];
 const SWAP_HALVES = [8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7];
 const f32Bytes = (xs: number[]): number[] => [...Buffer.from(new Float32Array(xs).buffer)];
 
+/** Locals of rotate(): its four parameters, then loop counters (bytes) and vector temporaries. */
+const R = { BUF: 0, SIGNS: 1, P: 2, ROUNDS: 3, END: 4, I: 5, J: 6, H: 7, X: 8, Y: 9 };
+
+/** The address base + offset (two locals) on the stack. */
+const addr = (base: number, offset: number): number[] => [...get(base), ...get(offset), ...i32.add];
+
+/** X ← shuffle(X)·1 + X·pattern: one butterfly level inside a 4-float vector. */
+const inRegister = (lanes: number[], pattern: number[]): number[][] => [
+  get(R.X),
+  get(R.X),
+  i8x16.shuffle(lanes),
+  get(R.X),
+  v128.const(f32Bytes(pattern)),
+  f32x4.mul,
+  f32x4.add,
+  set(R.X),
+];
+
+/** buf[i] ← signs[i]·buf[i], then the butterflies of half-width 1 and 2, four floats at a time. */
+function signsAndFirstLevels(): number[][] {
+  return [
+    i32.const(0),
+    set(R.I),
+    loop(
+      addr(R.BUF, R.I),
+      v128.load(),
+      addr(R.SIGNS, R.I),
+      v128.load(),
+      f32x4.mul,
+      set(R.X),
+      ...inRegister(SWAP_PAIRS, [1, -1, 1, -1]),
+      ...inRegister(SWAP_HALVES, [1, 1, -1, -1]),
+      addr(R.BUF, R.I),
+      get(R.X),
+      v128.store(),
+      get(R.I),
+      i32.const(16),
+      i32.add,
+      tee(R.I),
+      get(R.END),
+      i32.ltU,
+      brIf(0),
+    ),
+  ];
+}
+
+/** (buf[j], buf[j + h]) ← (x + y, x − y) for the four floats at byte offset j. */
+function butterfly(): number[][] {
+  return [
+    addr(R.BUF, R.J),
+    v128.load(),
+    set(R.X),
+    addr(R.BUF, R.J),
+    get(R.H),
+    i32.add,
+    v128.load(),
+    set(R.Y),
+    addr(R.BUF, R.J),
+    get(R.X),
+    get(R.Y),
+    f32x4.add,
+    v128.store(),
+    addr(R.BUF, R.J),
+    get(R.H),
+    i32.add,
+    get(R.X),
+    get(R.Y),
+    f32x4.sub,
+    v128.store(),
+  ];
+}
+
+/** The remaining levels: for h = 16 bytes (4 floats) while h < end, doubling; blocks of 2h. */
+function wideLevels(): number[][] {
+  const inner = loop(
+    ...butterfly(),
+    get(R.J),
+    i32.const(16),
+    i32.add,
+    tee(R.J),
+    addr(R.I, R.H),
+    i32.ltU,
+    brIf(0),
+  );
+  const blocks = loop(
+    get(R.I),
+    set(R.J),
+    inner,
+    addr(R.I, R.H),
+    get(R.H),
+    i32.add,
+    tee(R.I),
+    get(R.END),
+    i32.ltU,
+    brIf(0),
+  );
+  return [
+    i32.const(16),
+    set(R.H),
+    block(
+      loop(
+        get(R.H),
+        get(R.END),
+        i32.geU,
+        brIf(1),
+        i32.const(0),
+        set(R.I),
+        blocks,
+        get(R.H),
+        get(R.H),
+        i32.add,
+        set(R.H),
+        br(0),
+      ),
+    ),
+  ];
+}
+
 /**
  * rotate(buf, signs, p, rounds): `rounds` times, buf ← H·diag(signs_r)·buf, H the unnormalised
  * p×p Walsh–Hadamard matrix (p a power of two ≥ 4): an orthogonal transform (times p^(rounds/2))
  * in O(p log p). The first two butterfly levels happen inside each 4-float vector.
  */
 function rotateFn(): FuncDef {
-  const [BUF, SIGNS, P, ROUNDS_, END, I, J, H, V] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
-  const inRegister = (lanes: number[], pattern: number[]) => [
-    get(V),
-    get(V),
-    i8x16.shuffle(lanes),
-    get(V),
-    v128.const(f32Bytes(pattern)),
-    f32x4.mul,
-    f32x4.add,
-    set(V),
-  ];
-  const signAndFirstLevels = [
-    i32.const(0),
-    set(I),
-    loop(
-      get(BUF),
-      get(I),
-      i32.add,
-      v128.load(),
-      get(SIGNS),
-      get(I),
-      i32.add,
-      v128.load(),
-      f32x4.mul,
-      set(V),
-      ...inRegister(SWAP_PAIRS, [1, -1, 1, -1]),
-      ...inRegister(SWAP_HALVES, [1, 1, -1, -1]),
-      get(BUF),
-      get(I),
-      i32.add,
-      get(V),
-      v128.store(),
-      get(I),
-      i32.const(16),
-      i32.add,
-      tee(I),
-      get(END),
-      i32.ltU,
-      brIf(0),
-    ),
-  ];
-  // for h (bytes) = 16; h < end; h *= 2: for i = 0; i < end; i += 2h: for j = i; j < i + h; j += 16
-  const butterfly = [
-    get(BUF),
-    get(J),
-    i32.add,
-    v128.load(),
-    set(V),
-    get(BUF),
-    get(J),
-    i32.add,
-    get(H),
-    i32.add,
-    v128.load(),
-    // stack: y; V = x. Store x + y at j, x - y at j + h.
-    tee(V + 1),
-    get(V),
-    f32x4.add,
-    set(V + 2),
-    get(BUF),
-    get(J),
-    i32.add,
-    get(V + 2),
-    v128.store(),
-    get(BUF),
-    get(J),
-    i32.add,
-    get(H),
-    i32.add,
-    get(V),
-    get(V + 1),
-    f32x4.sub,
-    v128.store(),
-  ];
-  const levels = [
-    i32.const(16),
-    set(H),
-    block(
-      loop(
-        get(H),
-        get(END),
-        i32.geU,
-        brIf(1),
-        i32.const(0),
-        set(I),
-        loop(
-          get(I),
-          set(J),
-          loop(
-            ...butterfly,
-            get(J),
-            i32.const(16),
-            i32.add,
-            tee(J),
-            get(I),
-            get(H),
-            i32.add,
-            i32.ltU,
-            brIf(0),
-          ),
-          get(I),
-          get(H),
-          i32.add,
-          get(H),
-          i32.add,
-          tee(I),
-          get(END),
-          i32.ltU,
-          brIf(0),
-        ),
-        get(H),
-        get(H),
-        i32.add,
-        set(H),
-        br(0),
-      ),
-    ),
+  const round = [
+    ...signsAndFirstLevels(),
+    ...wideLevels(),
+    addr(R.SIGNS, R.END),
+    set(R.SIGNS),
+    get(R.ROUNDS),
+    i32.const(1),
+    i32.sub,
+    set(R.ROUNDS),
   ];
   return {
     name: 'rotate',
     params: [I32, I32, I32, I32],
     results: [],
-    locals: [I32, I32, I32, I32, V128, V128, V128],
+    locals: [I32, I32, I32, I32, V128, V128],
     body: [
-      get(P),
+      get(R.P),
       i32.const(2),
       i32.shl,
-      set(END),
-      block(
-        loop(
-          get(ROUNDS_),
-          i32.eqz,
-          brIf(1),
-          ...signAndFirstLevels,
-          ...levels,
-          get(SIGNS),
-          get(END),
-          i32.add,
-          set(SIGNS),
-          get(ROUNDS_),
-          i32.const(1),
-          i32.sub,
-          set(ROUNDS_),
-          br(0),
-        ),
-      ),
+      set(R.END),
+      block(loop(get(R.ROUNDS), i32.eqz, brIf(1), ...round, br(0))),
     ],
   };
 }
@@ -223,7 +216,9 @@ function hammingFn(chunks: number): FuncDef {
   const [CODES, N, Q, OUT, HIST, D] = [0, 1, 2, 3, 4, 5];
   const QV = 6; // v128 locals QV … QV + chunks - 1 hold the query; then one accumulator
   const ACC = QV + chunks;
-  const loadQuery = Array.from({ length: chunks }, (_, c) => [get(Q), v128.load(16 * c), set(QV + c)]).flat(2);
+  const loadQuery = Array.from({ length: chunks }, (_, c) => [get(Q), v128.load(16 * c), set(QV + c)]).flat(
+    2,
+  );
   const groups: number[][] = [];
   for (let c = 0; c < chunks; c += 16) {
     const group: number[][] = [];
@@ -410,7 +405,10 @@ interface Exports {
 const modules = new Map<number, object>();
 
 export function kernelBytes(chunks: number): Uint8Array {
-  return assemble([rotateFn(), hammingFn(chunks), gatherFn(), packFn()], { shared: false, maxPages: MAX_PAGES });
+  return assemble([rotateFn(), hammingFn(chunks), gatherFn(), packFn()], {
+    shared: false,
+    maxPages: MAX_PAGES,
+  });
 }
 
 function compiled(chunks: number): object {

@@ -8,7 +8,7 @@ import { Kernels, ROUNDS } from './kernels.js';
  *    rotation spreads every direction evenly over the p coordinates, so one sign bit each keeps
  *    about the same information wherever the data's variance lies.
  *  - Code: s = sign(x') as p bits (bit set = negative), plus one float per vector,
- *    factor = |x'|₂ / |x'|₁ (= 1 / <s/√p, x'>·1/√p, RaBitQ's correction).
+ *    factor = |x'|₂ / |x'|₁, RaBitQ's correction 1 / <s/√p, x̂'> folded with the 1/√p of s.
  *  - Estimate, asymmetrically (the query stays float): cos(x, q) ≈ factor · <s, q'> with q' the
  *    rotated unit query. This is RaBitQ's unbiased estimator; its error shrinks as 1/√p (≈ 0.02
  *    at 1024-d). <s, q'> is computed exactly for the code from per-byte tables: for each code
