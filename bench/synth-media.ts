@@ -74,7 +74,7 @@ export async function writeTone(file: string, seed: number, seconds = 3, sampleR
 
 /** An H.264 MP4 from ffmpeg's test sources, with a sine soundtrack unless `audio` is false. */
 export async function writeVideo(file: string, seed: number, seconds = 3, audio = true): Promise<void> {
-  const pattern = ['testsrc2', 'smptebars', 'rgbtestsrc', 'mandelbrot'][seed % 4];
+  const pattern = ['testsrc2', 'smptebars', 'rgbtestsrc', 'testsrc'][seed % 4];
   const args = [
     '-y',
     '-loglevel',
