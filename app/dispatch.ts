@@ -1,6 +1,5 @@
-import type { z } from 'zod';
 import { API_SCHEMAS, type ApiMethod, type AppApi } from './api.js';
-import { ApiError, toApiError } from './errors.js';
+import { ApiError, invalidRequest, toApiError } from './errors.js';
 
 export function isApiMethod(name: string): name is ApiMethod {
   return Object.prototype.hasOwnProperty.call(API_SCHEMAS, name);
@@ -15,21 +14,11 @@ export async function dispatch(api: AppApi, method: string, payload: unknown): P
   if (!isApiMethod(method))
     throw new ApiError('not_found', `no API method ${JSON.stringify(method).slice(0, 80)}`);
   const parsed = API_SCHEMAS[method].request.safeParse(payload ?? {});
-  if (!parsed.success) throw invalid(parsed.error);
+  if (!parsed.success) throw invalidRequest(parsed.error);
   try {
     const call = api[method] as (req: unknown) => Promise<unknown>;
     return await call.call(api, parsed.data);
   } catch (e) {
     throw toApiError(e);
   }
-}
-
-function invalid(error: z.ZodError): ApiError {
-  const issues = error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
-  const first = issues[0];
-  return new ApiError(
-    'invalid_request',
-    first ? `${first.path || 'request'}: ${first.message}` : 'invalid request',
-    issues,
-  );
 }

@@ -1,3 +1,5 @@
+import type { z } from 'zod';
+
 /** The one error shape every transport returns (IPC, HTTP, the worker port), so clients handle one thing. */
 export type ApiErrorCode =
   'invalid_request' | 'unauthorized' | 'not_found' | 'forbidden' | 'unsupported' | 'failed';
@@ -45,3 +47,14 @@ export const HTTP_STATUS: Record<ApiErrorCode, number> = {
   unsupported: 415,
   failed: 500,
 };
+
+/** A schema failure as an invalid_request with every issue's path, the first one in the message. */
+export function invalidRequest(error: z.ZodError): ApiError {
+  const issues = error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
+  const first = issues[0];
+  return new ApiError(
+    'invalid_request',
+    first ? `${first.path || 'request'}: ${first.message}` : 'invalid request',
+    issues,
+  );
+}

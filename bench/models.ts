@@ -1,6 +1,6 @@
 import type { EncoderModality } from '../app/modality.js';
 import type { LoadedPack } from '../main/core/models/pack.js';
-import { EncoderRuntime } from '../main/core/models/runtime.js';
+import { EncoderRuntime, ITEM_DIMS } from '../main/core/models/runtime.js';
 import type { Tensor } from '../main/core/preprocess/tensor.js';
 
 /**
@@ -18,16 +18,6 @@ export interface ModelBenchResult {
 }
 
 const BATCHES = [1, 8, 32];
-
-/** Per-item dims as preprocessing emits them (vision: a still image, the common ingest case). */
-const ITEM_DIMS: Record<EncoderModality, number[]> = {
-  vision: [3, 224, 224],
-  text: [77],
-  audio: [1, 128, 204],
-  depth: [1, 224, 224],
-  thermal: [1, 224, 224],
-  imu: [6, 2000],
-};
 
 /** Deterministic filler: the test pack's cost does not depend on values, a real pack's barely does. */
 function syntheticInput(m: EncoderModality, batch: number): Tensor {

@@ -2,7 +2,7 @@ import type { IpcMain, IpcMainInvokeEvent, WebContents } from 'electron';
 import { z } from 'zod';
 import { API_SCHEMAS, EmptyRequestSchema, FileIdRequestSchema, type ApiEvent } from '../../app/api.js';
 import { isApiMethod } from '../../app/dispatch.js';
-import { ApiError, toApiError, type ApiErrorBody } from '../../app/errors.js';
+import { ApiError, invalidRequest, toApiError, type ApiErrorBody } from '../../app/errors.js';
 import { isAppUrl } from './schemes.js';
 
 /**
@@ -59,16 +59,6 @@ function isShellMethod(name: string): name is ShellMethod {
   return Object.prototype.hasOwnProperty.call(SHELL_SCHEMAS, name);
 }
 
-function invalid(error: z.ZodError): ApiError {
-  const issues = error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
-  const first = issues[0];
-  return new ApiError(
-    'invalid_request',
-    first ? `${first.path || 'request'}: ${first.message}` : 'invalid request',
-    issues,
-  );
-}
-
 /** JSON size of a cloned payload; cycles, BigInts and the like make it invalid rather than crash. */
 function payloadChars(payload: unknown): number {
   try {
@@ -85,7 +75,7 @@ export function parsePayload(schema: z.ZodType, payload: unknown): unknown {
     ]);
   }
   const parsed = schema.safeParse(payload ?? {});
-  if (!parsed.success) throw invalid(parsed.error);
+  if (!parsed.success) throw invalidRequest(parsed.error);
   return parsed.data;
 }
 

@@ -14,13 +14,13 @@
  * generator checks that itself before it writes.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { PackManifestSchema, type PackManifest } from '../../app/pack.js';
 import type { EncoderModality } from '../../app/modality.js';
 import { concatBytes, GraphBuilder, type Dim, type ExternalDataSink } from './onnx-builder.js';
+import { packageRoot } from '../../main/core/paths.js';
 
 export const TEST_PACK_ID = 'bindery-test-pack';
 export const EMBEDDING_DIM = 1024;
@@ -210,23 +210,11 @@ export function buildTestPack(vocab: Uint8Array): Map<string, Uint8Array> {
   return new Map([['pack.json', new TextEncoder().encode(json)], ...files]);
 }
 
-/** Finds the repository root (the folder whose package.json is Bindery's), from source or dist. */
-function repoRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = path.join(dir, 'package.json');
-    if (existsSync(pkg) && JSON.parse(readFileSync(pkg, 'utf8')).name === 'bindery') return dir;
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error('cannot find the Bindery repository root');
-    dir = up;
-  }
-}
-
-export const DEFAULT_OUT_DIR = path.join(repoRoot(), 'models', 'test-pack');
+export const DEFAULT_OUT_DIR = path.join(packageRoot(), 'models', 'test-pack');
 
 /** The merges file ships beside the checkout in ../shared/vocab (or $BINDERY_SHARED/vocab). */
 export function defaultVocabPath(): string {
-  const shared = process.env.BINDERY_SHARED ?? path.resolve(repoRoot(), '..', 'shared');
+  const shared = process.env.BINDERY_SHARED ?? path.resolve(packageRoot(), '..', 'shared');
   return path.join(shared, 'vocab', VOCAB_FILE);
 }
 

@@ -12,7 +12,7 @@ import {
   parseProviderList,
   supportedBackends,
 } from '../../main/core/models/providers.js';
-import { EncoderRuntime, planInput } from '../../main/core/models/runtime.js';
+import { EncoderRuntime, ITEM_DIMS, planInput } from '../../main/core/models/runtime.js';
 import type { FloatTensor, IntTensor, Tensor } from '../../main/core/preprocess/tensor.js';
 import { buildEncoder } from '../../models/test-pack-generator/generate.js';
 import { mulberry32 } from '../../models/test-pack-generator/onnx-builder.js';
@@ -28,16 +28,6 @@ const INTERFACE: Record<EncoderModality, { dtype: string; shape: (string | numbe
   imu: { dtype: 'float32', shape: ['N', 6, 2000] },
 };
 const MODALITIES = Object.keys(INTERFACE) as EncoderModality[];
-
-/** Per-item dims as preprocessing produces them. */
-const ITEM_DIMS: Record<EncoderModality, number[]> = {
-  vision: [3, 224, 224],
-  text: [77],
-  audio: [1, 128, 204],
-  depth: [1, 224, 224],
-  thermal: [1, 224, 224],
-  imu: [6, 2000],
-};
 
 function noise(dims: number[], seed: number): FloatTensor {
   const next = mulberry32(seed);

@@ -53,6 +53,16 @@ interface LoadedEncoder {
 
 export const DEFAULT_BATCH_SIZE = 8;
 
+/** Per-item dims as preprocessing produces them (vision: a still image, the common ingest case). */
+export const ITEM_DIMS: Readonly<Record<EncoderModality, readonly number[]>> = {
+  vision: [3, 224, 224],
+  text: [77],
+  audio: [1, 128, 204],
+  depth: [1, 224, 224],
+  thermal: [1, 224, 224],
+  imu: [6, 2000],
+};
+
 export class EncoderRuntime {
   private readonly sessions = new Map<EncoderModality, Promise<LoadedEncoder>>();
   private readonly reports: Partial<Record<EncoderModality, EncoderReport>> = {};
