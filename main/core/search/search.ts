@@ -48,7 +48,8 @@ function rank(engine: Engine, q: Float32Array, query: Query): Omit<SearchHit, 't
   for (;;) {
     const hits = index.search(q, {
       k: Math.min(want, total),
-      allow: allow && ((id) => allow.has(id)),
+      // A small allow-set is searched member by member; a large one acts as a predicate.
+      allowIds: allow,
     });
     const results = toResults(engine, hits, query);
     if (results.length >= query.k || want >= total) return results.slice(0, query.k);
