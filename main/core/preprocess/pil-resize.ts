@@ -225,6 +225,28 @@ function cropU8(src: Uint8Array, w: number, ch: number, r: OutputRegion): Uint8A
 }
 
 /**
+ * The passes Pillow runs: each only when its size changes, and the horizontal pass over only the
+ * source rows the vertical pass will read (so a centre crop costs only the pixels it keeps).
+ */
+function planPasses(
+  w: number,
+  h: number,
+  outW: number,
+  outH: number,
+  filter: PilFilter,
+  region: OutputRegion,
+) {
+  checkRegion(region, outW, outH);
+  const f = FILTERS[filter];
+  const vTaps = outH !== h ? computeTaps(h, outH, f) : null;
+  const hTaps = outW !== w ? computeTaps(w, outW, f) : null;
+  const rows = vTaps
+    ? usedRows(vTaps, region.top, region.height)
+    : { from: region.top, to: region.top + region.height };
+  return { vTaps, hTaps, rows };
+}
+
+/**
  * Resizes interleaved 8-bit pixels (`channels` samples per pixel) exactly as Pillow's
  * `Image.resize((outW, outH), filter)` does on an 'L', 'RGB' or 'RGBX' image. With `region`, only
  * that window of the result is computed and returned (what `resize(...).crop(...)` would give).
@@ -240,31 +262,23 @@ export function resizeU8(
   region: OutputRegion = { left: 0, top: 0, width: outW, height: outH },
 ): Uint8Array {
   checkSizes(src.length, w, h, channels, outW, outH);
-  checkRegion(region, outW, outH);
-  const f = FILTERS[filter];
-  // Like Pillow, each pass runs only when its size changes, and the horizontal pass covers only
-  // the source rows the vertical pass will read.
-  const vTaps = outH !== h ? computeTaps(h, outH, f) : null;
-  const rows = vTaps
-    ? usedRows(vTaps, region.top, region.height)
-    : { from: region.top, to: region.top + region.height };
-  const img =
-    outW !== w
-      ? horizontal8(
-          src.subarray(rows.from * w * channels, rows.to * w * channels),
-          w,
-          rows.to - rows.from,
-          channels,
-          computeTaps(w, outW, f),
-          region.left,
-          region.width,
-        )
-      : cropU8(src, w, channels, {
-          left: region.left,
-          top: rows.from,
-          width: region.width,
-          height: rows.to - rows.from,
-        });
+  const { vTaps, hTaps, rows } = planPasses(w, h, outW, outH, filter, region);
+  const img = hTaps
+    ? horizontal8(
+        src.subarray(rows.from * w * channels, rows.to * w * channels),
+        w,
+        rows.to - rows.from,
+        channels,
+        hTaps,
+        region.left,
+        region.width,
+      )
+    : cropU8(src, w, channels, {
+        left: region.left,
+        top: rows.from,
+        width: region.width,
+        height: rows.to - rows.from,
+      });
   return vTaps ? vertical8(img, region.width * channels, vTaps, rows.from, region.top, region.height) : img;
 }
 
@@ -362,27 +376,21 @@ export function resizeF32(
   region: OutputRegion = { left: 0, top: 0, width: outW, height: outH },
 ): Float32Array {
   checkSizes(src.length, w, h, 1, outW, outH);
-  checkRegion(region, outW, outH);
-  const f = FILTERS[filter];
-  const vTaps = outH !== h ? computeTaps(h, outH, f) : null;
-  const rows = vTaps
-    ? usedRows(vTaps, region.top, region.height)
-    : { from: region.top, to: region.top + region.height };
-  const img =
-    outW !== w
-      ? horizontalF32(
-          src.subarray(rows.from * w, rows.to * w),
-          w,
-          rows.to - rows.from,
-          computeTaps(w, outW, f),
-          region.left,
-          region.width,
-        )
-      : cropF32(src, w, {
-          left: region.left,
-          top: rows.from,
-          width: region.width,
-          height: rows.to - rows.from,
-        });
+  const { vTaps, hTaps, rows } = planPasses(w, h, outW, outH, filter, region);
+  const img = hTaps
+    ? horizontalF32(
+        src.subarray(rows.from * w, rows.to * w),
+        w,
+        rows.to - rows.from,
+        hTaps,
+        region.left,
+        region.width,
+      )
+    : cropF32(src, w, {
+        left: region.left,
+        top: rows.from,
+        width: region.width,
+        height: rows.to - rows.from,
+      });
   return vTaps ? verticalF32(img, region.width, vTaps, rows.from, region.top, region.height) : img;
 }
