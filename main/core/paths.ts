@@ -36,3 +36,8 @@ export function defaultCataloguePath(): string {
 export function bundledTestPackDir(): string {
   return process.env.BINDERY_TEST_PACK ?? path.join(packageRoot(), 'models', 'test-pack');
 }
+
+/** The CLIP BPE merges every pack with a text encoder carries (shipped inside the test pack). */
+export function bundledVocabPath(): string {
+  return path.join(bundledTestPackDir(), 'bpe_simple_vocab_16e6.txt.gz');
+}

@@ -19,7 +19,8 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { PackManifestSchema, type PackManifest } from '../../app/pack.js';
 import type { EncoderModality } from '../../app/modality.js';
-import { concatBytes, GraphBuilder, type Dim, type ExternalDataSink } from './onnx-builder.js';
+import type { Dim } from '../../main/core/models/onnx/builder.js';
+import { SeededGraph } from './random-weights.js';
 import { packageRoot } from '../../main/core/paths.js';
 
 export const TEST_PACK_ID = 'bindery-test-pack';
@@ -43,16 +44,11 @@ export const LOGIT_SCALES: Readonly<Record<EncoderModality, number>> = {
 interface EncoderDef {
   input: { dtype: 'float32' | 'int64'; shape: Dim[] };
   /** Builds [items, features] from the graph input; items = N·S where the input has a clip axis. */
-  features(g: GraphBuilder, input: string): { name: string; width: number };
+  features(g: SeededGraph, input: string): { name: string; width: number };
 }
 
 /** Average-pools `x` (already [items, C, …]) and flattens to [items, features]. */
-function pooled(
-  g: GraphBuilder,
-  x: string,
-  kernel: number[],
-  width: number,
-): { name: string; width: number } {
+function pooled(g: SeededGraph, x: string, kernel: number[], width: number): { name: string; width: number } {
   const pool = g.op('AveragePool', [x], { kernel_shape: kernel, strides: kernel });
   return { name: g.op('Flatten', [pool], { axis: 1 }), width };
 }
@@ -87,7 +83,7 @@ const ENCODERS: Readonly<Record<EncoderModality, EncoderDef>> = {
  * Text: hash each token id into a small table, scale it by a per-position gain (so word order
  * matters), and mean-pool over the real tokens (id 0 is padding, as ImageBind's tokenizer zero-pads).
  */
-function textFeatures(g: GraphBuilder, ids: string): { name: string; width: number } {
+function textFeatures(g: SeededGraph, ids: string): { name: string; width: number } {
   const buckets = g.op('Mod', [ids, g.constI64('text_buckets', [TEXT_BUCKETS])], { fmod: 0 });
   const tokens = g.op('Gather', [g.weightF16('token_table', [TEXT_BUCKETS, TEXT_WIDTH], 1), buckets], {
     axis: 0,
@@ -111,11 +107,7 @@ function textFeatures(g: GraphBuilder, ids: string): { name: string; width: numb
  * The shared trunk: LayerNorm (so the pattern of the pooled features matters, not just overall
  * brightness or loudness), a tanh MLP to 1024, then ImageBind's Normalize and logit scaling.
  */
-function trunk(
-  g: GraphBuilder,
-  features: { name: string; width: number },
-  modality: EncoderModality,
-): string {
+function trunk(g: SeededGraph, features: { name: string; width: number }, modality: EncoderModality): string {
   const f = features.width;
   const gamma = g.constF32('ln_scale', [f], new Float32Array(f).fill(1));
   const z = g.op('LayerNormalization', [features.name, gamma], { axis: -1, epsilon: { float: 1e-5 } });
@@ -138,7 +130,7 @@ function trunk(
 }
 
 /** reduce_list semantics: [N·S, D] → [N, S, D] → mean over S (N and S read from the input's shape). */
-function meanOverClips(g: GraphBuilder, input: string, items: string): string {
+function meanOverClips(g: SeededGraph, input: string, items: string): string {
   const ns = g.op('Slice', [g.op('Shape', [input]), g.constI64('ns_start', [0]), g.constI64('ns_end', [2])]);
   const dims = g.op('Concat', [ns, g.constI64('embedding_dim', [EMBEDDING_DIM])], { axis: 0 });
   return g.op('ReduceMean', [g.op('Reshape', [items, dims])], { axes: [1], keepdims: 0 }, 'embedding');
@@ -147,22 +139,23 @@ function meanOverClips(g: GraphBuilder, input: string, items: string): string {
 /** Builds one encoder graph; with `externalData` the weights go to that side file (as real large packs do). */
 export function buildEncoder(modality: EncoderModality, externalData?: string): Map<string, Uint8Array> {
   const def = ENCODERS[modality];
-  const sink: ExternalDataSink | undefined = externalData
-    ? { location: externalData, chunks: [], length: 0 }
-    : undefined;
-  const g = new GraphBuilder(`${TEST_PACK_ID}/${modality}`, sink);
+  const g = new SeededGraph(`${TEST_PACK_ID}/${modality}`);
   const items = trunk(g, def.features(g, modality), modality);
   if (def.input.shape.length >= 5) meanOverClips(g, modality, items);
   else g.op('Identity', [items], {}, 'embedding');
-  const model = g.encode({
-    graphName: `${modality}_encoder`,
-    doc: `Bindery test pack ${modality} encoder: random weights, results are not meaningful.`,
-    input: { name: modality, dtype: def.input.dtype, shape: def.input.shape },
-    output: { name: 'embedding', shape: ['N', EMBEDDING_DIM] },
-    metadata: { 'bindery.testPack': 'true', 'bindery.modality': modality },
-  });
+  const { model, external } = g.encode(
+    {
+      graphName: `${modality}_encoder`,
+      doc: `Bindery test pack ${modality} encoder: random weights, results are not meaningful.`,
+      producer: 'bindery-test-pack-generator',
+      inputs: [{ name: modality, elemType: def.input.dtype, shape: def.input.shape }],
+      outputs: [{ name: 'embedding', elemType: 'float32', shape: ['N', EMBEDDING_DIM] }],
+      metadata: { 'bindery.testPack': 'true', 'bindery.modality': modality },
+    },
+    externalData,
+  );
   const files = new Map<string, Uint8Array>([[`${modality}.onnx`, model]]);
-  if (sink) files.set(sink.location, concatBytes(sink.chunks));
+  if (externalData && external) files.set(externalData, external);
   return files;
 }
 

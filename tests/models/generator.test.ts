@@ -9,7 +9,9 @@ import {
   LOGIT_SCALES,
   writeTestPack,
 } from '../../models/test-pack-generator/generate.js';
-import { mulberry32, seedFrom, toHalfBits } from '../../models/test-pack-generator/onnx-builder.js';
+import { mulberry32 } from '../../app/random.js';
+import { halfBits as toHalfBits } from '../../main/core/models/half.js';
+import { seedFrom } from '../../models/test-pack-generator/random-weights.js';
 import { BPE_VOCAB, TEST_PACK_DIR } from '../support/paths.js';
 
 const temps: string[] = [];

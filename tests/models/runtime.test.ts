@@ -15,7 +15,7 @@ import {
 import { EncoderRuntime, ITEM_DIMS, planInput } from '../../main/core/models/runtime.js';
 import type { FloatTensor, IntTensor, Tensor } from '../../main/core/preprocess/tensor.js';
 import { buildEncoder } from '../../models/test-pack-generator/generate.js';
-import { mulberry32 } from '../../models/test-pack-generator/onnx-builder.js';
+import { mulberry32 } from '../../app/random.js';
 import { TEST_PACK_DIR } from '../support/paths.js';
 
 /** The interface every pack must present (ImageBind's forward, DESIGN.md §4/§5). */

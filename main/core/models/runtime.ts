@@ -2,6 +2,7 @@ import ort from 'onnxruntime-node';
 import type { EncoderModality } from '../../../app/modality.js';
 import type { EncoderSpec } from '../../../app/pack.js';
 import type { Tensor } from '../preprocess/tensor.js';
+import { float32ToHalf, halfToFloat32 } from './half.js';
 import { encoderSpec, type LoadedPack } from './pack.js';
 import {
   attemptOrder,
@@ -275,7 +276,7 @@ function toOrtTensor(t: Tensor, graphType: string, modality: string): ort.Tensor
   if (graphType === t.dtype) return new ort.Tensor(t.dtype, t.data, t.dims);
   // fp16 exports of large towers take half-precision input; preprocessing always yields float32.
   if (graphType === 'float16' && t.dtype === 'float32')
-    return new ort.Tensor('float16', toHalf(t.data), t.dims);
+    return new ort.Tensor('float16', float32ToHalf(t.data), t.dims);
   throw new Error(`${modality}: the encoder takes ${graphType} input, got ${t.dtype}`);
 }
 
@@ -283,7 +284,7 @@ function toOrtTensor(t: Tensor, graphType: string, modality: string): ort.Tensor
 function unitRows(modality: string, output: ort.Tensor): Float32Array[] {
   const [rows, dim] = output.dims;
   const data =
-    output.type === 'float16' ? fromHalf(output.data as Uint16Array) : (output.data as Float32Array);
+    output.type === 'float16' ? halfToFloat32(output.data as Uint16Array) : (output.data as Float32Array);
   const out: Float32Array[] = [];
   for (let r = 0; r < rows; r++) {
     const row = data.slice(r * dim, (r + 1) * dim);
@@ -294,50 +295,6 @@ function unitRows(modality: string, output: ort.Tensor): Float32Array[] {
       throw new Error(`${modality}: the encoder produced a zero or non-finite embedding`);
     for (let i = 0; i < dim; i++) row[i] /= norm;
     out.push(row);
-  }
-  return out;
-}
-
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
-
-/** Rounds `value >>> shift` to nearest, ties to even. */
-function roundShift(value: number, shift: number): number {
-  const kept = value >>> shift;
-  const rest = value & ((1 << shift) - 1);
-  const half = 1 << (shift - 1);
-  return kept + (rest > half || (rest === half && kept & 1) ? 1 : 0);
-}
-
-/** float32 → IEEE half bits, round to nearest even (a mantissa carry correctly bumps the exponent). */
-function halfBits(value: number): number {
-  f32[0] = value;
-  const x = u32[0];
-  const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  const mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  const e = exp - 112; // rebias 127 → 15
-  if (e >= 31) return sign | 0x7c00;
-  if (e > 0) return sign | roundShift((e << 23) | mant, 13);
-  return e < -10 ? sign : sign | roundShift(mant | 0x800000, 14 - e);
-}
-
-function toHalf(data: Float32Array): Uint16Array {
-  const out = new Uint16Array(data.length);
-  for (let i = 0; i < data.length; i++) out[i] = halfBits(data[i]);
-  return out;
-}
-
-/** IEEE half → float32. */
-function fromHalf(bits: Uint16Array): Float32Array {
-  const out = new Float32Array(bits.length);
-  for (let i = 0; i < bits.length; i++) {
-    const h = bits[i];
-    const e = (h >>> 10) & 0x1f;
-    const m = h & 0x3ff;
-    const mag = e === 0 ? m * 2 ** -24 : e === 31 ? (m ? NaN : Infinity) : (1 + m / 1024) * 2 ** (e - 15);
-    out[i] = h & 0x8000 ? -mag : mag;
   }
   return out;
 }

@@ -1,0 +1,78 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { EncoderModality } from '../../app/modality.js';
+import type { Tensor } from '../../main/core/preprocess/tensor.js';
+import { packageRoot } from '../../main/core/paths.js';
+
+/**
+ * Golden fixtures made by models/imagebind/make_golden.py with the official ImageBind code: a
+ * checkpoint of ImageBind's architecture (`checkpoint.pth`), the model's outputs on fixed inputs,
+ * and `golden.json` saying what each input was. CI uses the small one committed under
+ * tests/fixtures; the full-size check makes one for imagebind_huge.
+ */
+
+export const SMALL_GOLDEN_DIR = path.join(packageRoot(), 'tests', 'fixtures', 'imagebind-golden');
+
+/** The shared ground truth beside the checkout (oracle tensors the inputs come from). */
+export function oracleDir(): string {
+  const shared = process.env.BINDERY_SHARED ?? path.resolve(packageRoot(), '..', 'shared');
+  return path.join(shared, 'oracles');
+}
+
+export interface GoldenCase {
+  name: string;
+  modality: EncoderModality;
+  shape: number[];
+  input: { oracle?: string; formula?: number; ids?: number[][] };
+  output: { file: string; shape: [number, number] };
+}
+
+export async function goldenCases(dir: string): Promise<GoldenCase[]> {
+  return JSON.parse(await readFile(path.join(dir, 'golden.json'), 'utf8')).cases as GoldenCase[];
+}
+
+/** make_golden.py's formula_input, exactly: ((i·7919 + salt·104729) mod 1000) / 500 − 1 in float32. */
+export function formulaInput(count: number, salt: number): Float32Array {
+  const out = new Float32Array(count);
+  for (let i = 0; i < count; i++) out[i] = ((i * 7919 + salt * 104729) % 1000) / 500 - 1;
+  return out;
+}
+
+async function readF32(file: string): Promise<Float32Array> {
+  const buf = await readFile(file);
+  return new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+}
+
+export async function goldenInput(c: GoldenCase): Promise<Tensor> {
+  if (c.input.ids)
+    return { dtype: 'int64', dims: c.shape, data: BigInt64Array.from(c.input.ids.flat().map(BigInt)) };
+  const count = c.shape.reduce((a, b) => a * b, 1);
+  const data = c.input.oracle
+    ? await readF32(path.join(oracleDir(), c.input.oracle))
+    : formulaInput(count, c.input.formula!);
+  return { dtype: 'float32', dims: c.shape, data };
+}
+
+/** The official model's output rows (with its logit scale). */
+export async function goldenOutput(dir: string, c: GoldenCase): Promise<Float32Array[]> {
+  const all = await readF32(path.join(dir, c.output.file));
+  const [n, d] = c.output.shape;
+  return Array.from({ length: n }, (_, i) => all.slice(i * d, (i + 1) * d));
+}
+
+export function unit(v: Float32Array): Float32Array {
+  const norm = Math.hypot(...v);
+  return v.map((x) => x / norm);
+}
+
+export function cosine(a: Float32Array, b: Float32Array): number {
+  let dot = 0;
+  for (let i = 0; i < a.length; i++) dot += a[i] * b[i];
+  return dot / (Math.hypot(...a) * Math.hypot(...b));
+}
+
+export function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}

@@ -1,0 +1,264 @@
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, open, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openCheckpoint, type Checkpoint } from '../../main/core/models/checkpoint/checkpoint.js';
+import { convertCheckpoint, type Conversion } from '../../main/core/models/imagebind/convert.js';
+import { compareWithGolden } from '../../models/converter-check/check.js';
+import { goldenCases, goldenOutput, SMALL_GOLDEN_DIR } from '../../models/converter-check/golden.js';
+import { REPO_ROOT } from '../support/paths.js';
+import { writeSafetensors } from './safetensors-writer.js';
+
+/**
+ * The checkpoint converter against the official ImageBind code: tests/fixtures/imagebind-golden
+ * holds a small checkpoint of ImageBind's architecture (random, every parameter perturbed) and
+ * the official model's outputs, made by models/imagebind/make_golden.py. Bindery converts it in
+ * TypeScript, runs the graphs in onnxruntime and must reproduce those outputs.
+ */
+
+const CHECKPOINT = path.join(SMALL_GOLDEN_DIR, 'checkpoint.pth');
+const BAD = path.join(REPO_ROOT, 'tests', 'fixtures', 'bad-checkpoints');
+const FP32_MAX_DIFF = 1e-5;
+const FP16_MIN_COSINE = 0.9999;
+
+const temps: string[] = [];
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'bindery-convert-'));
+  temps.push(dir);
+  return dir;
+}
+afterAll(async () => {
+  for (const d of temps) await rm(d, { recursive: true, force: true });
+});
+
+async function convertTo(
+  file: string,
+  precision: 'fp16' | 'fp32',
+): Promise<{ dir: string; conv: Conversion }> {
+  const dir = await tempDir();
+  const conv = await convertCheckpoint(file, { outDir: dir, precision });
+  await writeFile(path.join(dir, 'pack.json'), JSON.stringify(conv.manifest));
+  return { dir, conv };
+}
+
+describe('converting the official architecture', () => {
+  let fp32: { dir: string; conv: Conversion };
+  let fp16: { dir: string; conv: Conversion };
+  beforeAll(async () => {
+    fp32 = await convertTo(CHECKPOINT, 'fp32');
+    fp16 = await convertTo(CHECKPOINT, 'fp16');
+  });
+
+  it('reads widths and depths from the checkpoint', () => {
+    const { dims } = fp32.conv;
+    expect(dims.out).toBe(20);
+    expect(dims.towers.vision).toEqual({ width: 48, blocks: 2, heads: 16 });
+    expect(dims.towers.text).toEqual({ width: 32, blocks: 2, heads: 16 });
+    expect(dims.towers.audio).toEqual({ width: 36, blocks: 1, heads: 12 });
+    expect(dims.towers.imu).toEqual({ width: 40, blocks: 1, heads: 8 });
+    expect(fp32.conv.manifest.embeddingDim).toBe(20);
+    expect(fp32.conv.manifest.id).toMatch(/^imagebind-custom-[0-9a-f]{8}-fp32$/);
+    expect(fp16.conv.manifest.licence.text).toMatch(/non-commercial/i);
+  });
+
+  it('fp32 graphs reproduce ImageBind: max |Δ| of unit vectors ≤ 1e-5 for every modality', async () => {
+    const results = await compareWithGolden(fp32.dir, SMALL_GOLDEN_DIR);
+    expect(new Set(results.map((r) => r.modality))).toEqual(
+      new Set(['vision', 'text', 'audio', 'depth', 'thermal', 'imu']),
+    );
+    for (const r of results) expect(r.maxAbsDiff, r.name).toBeLessThanOrEqual(FP32_MAX_DIFF);
+  });
+
+  it('fp16 graphs reproduce ImageBind: cosine ≥ 0.9999 for every modality', async () => {
+    for (const r of await compareWithGolden(fp16.dir, SMALL_GOLDEN_DIR))
+      expect(r.minCosine, r.name).toBeGreaterThanOrEqual(FP16_MIN_COSINE);
+  });
+
+  it('keeps each postprocessor logit scale, read from the checkpoint', async () => {
+    const cases = await goldenCases(SMALL_GOLDEN_DIR);
+    for (const name of ['text', 'depth', 'thermal', 'imu']) {
+      const c = cases.find((x) => x.name === name)!;
+      const [row] = await goldenOutput(SMALL_GOLDEN_DIR, c);
+      const scale = fp32.conv.manifest.encoders[c.modality]!.logitScale;
+      expect(scale, name).toBeCloseTo(Math.hypot(...row), 4);
+    }
+    expect(fp32.conv.manifest.encoders.vision!.logitScale).toBe(1);
+  });
+
+  it('stores fp16 weights in half the bytes and has no shape arithmetic but the clip mean', async () => {
+    for (const t of fp32.conv.towers) {
+      const half = fp16.conv.towers.find((x) => x.modality === t.modality)!;
+      expect(half.weightBytes).toBeLessThan(t.weightBytes * 0.55);
+    }
+    const vision = await readFile(path.join(fp32.dir, 'vision.onnx'));
+    const text = await readFile(path.join(fp32.dir, 'text.onnx'));
+    // One Shape node, for ImageBind's mean over clips; text has no clip axis and none at all.
+    expect(vision.toString('latin1').match(/\bShape_\d+/g)).toHaveLength(1);
+    expect(text.toString('latin1').match(/\bShape_\d+/g)).toBeNull();
+  });
+
+  it('converts the same weights from safetensors to the same graphs, byte for byte', async () => {
+    const ckpt = await openCheckpoint(CHECKPOINT);
+    const st = path.join(await tempDir(), 'imagebind.safetensors');
+    try {
+      await writeSafetensors(st, ckpt);
+    } finally {
+      await ckpt.close();
+    }
+    const { dir } = await convertTo(st, 'fp32');
+    for (const m of ['vision', 'text', 'audio', 'depth', 'thermal', 'imu']) {
+      const a = await readFile(path.join(dir, `${m}.onnx`));
+      const b = await readFile(path.join(fp32.dir, `${m}.onnx`));
+      expect(a.equals(b), m).toBe(true);
+    }
+  });
+
+  it('converts a checkpoint stored in float16 and bfloat16 (safetensors)', async () => {
+    for (const dtype of ['F16', 'BF16'] as const) {
+      const ckpt = await openCheckpoint(CHECKPOINT);
+      const st = path.join(await tempDir(), `imagebind-${dtype}.safetensors`);
+      try {
+        await writeSafetensors(st, ckpt, dtype);
+      } finally {
+        await ckpt.close();
+      }
+      const { dir } = await convertTo(st, 'fp32');
+      // Rounding the weights themselves costs accuracy; the conversion must still be faithful.
+      for (const r of await compareWithGolden(dir, SMALL_GOLDEN_DIR))
+        expect(r.minCosine, `${dtype} ${r.name}`).toBeGreaterThan(0.99);
+    }
+  });
+
+  it('puts weights past the threshold into one external-data file beside the graph', async () => {
+    const { EXTERNAL_DATA_THRESHOLD } = await import('../../main/core/models/imagebind/convert.js');
+    expect(EXTERNAL_DATA_THRESHOLD).toBeLessThan(2 ** 31);
+    expect(fp32.conv.manifest.encoders.vision!.externalData).toEqual([]);
+  });
+});
+
+describe('checkpoints that must be refused', () => {
+  /** Converts into a fresh folder; returns the error and what the folder holds afterwards. */
+  async function refusal(file: string): Promise<{ message: string; left: string[] }> {
+    const dir = await tempDir();
+    const err = await convertCheckpoint(file, { outDir: dir }).then(
+      () => new Error('converted'),
+      (e: Error) => e,
+    );
+    return { message: err.message, left: (await readdir(dir)).filter((f) => !f.endsWith('.partial')) };
+  }
+
+  it('refuses a pickle that runs os.system, without running it', async () => {
+    const marker = '/tmp/bindery-pwned-by-checkpoint';
+    await rm(marker, { force: true });
+    const { message, left } = await refusal(path.join(BAD, 'pickle-os-system.pth'));
+    expect(message).toMatch(/imports posix\.system|imports os\.system/);
+    expect(message).toMatch(/refusing/);
+    expect(existsSync(marker)).toBe(false);
+    expect(left).toEqual([]);
+  });
+
+  it('refuses a pickle that calls builtins.eval', async () => {
+    expect((await refusal(path.join(BAD, 'pickle-eval.pth'))).message).toMatch(
+      /imports (__builtin__|builtins)\.eval/,
+    );
+  });
+
+  it('refuses another architecture, naming the tensor', async () => {
+    const { message } = await refusal(path.join(BAD, 'other-architecture.pth'));
+    expect(message).toMatch(/not an ImageBind checkpoint: modality_preprocessors\.\w+\.\S+ is missing/);
+    expect(message.split('\n')).toHaveLength(1);
+  });
+
+  it('refuses the legacy format and TorchScript with what to do', async () => {
+    expect((await refusal(path.join(BAD, 'legacy-format.pth'))).message).toMatch(/legacy format.*re-save/);
+    expect((await refusal(path.join(BAD, 'torchscript.pt'))).message).toMatch(/TorchScript/);
+  });
+
+  it('refuses a truncated checkpoint', async () => {
+    const cut = path.join(await tempDir(), 'cut.pth');
+    const bytes = await readFile(CHECKPOINT);
+    await writeFile(cut, bytes.subarray(0, Math.floor(bytes.length * 0.6)));
+    expect((await refusal(cut)).message).toMatch(/truncated|not a readable zip/);
+  });
+
+  it('refuses a checkpoint whose weights were corrupted, by their CRC-32', async () => {
+    const bad = path.join(await tempDir(), 'flipped.pth');
+    await copyFile(CHECKPOINT, bad);
+    const fh = await open(bad, 'r+');
+    try {
+      // Well inside the text token embedding, the largest storage.
+      await fh.write(Buffer.from([0x5a, 0xa5, 0x5a, 0xa5]), 0, 4, 3_000_000);
+    } finally {
+      await fh.close();
+    }
+    expect((await refusal(bad)).message).toMatch(/CRC-32 check; the checkpoint is corrupt/);
+  });
+
+  it('refuses a misshapen, a missing and an extra tensor, one line each', async () => {
+    const cases: [string, (t: Map<string, number[]>) => void, RegExp][] = [
+      [
+        'misshapen',
+        (t) => t.set('modality_heads.audio.2.weight', [20, 35]),
+        /modality_heads\.audio\.2\.weight has shape \[20,35\], expected \[20,36\]/,
+      ],
+      [
+        'missing',
+        (t) => t.delete('modality_trunks.imu.blocks.0.attn.bias_k'),
+        /modality_trunks\.imu\.blocks\.0\.attn\.bias_k is missing/,
+      ],
+      [
+        'extra',
+        (t) => t.set('modality_heads.vision.9.weight', [4]),
+        /modality_heads\.vision\.9\.weight is not part of ImageBind/,
+      ],
+    ];
+    for (const [what, edit, expected] of cases) {
+      const ckpt = await openCheckpoint(CHECKPOINT);
+      const st = path.join(await tempDir(), `${what}.safetensors`);
+      try {
+        await writeSafetensors(st, ckpt, 'F32', edit);
+      } finally {
+        await ckpt.close();
+      }
+      const { message } = await refusal(st);
+      expect(message, what).toMatch(expected);
+      expect(message.split('\n'), what).toHaveLength(1);
+    }
+  });
+
+  it('refuses files that are no checkpoint at all', async () => {
+    const dir = await tempDir();
+    await mkdir(path.join(dir, 'sub'));
+    const text = path.join(dir, 'notes.pth');
+    await writeFile(text, 'just some text\n');
+    expect((await refusal(text)).message).toMatch(/neither a PyTorch checkpoint/);
+    expect((await refusal(path.join(dir, 'sub'))).message).toMatch(/not a regular file/);
+    expect((await refusal(path.join(dir, 'absent.pth'))).message).toMatch(/not found/);
+  });
+});
+
+describe('checkpoint readers', () => {
+  let ckpt: Checkpoint;
+  beforeAll(async () => {
+    ckpt = await openCheckpoint(CHECKPOINT);
+  });
+  afterAll(() => ckpt.close());
+
+  it('lists every tensor with its dtype and shape without reading the weights', () => {
+    expect(ckpt.format).toBe('pytorch');
+    expect(ckpt.tensors.get('modality_preprocessors.text.token_embedding.weight')).toEqual({
+      name: 'modality_preprocessors.text.token_embedding.weight',
+      dtype: 'F32',
+      shape: [49408, 32],
+    });
+    expect(ckpt.tensors.get('modality_postprocessors.text.1.log_logit_scale')!.shape).toEqual([]);
+  });
+
+  it('reads the causal mask as ImageBind built it', async () => {
+    const mask = await ckpt.read('modality_preprocessors.text.mask');
+    expect(mask[1]).toBe(-Infinity);
+    expect(mask[77]).toBe(0);
+    expect(mask[77 * 77 - 1]).toBe(0);
+  });
+});
