@@ -4,7 +4,7 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 /**
- * Layering (DESIGN.md §1) is enforced here, not by good intentions:
+ * Layering (docs/architecture.md §1) is enforced here, not by good intentions:
  *   renderer → app;  electron/worker/bridge/cli → core → app.
  * app/ is pure (no node:, no electron, no DOM), main/core never imports electron,
  * and the renderer reaches the engine only through the typed API in app/.
@@ -32,14 +32,14 @@ export default tseslint.config(
     languageOptions: { globals: {} },
     rules: restrict(
       [...NODE_BUILTINS, ...ENGINE_LIBS, 'electron', 'react', 'react-dom', '**/main/**', '**/renderer/**'],
-      'app/ is pure and shared: no Node, Electron, DOM or engine imports (DESIGN.md §1).',
+      'app/ is pure and shared: no Node, Electron, DOM or engine imports (docs/architecture.md §1).',
     ),
   },
   {
     files: ['main/core/**/*.ts'],
     rules: restrict(
       ['electron', 'electron/*', 'react', 'react-dom', '**/renderer/**', '**/electron/**', '**/preload/**', '**/bridge/**', '**/cli/**', '**/worker/**'],
-      'main/core is plain Node: it never imports electron or an adapter above it (DESIGN.md §1).',
+      'main/core is plain Node: it never imports electron or an adapter above it (docs/architecture.md §1).',
     ),
   },
   {
@@ -47,7 +47,7 @@ export default tseslint.config(
     languageOptions: { globals: { ...globals.browser } },
     rules: restrict(
       [...NODE_BUILTINS, ...ENGINE_LIBS, 'electron', '**/main/**'],
-      'renderer/ talks only to the typed API in app/ (DESIGN.md §1).',
+      'renderer/ talks only to the typed API in app/ (docs/architecture.md §1).',
     ),
   },
   {

@@ -6,7 +6,14 @@ import {
   type IndexSummary,
 } from './indexing.js';
 import { ENCODER_MODALITIES, INPUT_KINDS, MEDIA_KINDS } from './modality.js';
-import { QuerySchema, SearchResponseSchema, type QueryInput, type SearchResponse } from './query.js';
+import {
+  FileTermSchema,
+  QuerySchema,
+  SearchResponseSchema,
+  TextTermSchema,
+  type QueryInput,
+  type SearchResponse,
+} from './query.js';
 
 /**
  * AppApi: the one typed surface of the engine. The core service implements it; the preload
@@ -115,7 +122,7 @@ export const ModelSummarySchema = z.object({
 export type ModelSummary = z.infer<typeof ModelSummarySchema>;
 
 export const ModelProgressSchema = z.object({
-  phase: z.enum(['download', 'verify', 'install', 'done', 'error']),
+  phase: z.enum(['download', 'verify', 'convert', 'install', 'done', 'error']),
   source: z.string(),
   file: z.string().nullable(),
   bytesDone: z.number(),
@@ -133,7 +140,42 @@ export const WaveformRequestSchema = z
   .object({ fileId: z.number().int().positive(), points: z.number().int().min(16).max(4096).default(256) })
   .strict();
 export const ModelIdRequestSchema = z.object({ id: z.string().min(1).max(64) }).strict();
-export const InstallModelRequestSchema = z.object({ source: z.string().min(1).max(4096) }).strict();
+export const InstallModelRequestSchema = z
+  .object({
+    /** An http(s) URL or folder of a pack, or a checkpoint file (.pth, .safetensors) to convert. */
+    source: z.string().min(1).max(4096),
+    /** Checkpoints: the precision of the converted graphs. */
+    precision: z.enum(['fp16', 'fp32']).default('fp16'),
+    /** The user accepted the licence of the weights (recorded in the pack). */
+    acceptLicence: z.boolean().default(false),
+    /** Install without running the pack's self-test (it is then not `verified`). */
+    skipSelftest: z.boolean().default(false),
+  })
+  .strict();
+
+export const InstallResultSchema = ModelSummarySchema.extend({
+  /** The pack passed its self-test after installing. */
+  verified: z.boolean(),
+  /** What the self-test found, or why it did not run. */
+  selftest: z.string(),
+});
+export type InstallResult = z.infer<typeof InstallResultSchema>;
+export type InstallModelRequest = z.input<typeof InstallModelRequestSchema>;
+
+/** One input to embed: a text, or a file of an input kind (the same terms a query takes, unweighted). */
+export const EmbedRequestSchema = z.discriminatedUnion('modality', [
+  TextTermSchema.omit({ weight: true }).strict(),
+  FileTermSchema.omit({ weight: true }).strict(),
+]);
+export const EmbeddingSchema = z.object({
+  modality: z.enum(INPUT_KINDS),
+  pack: z.string(),
+  dim: z.number().int(),
+  /** L2-normalised; for audio and video the file-level vector (the mean of its clips' directions). */
+  vector: z.array(z.number()),
+});
+export type Embedding = z.infer<typeof EmbeddingSchema>;
+export type EmbedRequest = z.input<typeof EmbedRequestSchema>;
 
 export const AddRootRequestSchema = z.object({ path: z.string().min(1).max(4096) }).strict();
 export const RemoveRootRequestSchema = z.object({ id: z.number().int().positive() }).strict();
@@ -160,9 +202,11 @@ export interface AppApi {
   /** Makes a pack active; until it has embedded the library, search keeps using the previous one. */
   useModel(req: z.input<typeof ModelIdRequestSchema>): Promise<ModelSummary[]>;
   /** Installs a pack from an http(s) URL of a pack.json, or a local folder (progress arrives as events). */
-  installModel(req: z.input<typeof InstallModelRequestSchema>): Promise<ModelSummary>;
+  installModel(req: z.input<typeof InstallModelRequestSchema>): Promise<InstallResult>;
   removeModel(req: z.input<typeof ModelIdRequestSchema>): Promise<ModelSummary[]>;
   onModelProgress(listener: (p: ModelProgress) => void): () => void;
+  /** The vector the active pack gives one input: what the index stores for it. */
+  embed(req: z.input<typeof EmbedRequestSchema>): Promise<Embedding>;
 }
 
 /** Request and response schemas per method: the transports validate both directions with these. */
@@ -179,8 +223,9 @@ export const API_SCHEMAS = {
   waveform: { request: WaveformRequestSchema, response: z.object({ peaks: z.array(z.number()) }) },
   listModels: { request: EmptyRequestSchema, response: z.array(ModelSummarySchema) },
   useModel: { request: ModelIdRequestSchema, response: z.array(ModelSummarySchema) },
-  installModel: { request: InstallModelRequestSchema, response: ModelSummarySchema },
+  installModel: { request: InstallModelRequestSchema, response: InstallResultSchema },
   removeModel: { request: ModelIdRequestSchema, response: z.array(ModelSummarySchema) },
+  embed: { request: EmbedRequestSchema, response: EmbeddingSchema },
 } as const;
 
 export type ApiMethod = keyof typeof API_SCHEMAS;

@@ -54,15 +54,42 @@ export const AudioParamsSchema = z.object({
   mean: z.number().default(-4.268),
   std: z.number().positive().default(9.138),
 });
-export const SingleChannelParamsSchema = z.object({
+/**
+ * Depth (docs/preprocessing.md § Depth): metric depth maps become disparity and then Omnivore's
+ * DepthNorm, the recipe ImageBind's depth tower descends from; disparity images are taken as is.
+ */
+export const DepthParamsSchema = z.object({
   size: z.number().int().positive().default(224),
-  /** Depth: disparity normalisation; thermal: plain /255 (or /65535 for 16-bit). */
+  /** auto: a 16-bit image is metric depth, an 8-bit one is disparity. */
+  input: z.enum(['auto', 'depth', 'disparity']).default('auto'),
+  /** Metres per unit of a metric depth map (16-bit PNGs from Kinect, RealSense, phones: millimetres). */
+  depthUnitM: z.number().positive().default(0.001),
+  /** disparity = baselineM × focalPx / depth; the Kinect v1 / NYU Depth v2 calibration by default. */
+  baselineM: z.number().positive().default(0.075),
+  focalPx: z.number().positive().default(518.857),
+  /** DepthNorm: disparity clamped to [minDisparity, maxDisparity], then divided by maxDisparity. */
+  minDisparity: z.number().nonnegative().default(0.01),
+  maxDisparity: z.number().positive().default(75),
+  mean: z.number().default(0.0418),
+  std: z.number().positive().default(0.0295),
+});
+/** Thermal (docs/preprocessing.md § Thermal): 8-bit frames as LLVIP's; 16-bit ones are stretched to them. */
+export const ThermalParamsSchema = z.object({
+  size: z.number().int().positive().default(224),
+  /** 16-bit radiometric frames: these percentiles map to 0 and 255 before quantising to 8 bits. */
+  stretchPercentiles: z
+    .tuple([z.number().min(0).max(100), z.number().min(0).max(100)])
+    .refine(([lo, hi]) => lo < hi, 'the low percentile must be below the high one')
+    .default([1, 99]),
   mean: z.number().default(0),
   std: z.number().positive().default(1),
 });
 export const ImuParamsSchema = z.object({
+  /** Samples per window and their rate: ImageBind's 2000 samples, 5 s at 400 Hz. */
   samples: z.number().int().positive().default(2000),
   rateHz: z.number().positive().default(400),
+  /** A long recording is covered by up to this many windows, each embedded like an audio clip. */
+  maxWindows: z.number().int().positive().max(64).default(8),
 });
 
 const encoderBase = {
@@ -79,8 +106,8 @@ export const EncodersSchema = z.object({
   vision: z.object({ ...encoderBase, preprocess: VisionParamsSchema.prefault({}) }).optional(),
   text: z.object({ ...encoderBase, preprocess: TextParamsSchema.prefault({}) }).optional(),
   audio: z.object({ ...encoderBase, preprocess: AudioParamsSchema.prefault({}) }).optional(),
-  depth: z.object({ ...encoderBase, preprocess: SingleChannelParamsSchema.prefault({}) }).optional(),
-  thermal: z.object({ ...encoderBase, preprocess: SingleChannelParamsSchema.prefault({}) }).optional(),
+  depth: z.object({ ...encoderBase, preprocess: DepthParamsSchema.prefault({}) }).optional(),
+  thermal: z.object({ ...encoderBase, preprocess: ThermalParamsSchema.prefault({}) }).optional(),
   imu: z.object({ ...encoderBase, preprocess: ImuParamsSchema.prefault({}) }).optional(),
 });
 
@@ -92,7 +119,13 @@ export const PackManifestSchema = z.object({
   name: z.string().min(1),
   version: z.string().min(1),
   description: z.string().default(''),
-  licence: z.object({ name: z.string().min(1), url: z.string().optional(), text: z.string().optional() }),
+  licence: z.object({
+    name: z.string().min(1),
+    url: z.string().optional(),
+    text: z.string().optional(),
+    /** When the user accepted these terms (ISO 8601), for weights that need acceptance. */
+    acceptedAt: z.string().optional(),
+  }),
   /** A plumbing fixture with random weights: results carry no meaning and the UI says so. */
   testPack: z.boolean().default(false),
   embeddingDim: z.number().int().positive(),
@@ -105,7 +138,8 @@ export type EncoderSpec = NonNullable<PackManifest['encoders'][(typeof ENCODER_M
 export type VisionParams = z.infer<typeof VisionParamsSchema>;
 export type TextParams = z.infer<typeof TextParamsSchema>;
 export type AudioParams = z.infer<typeof AudioParamsSchema>;
-export type SingleChannelParams = z.infer<typeof SingleChannelParamsSchema>;
+export type DepthParams = z.infer<typeof DepthParamsSchema>;
+export type ThermalParams = z.infer<typeof ThermalParamsSchema>;
 export type ImuParams = z.infer<typeof ImuParamsSchema>;
 
 export const DEFAULT_VISION_PARAMS: VisionParams = VisionParamsSchema.parse({});

@@ -4,7 +4,7 @@ import { EncoderRuntime, ITEM_DIMS } from '../main/core/models/runtime.js';
 import type { Tensor } from '../main/core/preprocess/tensor.js';
 
 /**
- * Model benchmark (DESIGN.md §10): session load time per encoder and encoder throughput at
+ * Model benchmark (docs/architecture.md §10): session load time per encoder and encoder throughput at
  * batch 1, 8 and 32 on CPU, fed with tensors of exactly the shape preprocessing produces. Only
  * the encoder is timed, never decoding or preprocessing.
  */

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { registerBench } from './commands/bench-cmd.js';
+import { registerEmbed } from './commands/embed-cmd.js';
 import { registerIndex } from './commands/index-cmd.js';
 import { registerLibrary } from './commands/library.js';
 import { registerModels } from './commands/models-cmd.js';
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerStatus(program, g);
   registerModels(program, g);
   registerPreprocess(program, g);
+  registerEmbed(program, g);
   registerServe(program, g);
   registerBench(program);
   for (const c of program.commands) c.exitOverride();

@@ -6,7 +6,7 @@ import { enqueueMissingEmbeddings, unembeddedContents } from './db/files.js';
 import { activeModel, getMeta, listModels, registerModel, setActiveModel, setMeta } from './db/models.js';
 import type { Db } from './db/open.js';
 import { openCatalogue } from './db/open.js';
-import { finishInterruptedSwap } from './models/install.js';
+import { finishInterruptedSwap } from './models/staging.js';
 import { loadPack, type LoadedPack } from './models/pack.js';
 import type { ProviderName } from './models/providers.js';
 import { EncoderRuntime, type RuntimeOptions } from './models/runtime.js';

@@ -3,8 +3,12 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type {
   AppApi,
+  EmbedRequest,
+  Embedding,
   Failure,
   FileInfo,
+  InstallModelRequest,
+  InstallResult,
   ModelInfo,
   ModelProgress,
   ModelSummary,
@@ -13,6 +17,7 @@ import type {
 } from '../../app/api.js';
 import {
   AddRootRequestSchema,
+  EmbedRequestSchema,
   FileIdRequestSchema,
   IndexRequestSchema,
   InstallModelRequestSchema,
@@ -31,6 +36,7 @@ import { listModels, registerModel } from './db/models.js';
 import { indexName, type Engine } from './engine.js';
 import { MediaError, resolveMedia, waveformPeaks } from './media/media.js';
 import { installPack } from './models/install.js';
+import { selfTestPack } from './models/selftest.js';
 import { dropVectorIndex } from './vectors/index.js';
 import { indexLibrary } from './ingest/pipeline.js';
 import { search } from './search/search.js';
@@ -249,13 +255,32 @@ export class CoreService implements AppApi {
     return this.listModels();
   }
 
-  /** Downloads or copies a pack into the catalogue's packs folder, verified and atomically. */
-  async installModel(req: { source: string }): Promise<ModelSummary> {
-    const { source } = InstallModelRequestSchema.parse(req);
+  /**
+   * Downloads or copies a pack, or converts a checkpoint, into the catalogue's packs folder
+   * (verified and atomically), then runs the pack's self-test unless told not to.
+   */
+  async installModel(req: InstallModelRequest): Promise<InstallResult> {
+    const { source, precision, acceptLicence, skipSelftest } = InstallModelRequestSchema.parse(req);
     const emit = (p: ModelProgress) => this.modelListeners.forEach((l) => l(p));
-    const installed = await installPack(source, { packsDir: this.packsDir(), onProgress: emit });
+    const installed = await installPack(source, {
+      packsDir: this.packsDir(),
+      onProgress: emit,
+      precision,
+      licenceAcceptedAt: acceptLicence ? new Date().toISOString() : undefined,
+    });
     registerModel(this.engine.db, installed.dir, installed.manifest);
-    return (await this.listModels()).find((m) => m.id === installed.manifest.id)!;
+    const summary = (await this.listModels()).find((m) => m.id === installed.manifest.id)!;
+    if (skipSelftest) return { ...summary, verified: false, selftest: 'skipped (--skip-selftest)' };
+    const result = await selfTestPack(installed.dir);
+    return { ...summary, verified: result.ok, selftest: result.detail };
+  }
+
+  /** The vector the active pack gives one input (the index's vector: file-level for audio and video). */
+  async embed(req: EmbedRequest): Promise<Embedding> {
+    const term = EmbedRequestSchema.parse(req);
+    const handle = this.engine.active;
+    const vector = await this.terms.encode({ ...term, weight: 1 }, handle);
+    return { modality: term.modality, pack: handle.id, dim: vector.length, vector: Array.from(vector) };
   }
 
   async removeModel(req: { id: string }): Promise<ModelSummary[]> {

@@ -35,6 +35,7 @@ export const API_METHODS = [
   'useModel',
   'installModel',
   'removeModel',
+  'embed',
 ] as const satisfies readonly ApiMethod[];
 export const API_EVENTS = ['indexProgress', 'modelProgress'] as const satisfies readonly ApiEvent[];
 export const VARIANTS = ['original', 'thumb'] as const satisfies readonly MediaVariant[];

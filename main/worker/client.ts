@@ -1,8 +1,12 @@
 import type {
   ApiEvent,
   AppApi,
+  EmbedRequest,
+  Embedding,
   Failure,
   FileInfo,
+  InstallModelRequest,
+  InstallResult,
   ModelProgress,
   ModelSummary,
   RootInfo,
@@ -69,8 +73,9 @@ export class PortApiClient implements AppApi {
   waveform = (req: { fileId: number; points?: number }) => this.call<{ peaks: number[] }>('waveform', req);
   listModels = () => this.call<ModelSummary[]>('listModels');
   useModel = (req: { id: string }) => this.call<ModelSummary[]>('useModel', req);
-  installModel = (req: { source: string }) => this.call<ModelSummary>('installModel', req);
+  installModel = (req: InstallModelRequest) => this.call<InstallResult>('installModel', req);
   removeModel = (req: { id: string }) => this.call<ModelSummary[]>('removeModel', req);
+  embed = (req: EmbedRequest) => this.call<Embedding>('embed', req);
   onIndexProgress = (l: (p: IndexProgress) => void) => this.on('indexProgress', l as (d: never) => void);
   onModelProgress = (l: (p: ModelProgress) => void) => this.on('modelProgress', l as (d: never) => void);
 }

@@ -1,6 +1,6 @@
 /**
  * Converts a golden checkpoint with Bindery's TypeScript converter and compares every output with
- * the official ImageBind code's (docs/architecture.md § Checkpoint conversion, "Proof").
+ * the official ImageBind code's (docs/architecture.md §11, "Proof").
  *
  *   node dist/models/converter-check/check.js <golden-dir> [--precision fp32|fp16] [--out DIR] [--json]
  *

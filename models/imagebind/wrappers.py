@@ -21,7 +21,7 @@ EMBEDDING_DIM = 1024
 
 Dim = Union[int, str]
 
-# The graph interface Bindery expects (DESIGN.md section 4, app/pack.ts). "N" is the batch; "S" is
+# The graph interface Bindery expects (docs/architecture.md §4, app/pack.ts). "N" is the batch; "S" is
 # ImageBind's clip axis (video views / audio clips), averaged away inside the graph.
 INPUT_SPECS: Dict[str, Tuple[str, List[Dim]]] = {
     "vision": ("float32", ["N", "S", 3, 2, 224, 224]),

@@ -1,5 +1,5 @@
 /**
- * Generates the deterministic test model pack (`models/test-pack/`, DESIGN.md §4).
+ * Generates the deterministic test model pack (`models/test-pack/`, docs/architecture.md §4).
  *
  *   npx tsc -p tsconfig.json && node dist/models/test-pack-generator/generate.js [outDir] [--check]
  *

@@ -69,6 +69,7 @@ const VALID: Record<ApiMethod, unknown> = {
   useModel: { id: 'imagebind-huge' },
   installModel: { source: '/packs/imagebind' },
   removeModel: { id: 'old-pack' },
+  embed: { modality: 'text', text: 'a dog' },
 };
 const METHODS = Object.keys(API_SCHEMAS) as ApiMethod[];
 

@@ -18,7 +18,7 @@ import { buildEncoder } from '../../models/test-pack-generator/generate.js';
 import { mulberry32 } from '../../app/random.js';
 import { TEST_PACK_DIR } from '../support/paths.js';
 
-/** The interface every pack must present (ImageBind's forward, DESIGN.md §4/§5). */
+/** The interface every pack must present (ImageBind's forward, docs/architecture.md §4/§5). */
 const INTERFACE: Record<EncoderModality, { dtype: string; shape: (string | number)[] }> = {
   vision: { dtype: 'float32', shape: ['N', 'S', 3, 2, 224, 224] },
   text: { dtype: 'int64', shape: ['N', 77] },

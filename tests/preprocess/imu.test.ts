@@ -2,7 +2,18 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseImuCsv, preprocessImu, resampleImu } from '../../main/core/preprocess/imu.js';
+import {
+  imuWindowStarts,
+  parseImuCsv,
+  preprocessImu as preprocessImuWindows,
+  resampleImu,
+} from '../../main/core/preprocess/imu.js';
+
+/** The first window's [6, 2000] tensor, as a flat view. */
+async function preprocessImu(input: string | Buffer) {
+  const w = await preprocessImuWindows(input);
+  return { dims: w.tensor.dims.slice(1), data: w.tensor.data.subarray(0, 6 * 2000), windows: w };
+}
 
 let dir: string;
 beforeAll(() => {
@@ -55,10 +66,30 @@ describe('preprocessImu: formats', () => {
     }
   });
 
-  it('cuts a long recording to the first 2000 samples', async () => {
-    const file = writeCsv('long.csv', rows(1001, 0.01, 1).join('\n')); // 10 s at 100 Hz
-    const t = await preprocessImu(file);
-    expect(at(t.data, 0, 1999)).toBeCloseTo(signal(0, 1999 / 400), 4);
+  it('covers a long recording with 5 s windows, spread evenly, each with its time', async () => {
+    const file = writeCsv('long.csv', rows(1201, 0.01, 1).join('\n')); // 12 s at 100 Hz
+    const w = await preprocessImuWindows(file);
+    expect(w.tensor.dims).toEqual([3, 6, 2000]);
+    expect(w.windows).toEqual([
+      { startS: 0, endS: 5 },
+      { startS: 3.5, endS: 8.5 },
+      { startS: 7, endS: 12 },
+    ]);
+    expect(w.durationS).toBeCloseTo(12, 9);
+    const second = w.tensor.data.subarray(6 * 2000, 12 * 2000);
+    for (const k of [0, 1000, 1999])
+      for (let c = 0; c < 6; c++) expect(at(second, c, k)).toBeCloseTo(signal(c, 3.5 + k / 400), 4);
+  });
+
+  it('caps the windows of a very long recording at maxWindows, first and last at the ends', () => {
+    const p = { samples: 2000, rateHz: 400, maxWindows: 8 };
+    expect(imuWindowStarts(4, p)).toEqual([0]);
+    expect(imuWindowStarts(5, p)).toEqual([0]);
+    expect(imuWindowStarts(5.5, p)).toEqual([0, 0.5]);
+    const hour = imuWindowStarts(3600, p);
+    expect(hour).toHaveLength(8);
+    expect(hour[0]).toBe(0);
+    expect(hour[7]).toBeCloseTo(3595, 9);
   });
 
   it('semicolons with decimal commas, tabs, CRLF, BOM, quotes, comments and blank lines', async () => {
@@ -110,7 +141,7 @@ describe('preprocessImu: formats', () => {
   });
 
   it('a single row gives one sample, then zeros', () => {
-    const out = resampleImu(parseImuCsv('0,1,2,3,4,5,6'), { samples: 4, rateHz: 400 });
+    const out = resampleImu(parseImuCsv('0,1,2,3,4,5,6'), { samples: 4, rateHz: 400, maxWindows: 1 });
     expect(Array.from(out)).toEqual([1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4, 0, 0, 0, 5, 0, 0, 0, 6, 0, 0, 0]);
   });
 
@@ -118,7 +149,7 @@ describe('preprocessImu: formats', () => {
     const rec = parseImuCsv(['0,0,0,0,0,0,0', '0.004,4,0,0,0,0,0', '0.005,0,0,0,0,0,0'].join('\n'), {
       timeUnit: 's',
     });
-    const out = resampleImu(rec, { samples: 4, rateHz: 1000 });
+    const out = resampleImu(rec, { samples: 4, rateHz: 1000, maxWindows: 1 });
     expect(Array.from(out.subarray(0, 4)).map((v) => Number(v.toFixed(6)))).toEqual([0, 1, 2, 3]);
   });
 });
@@ -134,14 +165,18 @@ describe('preprocessImu: errors name the line', () => {
       't,ax,ay,az,gx,gy,gz\n0,1,2,3,4,5,6\n0.01,1,abc,3,4,5,6\n',
       /line 3: column 3 is not a number: "abc"/,
     ],
-    ['empty field', '0,1,2,3,4,5,6\n0.01,1,,3,4,5,6\n', /line 2: column 3 is not a number/],
-    ['NaN', '0,1,2,3,4,5,6\n0.01,NaN,2,3,4,5,6\n', /line 2: column 2 is not a number/],
     [
-      'non-monotonic timestamps',
-      '0,1,2,3,4,5,6\n0.02,1,2,3,4,5,6\n0.01,1,2,3,4,5,6\n',
-      /line 3: timestamp 0.01 does not increase/,
+      'only rows with missing values',
+      '0,1,,3,4,5,6\n0.01,NULL,2,3,4,5,6\n',
+      /no row has a value in every column/,
     ],
-    ['repeated timestamp', '0,1,2,3,4,5,6\n0,1,2,3,4,5,6\n', /line 2: timestamp 0 does not increase/],
+    ['unknown header', 'a,b,c,d,e,f,g\n0,1,2,3,4,5,6\n', /line 1: the header names no time column/],
+    [
+      'ambiguous header',
+      'time,acc_x,accel_x,ay,az,gx,gy,gz\n0,1,1,2,3,4,5,6\n',
+      /line 1: ambiguous header: "acc_x" and "accel_x" both name accelerometer x/,
+    ],
+    ['header without gyroscope', 'time,ax,ay,az\n0,1,2,3\n', /the header names no gyroscope x column/],
     ['binary data', '\u0000\u0001\u0002PK', /binary data/],
   ];
   for (const [name, text, pattern] of cases) {
@@ -157,5 +192,70 @@ describe('preprocessImu: errors name the line', () => {
 
   it('a missing file is an ENOENT error', async () => {
     await expect(preprocessImu(path.join(dir, 'nope.csv'))).rejects.toThrow(/ENOENT/);
+  });
+});
+
+describe('preprocessImu: Ego4D CSVs', () => {
+  const EGO4D_HEADER =
+    'component_idx,component_timestamp_ms,canonical_timestamp_ms,gyro_x,gyro_y,gyro_z,accl_x,accl_y,accl_z';
+  /** Ego4D's layout: a component counter, two clocks, the gyroscope first. Values from `signal`. */
+  function ego4dRow(i: number, dtMs: number, opts: { canonical?: string } = {}): string {
+    const t = (i * dtMs) / 1000;
+    const v = [0, 1, 2, 3, 4, 5].map((c) => signal(c, t).toFixed(6));
+    const canonical = opts.canonical ?? (i * dtMs + 1234).toFixed(3);
+    return [
+      String(Math.floor(i / 50)),
+      (i * dtMs).toFixed(3),
+      canonical,
+      v[3],
+      v[4],
+      v[5],
+      v[0],
+      v[1],
+      v[2],
+    ].join(',');
+  }
+
+  it('takes the accelerometer from accl_* and the gyroscope from gyro_*, whatever their order', async () => {
+    const lines = Array.from({ length: 201 }, (_, i) => ego4dRow(i, 5));
+    const t = await preprocessImu(Buffer.from([EGO4D_HEADER, ...lines].join('\n')));
+    // Channel order ax, ay, az, gx, gy, gz: the accelerometer first although the file lists it last.
+    for (const k of [0, 100, 399])
+      for (let c = 0; c < 6; c++) expect(at(t.data, c, k)).toBeCloseTo(signal(c, k / 400), 4);
+  });
+
+  it('uses canonical_timestamp_ms as time, never component_idx, and sorts out-of-order rows', () => {
+    const lines = Array.from({ length: 11 }, (_, i) => ego4dRow(i, 5));
+    [lines[3], lines[4]] = [lines[4], lines[3]];
+    const rec = parseImuCsv([EGO4D_HEADER, ...lines].join('\n'));
+    expect(Array.from(rec.t).map((x) => Number(x.toFixed(6)))).toEqual(
+      Array.from({ length: 11 }, (_, i) => i * 0.005),
+    );
+    expect(rec.channels[0][4]).toBeCloseTo(signal(0, 0.02), 5);
+  });
+
+  it('leaves out rows whose canonical time or values are NULL or empty, and keeps the first of a repeated time', () => {
+    const lines = Array.from({ length: 11 }, (_, i) => ego4dRow(i, 5));
+    lines[2] = ego4dRow(2, 5, { canonical: '' });
+    lines[5] = ego4dRow(5, 5, { canonical: 'NULL' });
+    lines[7] = lines[7].replace(/,[^,]*$/, ',');
+    lines.push(ego4dRow(9, 5).replace(/,[^,]*$/, ',999'));
+    const rec = parseImuCsv([EGO4D_HEADER, ...lines].join('\n'));
+    expect(rec.t).toHaveLength(8);
+    expect(rec.channels[2][rec.t.length - 2]).toBeCloseTo(signal(2, 0.045), 5);
+  });
+
+  it('a full Ego4D-style recording (several minutes at 200 Hz) gives several windows', async () => {
+    const lines = Array.from({ length: 200 * 60 + 1 }, (_, i) => ego4dRow(i, 5));
+    const w = await preprocessImuWindows(Buffer.from([EGO4D_HEADER, ...lines].join('\n')));
+    expect(w.tensor.dims).toEqual([8, 6, 2000]);
+    expect(w.windows[7].endS).toBeCloseTo(60, 6);
+  });
+
+  it('refuses a FIFO without waiting for a writer', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const fifo = path.join(dir, 'pipe.csv');
+    execFileSync('mkfifo', [fifo]);
+    await expect(preprocessImu(fifo)).rejects.toThrow(/not a regular file/);
   });
 });

@@ -7,10 +7,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ImageDecodeError, decodeSamples } from '../../main/core/preprocess/image-decode.js';
 import { resizeF32 } from '../../main/core/preprocess/pil-resize.js';
 import {
+  DEFAULT_DEPTH_PARAMS,
+  DEFAULT_THERMAL_PARAMS,
   preprocessDepth,
   preprocessThermal,
-  toUnitFloat,
+  sampleValues,
+  thermalToUnit,
 } from '../../main/core/preprocess/single-channel.js';
+
+/** A 16-bit disparity image, unnormalised: what the geometry tests below look at. */
+const DISPARITY16 = { ...DEFAULT_DEPTH_PARAMS, input: 'disparity' as const, mean: 0, std: 1 };
 
 let dir: string;
 beforeAll(() => {
@@ -55,12 +61,12 @@ const HAVE_FFMPEG = spawnSync('ffmpeg', ['-version']).status === 0;
 
 const close = (a: number, b: number, eps = 1e-6) => Math.abs(a - b) <= eps;
 
-describe('depth (16-bit)', () => {
+describe('depth geometry (16-bit disparity)', () => {
   it('keeps 16-bit precision: a constant 1001 stays 1001/65535, not an 8-bit level', async () => {
     const file = await grey16Png('depth-const.png', 320, 240, () => 1001);
     const samples = await decodeSamples(file);
     expect([samples.channels, samples.bitDepth]).toEqual([1, 16]);
-    const t = await preprocessDepth(file);
+    const t = await preprocessDepth(file, DISPARITY16);
     expect(t.dims).toEqual([1, 224, 224]);
     expect(t.data.every((v) => close(v, 1001 / 65535))).toBe(true);
   });
@@ -69,7 +75,7 @@ describe('depth (16-bit)', () => {
     const w = 448;
     const h = 300;
     const file = await grey16Png('depth-ramp.png', w, h, (x) => x * 100);
-    const t = await preprocessDepth(file);
+    const t = await preprocessDepth(file, DISPARITY16);
     // Reference: the same ramp as floats, resized to 334x224 by PIL's F-mode bicubic, cropped at left 55.
     const ramp = Float32Array.from({ length: w * h }, (_, i) => ((i % w) * 100) / 65535);
     const ref = resizeF32(ramp, w, h, 334, 224);
@@ -83,7 +89,7 @@ describe('depth (16-bit)', () => {
 
   it('applies the pack mean and std', async () => {
     const file = await grey16Png('depth-norm.png', 224, 224, () => 32768);
-    const t = await preprocessDepth(file, { size: 224, mean: 0.25, std: 0.5 });
+    const t = await preprocessDepth(file, { ...DISPARITY16, mean: 0.25, std: 0.5 });
     expect(close(t.data[0], (32768 / 65535 - 0.25) / 0.5)).toBe(true);
   });
 
@@ -105,11 +111,79 @@ describe('depth (16-bit)', () => {
     ]);
     const samples = await decodeSamples(file);
     expect([samples.bitDepth, samples.channels]).toEqual([16, 1]);
-    const t = await preprocessDepth(file);
+    const t = await preprocessDepth(file, DISPARITY16);
     expect(t.dims).toEqual([1, 224, 224]);
     const v = t.data[112 * 224 + 112];
     expect(v).toBeGreaterThan(0.3);
     expect(v).toBeLessThan(0.7);
+  });
+});
+
+describe('depth: metric maps become disparity, then DepthNorm', () => {
+  const P = DEFAULT_DEPTH_PARAMS;
+  /** What the default recipe gives a depth of `mm` millimetres, before mean/std. */
+  const expected = (mm: number) => {
+    const disparity = mm > 0 ? (P.baselineM * P.focalPx) / (mm / 1000) : 0;
+    return Math.min(Math.max(disparity, P.minDisparity), P.maxDisparity) / P.maxDisparity;
+  };
+
+  it('a 16-bit PNG in millimetres: disparity = baseline × focal / depth, clamped and scaled, normalised', async () => {
+    for (const mm of [1000, 2500, 8000]) {
+      const t = await preprocessDepth(await grey16Png(`depth-${mm}mm.png`, 256, 256, () => mm));
+      const want = (expected(mm) - P.mean) / P.std;
+      expect(t.data[0], `${mm} mm`).toBeCloseTo(Math.fround(want), 4);
+    }
+    // Nearer than baseline·focal/75 saturates at the maximum disparity; 0 (no reading) is the minimum.
+    const near = await preprocessDepth(await grey16Png('depth-near.png', 256, 256, () => 300), {
+      ...P,
+      mean: 0,
+      std: 1,
+    });
+    expect(near.data[0]).toBeCloseTo(1, 6);
+    const none = await preprocessDepth(await grey16Png('depth-none.png', 256, 256, () => 0), {
+      ...P,
+      mean: 0,
+      std: 1,
+    });
+    expect(none.data[0]).toBeCloseTo(P.minDisparity / P.maxDisparity, 6);
+  });
+
+  it('nearer is larger: disparity inverts depth', async () => {
+    const file = await grey16Png('depth-slope.png', 256, 256, (x) => 1000 + x * 20);
+    const t = await preprocessDepth(file);
+    expect(t.data[100 * 224 + 20]).toBeGreaterThan(t.data[100 * 224 + 200]);
+  });
+
+  it('an 8-bit image is taken as disparity as is; camera constants and units are settings', async () => {
+    const t = await preprocessDepth(await grey8('disp8.png', 256, 256, () => 102), { ...P, mean: 0, std: 1 });
+    expect(t.data[0]).toBeCloseTo(102 / 255, 6);
+    const metres = await grey16Png('depth-cm.png', 256, 256, () => 250); // 2.5 m in centimetres
+    const cm = await preprocessDepth(metres, { ...P, depthUnitM: 0.01, mean: 0, std: 1 });
+    expect(cm.data[0]).toBeCloseTo(Math.fround(expected(2500)), 5);
+  });
+});
+
+describe('thermal (16-bit radiometric)', () => {
+  it('stretches the 1st..99th percentiles to the 8-bit range and quantises like an 8-bit frame', async () => {
+    // Raw counts from 20000 to 30000 across the frame, plus a few hot outliers at 65000.
+    const file = await grey16Png('thermal16.png', 400, 300, (x, y) =>
+      y === 0 && x < 3 ? 65000 : 20000 + x * 25,
+    );
+    const t = await preprocessThermal(file, { ...DEFAULT_THERMAL_PARAMS });
+    const values = Array.from(t.data);
+    expect(Math.min(...values)).toBeGreaterThanOrEqual(0);
+    expect(Math.max(...values)).toBeLessThanOrEqual(1);
+    // Before resizing, every value is an 8-bit level k/255.
+    const unit = thermalToUnit(await decodeSamples(file), DEFAULT_THERMAL_PARAMS);
+    expect(unit.every((v) => Math.abs(v * 255 - Math.round(v * 255)) < 1e-4)).toBe(true);
+    // The outliers do not compress the scene: the middle of the frame sits mid-range.
+    expect(t.data[112 * 224 + 112]).toBeGreaterThan(0.4);
+    expect(t.data[112 * 224 + 112]).toBeLessThan(0.6);
+  });
+
+  it('a flat 16-bit frame gives zeros, not NaN', async () => {
+    const t = await preprocessThermal(await grey16Png('thermal-flat.png', 256, 256, () => 31000));
+    expect(t.data.every((v) => v === 0)).toBe(true);
   });
 });
 
@@ -148,7 +222,7 @@ describe('thermal (8-bit)', () => {
     const t = await preprocessThermal(file);
     expect(t.data[5000]).toBeCloseTo(0.299, 6);
     const samples = await decodeSamples(file);
-    expect(toUnitFloat(samples)[0]).toBeCloseTo(0.299, 6);
+    expect(sampleValues(samples)[0]).toBeCloseTo(0.299 * 255, 4);
   });
 
   it('reports undecodable input readably', async () => {

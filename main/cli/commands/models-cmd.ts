@@ -1,21 +1,33 @@
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
-import type { ModelProgress, ModelSummary } from '../../../app/api.js';
+import type { InstallResult, ModelProgress, ModelSummary } from '../../../app/api.js';
 import type { CoreService } from '../../core/service.js';
-import { printJson, withService, type GlobalOptions } from '../context.js';
+import { printJson, UsageError, withService, type GlobalOptions } from '../context.js';
 
 interface JsonFlag {
   json?: boolean;
 }
 
-/** `bindery models install|list|use|remove`: the model packs of a catalogue (DESIGN.md §4). */
+interface InstallFlags extends JsonFlag {
+  acceptLicence?: boolean;
+  skipSelftest?: boolean;
+  precision?: string;
+}
+
+/** `bindery models install|list|use|remove`: the model packs of a catalogue (docs/architecture.md §4). */
 export function registerModels(program: Command, g: () => GlobalOptions): void {
   const models = program.command('models').description('install, list, switch and remove model packs');
   models
     .command('install <source>')
-    .description('download a pack (http(s) URL of its pack.json) or import one (local folder); resumes')
-    .option('--json', 'NDJSON {"progress":…} lines, then {"installed":{…}}')
-    .action((source: string, o: JsonFlag) => withService(g(), (s) => install(s, source, o)));
+    .description(
+      'download a pack (http(s) URL of its pack.json), import one (folder), or convert an ImageBind ' +
+        'checkpoint (.pth from torch.save, or .safetensors); resumes downloads',
+    )
+    .option('--precision <p>', 'checkpoints: fp16 (default; half the size, fast on GPUs) or fp32')
+    .option('--accept-licence', "accept the weights' licence (ImageBind: non-commercial use only)")
+    .option('--skip-selftest', 'do not run the self-test after installing (the pack is then not verified)')
+    .option('--json', 'NDJSON {"progress":…} lines, then {"installed":{…,"verified":…}}')
+    .action((source: string, o: InstallFlags) => withService(g(), (s) => install(s, source, o)));
   models
     .command('list')
     .description('installed packs, the active one, and how much of the library each has embedded')
@@ -33,11 +45,18 @@ export function registerModels(program: Command, g: () => GlobalOptions): void {
     .action((id: string, o: JsonFlag) => withService(g(), (s) => remove(s, id, o)));
 }
 
-async function install(s: CoreService, source: string, o: JsonFlag): Promise<void> {
+async function install(s: CoreService, source: string, o: InstallFlags): Promise<void> {
+  if (o.precision !== undefined && o.precision !== 'fp16' && o.precision !== 'fp32')
+    throw new UsageError(`--precision must be fp16 or fp32, not ${o.precision}`);
   const view = o.json ? jsonView() : process.stderr.isTTY ? barView() : quietView();
   const off = s.onModelProgress(view.progress);
   try {
-    const installed = await s.installModel({ source });
+    const installed = await s.installModel({
+      source,
+      precision: o.precision as 'fp16' | 'fp32' | undefined,
+      acceptLicence: Boolean(o.acceptLicence),
+      skipSelftest: Boolean(o.skipSelftest),
+    });
     view.stop();
     view.done(installed);
   } finally {
@@ -88,7 +107,7 @@ function printTable(models: ModelSummary[]): void {
 
 interface View {
   progress(p: ModelProgress): void;
-  done(m: ModelSummary): void;
+  done(m: InstallResult): void;
   /** Leaves the terminal clean, whether the install succeeded or not. */
   stop(): void;
 }
@@ -105,8 +124,9 @@ function quietView(): View {
   return { progress: () => undefined, done: printInstalled, stop: () => undefined };
 }
 
-function printInstalled(m: ModelSummary): void {
+function printInstalled(m: InstallResult): void {
   console.log(`installed ${m.name} ${m.version} (${m.id}) in ${m.dir}`);
+  console.log(`self-test: ${m.verified ? 'passed' : 'not passed'}: ${m.selftest}`);
   if (m.testPack) console.log('test pack with random weights: search results will not be meaningful');
   if (!m.active) console.log(`make it active with: bindery models use ${m.id}`);
 }

@@ -72,8 +72,10 @@ async function preprocess(
       return { tensor: await preprocessDepth(input, requireParams(enc.depth, 'depth')), extra: {} };
     case 'thermal':
       return { tensor: await preprocessThermal(input, requireParams(enc.thermal, 'thermal')), extra: {} };
-    case 'imu':
-      return { tensor: await preprocessImu(input, requireParams(enc.imu, 'imu')), extra: {} };
+    case 'imu': {
+      const w = await preprocessImu(input, requireParams(enc.imu, 'imu'));
+      return { tensor: w.tensor, extra: { windows: w.windows, durationS: w.durationS } };
+    }
   }
 }
 

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { MANIFEST_FILE } from './pack.js';
 
 /**
- * Where a pack's bytes come from (DESIGN.md §4): an http(s) URL of a pack.json, whose files sit
+ * Where a pack's bytes come from (docs/architecture.md §4): an http(s) URL of a pack.json, whose files sit
  * beside it, or a local folder. Both are read from any offset, so the installer resumes a
  * download and an import the same way.
  */

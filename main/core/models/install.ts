@@ -1,9 +1,11 @@
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, stat, statfs, writeFile } from 'node:fs/promises';
+import { mkdir, open, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { ModelProgress } from '../../../app/api.js';
 import type { PackFile, PackManifest } from '../../../app/pack.js';
+import { sniffCheckpoint } from './checkpoint/checkpoint.js';
 import {
   cancelled,
   DEFAULT_FETCH_TIMEOUT_MS,
@@ -13,10 +15,20 @@ import {
   type Body,
   type PackOrigin,
 } from './download.js';
-import { loadPack, MANIFEST_FILE, PackError, parseManifest, referencedFiles } from './pack.js';
+import type { Precision } from './imagebind/graphs.js';
+import { installCheckpoint, type CheckpointInstall } from './install-checkpoint.js';
+import { MANIFEST_FILE, PackError, parseManifest, referencedFiles } from './pack.js';
+import {
+  checkDiskSpace,
+  commit,
+  finishInterruptedSwap,
+  lock,
+  ProgressReporter,
+  type InstalledPack,
+} from './staging.js';
 
 /**
- * Installing a model pack (DESIGN.md §4): resumable, hash-checked and atomic.
+ * Installing a model pack (docs/architecture.md §4): resumable, hash-checked and atomic.
  *
  *   <packsDir>/.partial/<id>@<version>/   files being downloaded; kept across interruptions
  *   <packsDir>/.replaced/<id>/            the previous install, only during the swap
@@ -30,31 +42,57 @@ export { InstallError } from './download.js';
 
 export interface InstallOptions {
   packsDir: string;
+  /** Checkpoints only: the precision of the converted graphs (default fp16). */
+  precision?: Precision;
+  /** Checkpoints only: when the user accepted the weights' licence, recorded in the pack. */
+  licenceAcceptedAt?: string;
   onProgress?: (p: ModelProgress) => void;
   signal?: AbortSignal;
   /** How long a request may go without receiving anything. Default 30 s. */
   fetchTimeoutMs?: number;
 }
 
-export interface InstalledPack {
-  dir: string;
-  manifest: PackManifest;
-}
+export { DISK_MARGIN_BYTES, type InstalledPack } from './staging.js';
 
-/** Kept free beyond the pack itself, so an install never fills the disk to the last byte. */
-export const DISK_MARGIN_BYTES = 64 * 1024 * 1024;
-const PROGRESS_INTERVAL_MS = 100;
-
-export async function installPack(source: string, opts: InstallOptions): Promise<InstalledPack> {
+/**
+ * Installs what `source` names: an http(s) URL or folder of a pack (downloaded or copied and
+ * hash-checked), or a checkpoint file (`torch.save` .pth or .safetensors, converted in place).
+ */
+export async function installPack(
+  source: string,
+  opts: InstallOptions,
+): Promise<InstalledPack | CheckpointInstall> {
   const progress = new ProgressReporter(source, opts.onProgress);
   try {
-    const installed = await install(source, opts, progress);
+    const checkpoint = await checkpointFile(source);
+    const installed = checkpoint
+      ? await installCheckpoint(checkpoint, { ...opts, precision: opts.precision ?? 'fp16' }, progress)
+      : await install(source, opts, progress);
     progress.emit({ phase: 'done', message: `installed ${installed.manifest.id} in ${installed.dir}` }, true);
     return installed;
   } catch (e) {
     progress.emit({ phase: 'error', message: e instanceof Error ? e.message : String(e) }, true);
     throw e;
   }
+}
+
+/** The local file `source` names when it is a checkpoint rather than a pack (sniffed by content). */
+async function checkpointFile(source: string): Promise<string | null> {
+  if (/^[a-z][a-z0-9+.-]+:\/\//i.test(source) && !/^file:\/\//i.test(source)) return null;
+  const file = path.resolve(/^file:\/\//i.test(source) ? fileURLToPath(source) : source);
+  const info = await stat(file).catch(() => undefined);
+  if (!info?.isFile() || path.basename(file) === MANIFEST_FILE) return null;
+  const fh = await open(file, 'r');
+  try {
+    const head = Buffer.alloc(16);
+    const { bytesRead } = await fh.read(head, 0, 16, 0);
+    if (sniffCheckpoint(head.subarray(0, bytesRead))) return file;
+  } finally {
+    await fh.close();
+  }
+  throw new InstallError(
+    `${file}: not a model pack (folder or pack.json) nor a checkpoint (.pth saved by torch.save, or .safetensors)`,
+  );
 }
 
 async function install(
@@ -275,137 +313,4 @@ async function hashPrefix(file: string, bytes: number): Promise<Hash> {
 async function sizeOf(file: string): Promise<number> {
   const info = await stat(file).catch(() => undefined);
   return info?.isFile() ? info.size : 0;
-}
-
-async function checkDiskSpace(dir: string, needed: number): Promise<void> {
-  const fs = await statfs(dir);
-  const free = fs.bavail * fs.bsize;
-  if (needed + DISK_MARGIN_BYTES <= free) return;
-  throw new InstallError(
-    `not enough disk space in ${dir}: the pack needs ${formatBytes(needed)} more ` +
-      `(plus ${formatBytes(DISK_MARGIN_BYTES)} to spare) but only ${formatBytes(free)} is free`,
-  );
-}
-
-function formatBytes(n: number): string {
-  const units = ['bytes', 'KB', 'MB', 'GB', 'TB'];
-  let i = 0;
-  for (; n >= 1000 && i < units.length - 1; i++) n /= 1000;
-  return i === 0 ? `${n} bytes` : `${n.toFixed(1)} ${units[i]}`;
-}
-
-// ---------------------------------------------------------------------------------------------
-// The atomic swap
-
-/**
- * Moves the verified folder into place. A crash between the two renames leaves the old pack
- * complete in .replaced/ and the new one complete in .partial/; finishInterruptedSwap puts the
- * old one back before anything else touches that id.
- */
-async function commit(
-  staging: string,
-  packsDir: string,
-  id: string,
-  manifest: Buffer,
-): Promise<InstalledPack> {
-  await writeDurably(path.join(staging, MANIFEST_FILE), manifest);
-  await loadPack(staging, { verifyHashes: false });
-  const target = path.join(packsDir, id);
-  const aside = path.join(packsDir, '.replaced', id);
-  if (await exists(target)) {
-    await mkdir(path.dirname(aside), { recursive: true });
-    await rename(target, aside);
-  }
-  await rename(staging, target);
-  await rm(aside, { recursive: true, force: true });
-  const pack = await loadPack(target, { verifyHashes: false });
-  return { dir: pack.dir, manifest: pack.manifest };
-}
-
-/** Completes or undoes a swap a crash interrupted: the installed id is never left empty. */
-export async function finishInterruptedSwap(packsDir: string, id: string): Promise<void> {
-  const aside = path.join(packsDir, '.replaced', id);
-  if (!(await exists(aside))) return;
-  const target = path.join(packsDir, id);
-  if (await exists(target)) await rm(aside, { recursive: true, force: true });
-  else await rename(aside, target);
-}
-
-async function writeDurably(file: string, bytes: Buffer): Promise<void> {
-  await writeFile(file, bytes);
-  const fh = await open(file, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-async function exists(p: string): Promise<boolean> {
-  return stat(p).then(
-    () => true,
-    () => false,
-  );
-}
-
-/**
- * One installer per pack id at a time (two would append to the same partial files). The lock
- * holds the owner's pid, so a lock left by a killed process is taken over.
- */
-async function lock(file: string, id: string): Promise<() => Promise<void>> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await writeFile(file, String(process.pid), { flag: 'wx' });
-      return () => rm(file, { force: true });
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw e;
-    }
-    const owner = Number(await readFile(file, 'utf8').catch(() => ''));
-    if (owner && isAlive(owner))
-      throw new InstallError(`${id} is already being installed (process ${owner})`);
-    await rm(file, { force: true });
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Progress
-
-type ProgressUpdate = Partial<Omit<ModelProgress, 'source'>> & Pick<ModelProgress, 'phase'>;
-
-/** At most ~10 events a second, except that a new phase or file is always reported. */
-class ProgressReporter {
-  private last: ModelProgress | null = null;
-  private lastAt = 0;
-
-  constructor(
-    private readonly source: string,
-    private readonly listener?: (p: ModelProgress) => void,
-  ) {}
-
-  emit(update: ProgressUpdate, force = false): void {
-    if (!this.listener) return;
-    const p: ModelProgress = {
-      source: this.source,
-      file: update.file === undefined ? (this.last?.file ?? null) : update.file,
-      bytesDone: update.bytesDone ?? this.last?.bytesDone ?? 0,
-      bytesTotal: update.bytesTotal === undefined ? (this.last?.bytesTotal ?? null) : update.bytesTotal,
-      message: update.message ?? null,
-      phase: update.phase,
-    };
-    const now = Date.now();
-    const changed = p.phase !== this.last?.phase || p.file !== this.last?.file;
-    if (!force && !changed && now - this.lastAt < PROGRESS_INTERVAL_MS) return;
-    this.last = p;
-    this.lastAt = now;
-    this.listener(p);
-  }
 }

@@ -7,7 +7,7 @@ import { ENCODER_MODALITIES, type EncoderModality } from '../../../app/modality.
 import { PackManifestSchema, type EncoderSpec, type PackFile, type PackManifest } from '../../../app/pack.js';
 
 /**
- * Loading a model pack (DESIGN.md §4): pack.json is parsed with the shared zod schema, and every
+ * Loading a model pack (docs/architecture.md §4): pack.json is parsed with the shared zod schema, and every
  * file it names is checked on disk before any ONNX session is created, so a broken or
  * half-copied pack fails at load with a message that names the field, not later inside
  * onnxruntime with a native error.

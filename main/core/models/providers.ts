@@ -4,7 +4,7 @@ import path from 'node:path';
 import ort from 'onnxruntime-node';
 
 /**
- * Execution providers (DESIGN.md §4): a session is created with the first provider that works,
+ * Execution providers (docs/architecture.md §4): a session is created with the first provider that works,
  * trying each alone (plus CPU, which takes any operator the accelerator lacks), and the caller
  * gets a report of what is active and why each earlier choice was skipped. CPU is always the
  * last resort, so forcing `cuda` on a machine without it still yields a working session.

@@ -14,14 +14,14 @@ import {
 } from './providers.js';
 
 /**
- * ONNX encoder sessions for one model pack (DESIGN.md §4): created lazily per modality, reused,
+ * ONNX encoder sessions for one model pack (docs/architecture.md §4): created lazily per modality, reused,
  * fed in bounded batches, and adapted from what preprocessing produces to what each graph
  * declares (ImageBind's clip axis S, PadIm2Video's repeated frame).
  *
  * Threading: onnxruntime-node (1.30) schedules `session.run` with setImmediate and then runs the
  * graph synchronously inside the native binding. ORT's own thread pool parallelises the maths,
  * but the calling JS thread is blocked for the whole batch (measured: a 53 ms run blocked the
- * event loop for 53 ms). That is why the engine lives in a utility process / worker (DESIGN.md
+ * event loop for 53 ms). That is why the engine lives in a utility process / worker (docs/architecture.md
  * §1), never on Electron's main thread, and why batches are chunked: between chunks the event
  * loop gets a turn, so progress and cancellation messages still flow.
  */

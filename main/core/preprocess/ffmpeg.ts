@@ -4,7 +4,7 @@ import path from 'node:path';
 import { z } from 'zod';
 
 /**
- * The one place Bindery talks to ffmpeg/ffprobe (DESIGN.md §5: real decoders, system or bundled,
+ * The one place Bindery talks to ffmpeg/ffprobe (docs/architecture.md §5: real decoders, system or bundled,
  * with an override). Every failure (missing binary, corrupt/truncated/unsupported input, a hang, a
  * runaway output) surfaces as an ordinary rejected Error with a one-line message, so ingest can
  * record it against the file and move on.

@@ -1,5 +1,5 @@
 /**
- * Image decoding for every modality that starts from a picture (DESIGN.md §5, "Decoding").
+ * Image decoding for every modality that starts from a picture (docs/architecture.md §5, "Decoding").
  *
  * - **sharp/libvips** decodes JPEG, PNG, WebP, AVIF, TIFF and GIF (first frame), applies the EXIF
  *   orientation (ImageBind's PIL code does not; Bindery does on purpose, so a phone photo is

@@ -24,10 +24,11 @@ export class TermEncoder {
 
   constructor(private readonly engine: Engine) {}
 
-  async encode(term: QueryTerm): Promise<Float32Array> {
+  /** A term's vector from `handle`'s pack (default: the pack serving queries). */
+  async encode(term: QueryTerm, handle: PackHandle = this.engine.serving): Promise<Float32Array> {
     if (term.modality === 'segment') return this.segmentVector(term.segmentId);
     // Keyed by pack too: after a pack is promoted, its vectors live in another space.
-    const key = `${this.engine.serving.id}\0${await this.key(term)}`;
+    const key = `${handle.id}\0${await this.key(term)}`;
     const hit = this.cache.get(key);
     if (hit) {
       this.cache.delete(key);
@@ -36,8 +37,8 @@ export class TermEncoder {
     }
     const v =
       term.modality === 'text'
-        ? await this.embedText(term.text)
-        : await this.embedFile(term.modality, term.path);
+        ? await this.embedText(handle, term.text)
+        : await this.embedFile(handle, term.modality, term.path);
     this.cache.set(key, v);
     if (this.cache.size > CACHE_SIZE) this.cache.delete(this.cache.keys().next().value!);
     return v;
@@ -57,14 +58,14 @@ export class TermEncoder {
     return v;
   }
 
-  private async embedText(text: string): Promise<Float32Array> {
-    const tok = await this.loadTokenizer();
-    const [v] = await this.engine.serving.runtime.embed('text', textTensor(tok, [text]));
+  private async embedText(handle: PackHandle, text: string): Promise<Float32Array> {
+    const tok = await this.loadTokenizer(handle);
+    const [v] = await handle.runtime.embed('text', textTensor(tok, [text]));
     return v;
   }
 
-  private loadTokenizer(): Promise<ClipTokenizer> {
-    const { id, pack } = this.engine.serving;
+  private loadTokenizer(handle: PackHandle): Promise<ClipTokenizer> {
+    const { id, pack } = handle;
     const { manifest } = pack;
     if (!manifest.tokenizer || !manifest.encoders.text)
       throw new Error('the active model pack has no text encoder');
@@ -77,11 +78,14 @@ export class TermEncoder {
   }
 
   /** A file term: the same preprocessing as ingest; clips and views are averaged as ImageBind does. */
-  private async embedFile(kind: Exclude<InputKind, 'text'>, file: string): Promise<Float32Array> {
+  private async embedFile(
+    handle: PackHandle,
+    kind: Exclude<InputKind, 'text'>,
+    file: string,
+  ): Promise<Float32Array> {
     const modality = ENCODER_FOR_INPUT[kind];
-    if (!this.engine.hasEncoder(modality))
+    if (!handle.pack.encoders.includes(modality))
       throw new Error(`the active model pack cannot embed ${kind} input`);
-    const handle = this.engine.serving;
     const vectors = await handle.runtime.embed(modality, await preprocessQueryFile(handle, kind, file));
     return vectors.length === 1 ? vectors[0] : meanDirection(vectors);
   }
@@ -107,6 +111,6 @@ export async function preprocessQueryFile(
     case 'thermal':
       return single(await preprocessThermal(file, enc.thermal!.preprocess));
     case 'imu':
-      return single(await preprocessImu(file, enc.imu!.preprocess));
+      return (await preprocessImu(file, enc.imu!.preprocess)).tensor;
   }
 }

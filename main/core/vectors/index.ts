@@ -6,7 +6,7 @@ import { VecIndex } from './vec-backend.js';
 import { VssIndex } from './vss-backend.js';
 
 /**
- * The vector index (DESIGN.md §3): one interface, three backends whose tables live in the
+ * The vector index (docs/architecture.md §3): one interface, three backends whose tables live in the
  * catalogue file. The index is derived from the canonical embeddings and can always be rebuilt.
  *  - 'quant': 1-bit codes in memory, a SIMD Hamming cut, an asymmetric estimate and exact float
  *    re-ranking (quant-backend.ts). Pure JavaScript and WebAssembly, so it runs everywhere;

@@ -93,6 +93,7 @@ function apiCalls(call: Caller): Omit<AppApi, 'onIndexProgress' | 'onModelProgre
     useModel: c('useModel'),
     installModel: c('installModel'),
     removeModel: c('removeModel'),
+    embed: c('embed'),
   };
 }
 

@@ -9,6 +9,7 @@ import { Icon } from './Icons.js';
 const PHASE: Record<ModelProgress['phase'], string> = {
   download: 'Downloading',
   verify: 'Verifying',
+  convert: 'Converting',
   install: 'Installing',
   done: 'Installed',
   error: 'Failed',

@@ -129,6 +129,7 @@ export function createFakeClient(opts: FakeClientOptions = {}): BinderyClient & 
     useModel: () => wait(models),
     installModel: () => Promise.reject(new Error('the benchmark client installs nothing')),
     removeModel: () => wait(models),
+    embed: () => Promise.reject(new Error('the benchmark client embeds nothing')),
     onModelProgress: () => () => undefined,
     onConnection: (l: (s: 'open') => void) => {
       l('open');

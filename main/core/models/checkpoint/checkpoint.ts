@@ -5,7 +5,7 @@ import { readSafetensors } from './safetensors.js';
 import { halfToFloat32 } from '../half.js';
 
 /**
- * Reading model checkpoints without Python (docs/architecture.md § Checkpoint conversion).
+ * Reading model checkpoints without Python (docs/architecture.md §11).
  *
  * Two formats: PyTorch's `torch.save` archive (a zip holding `data.pkl` and one raw entry per
  * storage) and safetensors (a JSON header, then raw tensors). Both are opened by reading only
@@ -54,7 +54,6 @@ export async function openCheckpoint(file: string): Promise<Checkpoint> {
     throw new CheckpointError(`${abs}: ${describeUnknown(head)}`);
   } catch (e) {
     await fh.close();
-    if (e instanceof CheckpointError) throw e;
     throw new CheckpointError(`${abs}: ${(e as Error).message}`);
   }
 }

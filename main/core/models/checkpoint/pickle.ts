@@ -1,5 +1,5 @@
 /**
- * A restricted unpickler for PyTorch state dicts (docs/architecture.md § Checkpoint conversion).
+ * A restricted unpickler for PyTorch state dicts (docs/architecture.md §11).
  *
  * A pickle is a program: its GLOBAL and REDUCE opcodes import and call arbitrary Python. This
  * interpreter knows only the values a state dict is made of — dicts, lists, tuples, strings,

@@ -2,8 +2,7 @@ import type { EncoderModality } from '../../../../app/modality.js';
 import { CheckpointError, type Checkpoint } from '../checkpoint/checkpoint.js';
 
 /**
- * ImageBind's architecture as a checkpoint states it (docs/architecture.md § Checkpoint
- * conversion): the tensor names `imagebind_model.ImageBindModel.state_dict()` produces, and the
+ * ImageBind's architecture as a checkpoint states it (docs/architecture.md §11): the tensor names `imagebind_model.ImageBindModel.state_dict()` produces, and the
  * shape of each. Widths, depths and the output width are read from the checkpoint's own shapes;
  * head counts cannot be (they do not change any shape), so they are imagebind_huge's. Every name
  * and shape is then checked, so a checkpoint of another model fails here, with one line naming

@@ -12,7 +12,7 @@ import { buildTowerGraph, type Precision, type TowerGraph } from './graphs.js';
 import { IMAGEBIND_LICENCE, IMAGEBIND_PREPROCESS } from './pack-defaults.js';
 
 /**
- * Checkpoint → Bindery model pack, in Node (docs/architecture.md § Checkpoint conversion):
+ * Checkpoint → Bindery model pack, in Node (docs/architecture.md §11):
  * open the checkpoint's index, check it is ImageBind, then build and stream one graph per tower to
  * disk, reading each weight from the checkpoint only while it is written. Peak memory is the
  * largest single tensor a few times over, not the model.

@@ -25,7 +25,7 @@ import {
 
 /**
  * One ONNX graph per ImageBind tower, written op by op from the model's forward pass
- * (docs/architecture.md § ONNX graphs): stem → class token and positions → blocks → head →
+ * (docs/architecture.md §12): stem → class token and positions → blocks → head →
  * postprocessor → mean over clips. Every shape ImageBind fixes is a constant here, so a graph has
  * no shape arithmetic for an execution provider to bounce to the CPU; only the batch axis and
  * ImageBind's clip axis stay dynamic.

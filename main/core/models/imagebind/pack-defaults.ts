@@ -2,8 +2,9 @@ import type { EncoderModality } from '../../../../app/modality.js';
 import {
   AudioParamsSchema,
   ImuParamsSchema,
-  SingleChannelParamsSchema,
+  DepthParamsSchema,
   TextParamsSchema,
+  ThermalParamsSchema,
   VisionParamsSchema,
 } from '../../../../app/pack.js';
 
@@ -17,8 +18,8 @@ export const IMAGEBIND_PREPROCESS: Readonly<Record<EncoderModality, unknown>> = 
   vision: VisionParamsSchema.parse({}),
   text: TextParamsSchema.parse({}),
   audio: AudioParamsSchema.parse({}),
-  depth: SingleChannelParamsSchema.parse({}),
-  thermal: SingleChannelParamsSchema.parse({}),
+  depth: DepthParamsSchema.parse({}),
+  thermal: ThermalParamsSchema.parse({}),
   imu: ImuParamsSchema.parse({}),
 };
 

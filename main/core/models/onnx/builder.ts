@@ -4,7 +4,7 @@ import path from 'node:path';
 import onnxProto from 'onnx-proto';
 
 /**
- * Bindery's own ONNX graph builder (docs/architecture.md § ONNX graphs). It builds the test pack's
+ * Bindery's own ONNX graph builder (docs/architecture.md §12). It builds the test pack's
  * tiny graphs and the ImageBind graphs converted from a checkpoint.
  *
  * Weights can be given as bytes or as a loader that is called only while the file is written, so
