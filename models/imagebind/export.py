@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """Exports the official ImageBind checkpoint as a Bindery model pack (one-time, offline).
 
-    /usr/bin/python3 models/imagebind/export.py --checkpoint imagebind_huge.pth --out <packdir> \\
-        [--fp16] [--modalities vision,text,audio,depth,thermal,imu] [--opset 17] [--vocab <bpe.gz>]
+    python3 models/imagebind/export.py --checkpoint imagebind_huge.pth --out <packdir> \\
+        --imagebind <ImageBind checkout> [--fp16] [--modalities vision,text,audio,depth,thermal,imu] \\
+        [--opset 17] [--vocab <bpe.gz>]
 
-It needs the official ``imagebind`` package installed (github.com/facebookresearch/ImageBind, with
-its dependencies), torch and onnx. Nothing is downloaded. The model is built with
+It needs torch and onnx, and the official model code: an ImageBind checkout (``--imagebind``,
+imported through official.py) or the installed ``imagebind`` package. Nothing is downloaded.
+Bindery itself converts checkpoints without Python (``bindery models install <checkpoint>``);
+this exporter is the alternative through PyTorch's tracer. The model is built with
 ``imagebind_huge()``, the checkpoint loaded strictly, and each modality exported to
 ``<packdir>/<modality>.onnx`` with the graph interface Bindery expects (wrappers.INPUT_SPECS; one
 input named after the modality, output ``embedding`` [N,1024]), then ``pack.json`` is written with
@@ -259,12 +262,20 @@ def export_pack(
 # The command line: the real checkpoint through the official package
 
 
-def load_imagebind(checkpoint: str) -> nn.Module:
-    """imagebind_huge() with the checkpoint's weights, loaded strictly (a mismatch is an error)."""
-    try:
-        from imagebind.models.imagebind_model import imagebind_huge
-    except ImportError as e:
-        sys.exit(f"export.py: cannot import the official imagebind package ({e}); see README.md")
+def load_imagebind(checkpoint: str, checkout: Optional[str] = None) -> nn.Module:
+    """imagebind_huge() with the checkpoint's weights, loaded strictly (a mismatch is an error).
+
+    With ``checkout`` (an ImageBind git checkout) the model code is imported from there through
+    official.py, which needs only torch; otherwise from the installed ``imagebind`` package."""
+    if checkout:
+        from official import load_imagebind_model
+
+        imagebind_huge = load_imagebind_model(checkout).imagebind_huge
+    else:
+        try:
+            from imagebind.models.imagebind_model import imagebind_huge
+        except ImportError as e:
+            sys.exit(f"export.py: cannot import the official imagebind package ({e}); pass --imagebind <checkout>")
     model = imagebind_huge(pretrained=False)
     load_kw = {"weights_only": True} if "weights_only" in inspect.signature(torch.load).parameters else {}
     state = torch.load(checkpoint, map_location="cpu", **load_kw)
@@ -272,8 +283,11 @@ def load_imagebind(checkpoint: str) -> nn.Module:
     return model.eval()
 
 
-def default_vocab() -> Optional[str]:
-    """The BPE merges file shipped inside the installed imagebind package."""
+def default_vocab(checkout: Optional[str] = None) -> Optional[str]:
+    """The BPE merges file shipped with ImageBind: in the checkout, else in the installed package."""
+    if checkout:
+        path = os.path.join(checkout, "imagebind", "bpe", VOCAB_FILE)
+        return path if os.path.isfile(path) else None
     try:
         import imagebind
     except ImportError:
@@ -289,7 +303,12 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     p.add_argument("--fp16", action="store_true", help="float16 weights and compute (half the size)")
     p.add_argument("--modalities", default=",".join(MODALITIES), help="comma-separated subset")
     p.add_argument("--opset", type=int, default=DEFAULT_OPSET)
-    p.add_argument("--vocab", help=f"{VOCAB_FILE} (default: the installed imagebind package's)")
+    p.add_argument("--vocab", help=f"{VOCAB_FILE} (default: ImageBind's own copy)")
+    p.add_argument(
+        "--imagebind",
+        help="an ImageBind git checkout to import the model code from (needs only torch); "
+        "default: the installed imagebind package",
+    )
     args = p.parse_args(argv)
     args.modalities = [m.strip() for m in args.modalities.split(",") if m.strip()]
     unknown = sorted(set(args.modalities) - set(MODALITIES))
@@ -302,13 +321,13 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
-    vocab = args.vocab or default_vocab()
+    vocab = args.vocab or default_vocab(args.imagebind)
     if "text" in args.modalities and not (vocab and os.path.isfile(vocab)):
         sys.exit(f"export.py: {VOCAB_FILE} not found; pass --vocab")
     print(f"hashing {args.checkpoint} ...")
     info = imagebind_info(args.fp16, sha256_file(args.checkpoint))
     print("loading the model ...")
-    model = load_imagebind(args.checkpoint)
+    model = load_imagebind(args.checkpoint, args.imagebind)
     manifest = export_pack(model, args.out, info, args.modalities, args.fp16, args.opset, vocab)
     total = sum(f["bytes"] for e in manifest["encoders"].values() for f in [e["onnx"], *e["externalData"]])
     print(f"wrote {manifest['id']} ({total / 1e9:.2f} GB) to {args.out}; next: selftest.py, then install it")
