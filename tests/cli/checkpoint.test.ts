@@ -1,4 +1,5 @@
-import { readdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Embedding, InstallResult } from '../../app/api.js';
@@ -93,6 +94,14 @@ describe('bindery models install <checkpoint.pth>', () => {
     }
     expect((await readdir(path.join(dir, 'packs'))).sort()).toEqual(before);
     expect(await readdir(path.join(dir, 'packs', '.partial'))).toEqual([]);
+  });
+
+  it('sweeps up the staging folder a killed conversion left behind', async () => {
+    const abandoned = path.join(dir, 'packs', '.partial', 'convert-999999-deadbeef');
+    await mkdir(abandoned, { recursive: true });
+    await writeFile(path.join(abandoned, 'vision.onnx.partial'), 'half a graph');
+    await ok(['models', 'install', CHECKPOINT, '--skip-selftest']);
+    expect(existsSync(abandoned)).toBe(false);
   });
 
   it('refuses a usage mistake with exit code 2', async () => {

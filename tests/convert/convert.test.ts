@@ -227,6 +227,15 @@ describe('checkpoints that must be refused', () => {
     }
   });
 
+  it('stops a cancelled conversion before writing further weights', async () => {
+    const dir = await tempDir();
+    const signal = AbortSignal.abort(new Error('cancelled by the user'));
+    await expect(convertCheckpoint(CHECKPOINT, { outDir: dir, signal })).rejects.toThrow(
+      /cancelled by the user/,
+    );
+    expect((await readdir(dir)).filter((f) => f.endsWith('.onnx'))).toEqual([]);
+  });
+
   it('refuses files that are no checkpoint at all', async () => {
     const dir = await tempDir();
     await mkdir(path.join(dir, 'sub'));

@@ -110,7 +110,7 @@ export async function lock(file: string, id: string): Promise<() => Promise<void
   }
 }
 
-function isAlive(pid: number): boolean {
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -23,10 +23,13 @@ export const EXTERNAL_DATA_THRESHOLD = 1.5 * 1024 ** 3;
 export const VOCAB_FILE = 'bpe_simple_vocab_16e6.txt.gz';
 
 export interface ConvertProgress {
+  /** The tower being written. */
   modality: EncoderModality;
-  /** Towers finished so far, of `total`. */
-  done: number;
-  total: number;
+  /** Weight bytes written so far, of all towers' `totalBytes`. */
+  bytesDone: number;
+  totalBytes: number;
+  /** Set once, when `modality` is finished. */
+  finished?: TowerReport;
 }
 
 export interface TowerReport {
@@ -71,10 +74,14 @@ export async function convertCheckpoint(file: string, opts: ConvertOptions): Pro
   try {
     const encoders: Record<string, unknown> = {};
     const towers: TowerReport[] = [];
-    for (const [i, m] of ENCODER_MODALITIES.entries()) {
-      if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('cancelled');
-      opts.onProgress?.({ modality: m, done: i, total: ENCODER_MODALITIES.length });
-      const { entry, report } = await writeTower(ckpt, dims, m, precision, opts.outDir);
+    const progress = { totalBytes: convertedBytes(ckpt, precision), bytesDone: 0 };
+    for (const m of ENCODER_MODALITIES) {
+      const onWeight = (bytes: number) => {
+        progress.bytesDone += bytes;
+        opts.onProgress?.({ modality: m, ...progress });
+      };
+      const { entry, report } = await writeTower(ckpt, dims, m, precision, opts, onWeight);
+      opts.onProgress?.({ modality: m, ...progress, finished: report });
       encoders[m] = entry;
       towers.push(report);
     }
@@ -93,20 +100,33 @@ export async function convertCheckpoint(file: string, opts: ConvertOptions): Pro
   }
 }
 
+/** Bytes of the converted weights (the pack's size, near enough): every tensor at the target precision. */
+export function convertedBytes(ckpt: Checkpoint, precision: Precision): number {
+  const width = precision === 'fp16' ? 2 : 4;
+  let n = 0;
+  for (const t of ckpt.tensors.values()) n += t.shape.reduce((a, b) => a * b, 1) * width;
+  return n;
+}
+
 async function writeTower(
   ckpt: Checkpoint,
   dims: ImageBindDims,
   m: EncoderModality,
   precision: Precision,
-  outDir: string,
+  opts: ConvertOptions,
+  onWeight: (bytes: number) => void,
 ): Promise<{ entry: unknown; report: TowerReport }> {
   const started = performance.now();
   const rss = new RssSampler();
   try {
     const graph = await buildTowerGraph(ckpt, dims, m, precision);
     const weightBytes = graph.builder.weightBytes();
-    const external = weightBytes > EXTERNAL_DATA_THRESHOLD ? `${m}.onnx.data` : undefined;
-    const files = await graph.builder.write(outDir, `${m}.onnx`, graph.header, external);
+    const externalData = weightBytes > EXTERNAL_DATA_THRESHOLD ? `${m}.onnx.data` : undefined;
+    const files = await graph.builder.write(opts.outDir, `${m}.onnx`, graph.header, {
+      externalData,
+      signal: opts.signal,
+      onWeight,
+    });
     const report = {
       modality: m,
       seconds: (performance.now() - started) / 1000,

@@ -65,6 +65,15 @@ export interface ModelHeader {
   metadata: Record<string, string>;
 }
 
+export interface WriteOptions {
+  /** Weights go to this file beside the model (ONNX external data). */
+  externalData?: string;
+  /** Checked before each weight is loaded. */
+  signal?: AbortSignal;
+  /** Called after each weight is written, with its size. */
+  onWeight?: (bytes: number) => void;
+}
+
 export interface WrittenFile {
   file: string;
   bytes: number;
@@ -171,13 +180,25 @@ export class GraphBuilder {
    * loading one weight at a time, hashing as it goes; each file appears under its name only once
    * complete.
    */
-  async write(dir: string, file: string, header: ModelHeader, externalData?: string): Promise<WrittenFile[]> {
+  async write(
+    dir: string,
+    file: string,
+    header: ModelHeader,
+    opts: WriteOptions = {},
+  ): Promise<WrittenFile[]> {
+    const { externalData, signal, onWeight } = opts;
     const model = await HashedFile.create(path.join(dir, file));
     const ext = externalData ? await HashedFile.create(path.join(dir, externalData)) : undefined;
     try {
       for (const seg of this.layout(header, externalData)) {
-        if (seg instanceof Uint8Array) await model.write(seg);
-        else await (seg.external ? ext! : model).write(await load(seg.init));
+        if (seg instanceof Uint8Array) {
+          await model.write(seg);
+          continue;
+        }
+        signal?.throwIfAborted();
+        const bytes = await load(seg.init);
+        await (seg.external ? ext! : model).write(bytes);
+        onWeight?.(bytes.length);
       }
       const written = [await model.commit(file)];
       if (ext) written.push(await ext.commit(externalData!));
