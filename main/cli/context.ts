@@ -4,6 +4,7 @@ import { parseProviderList } from '../core/models/providers.js';
 import { defaultCataloguePath } from '../core/paths.js';
 import { CoreService } from '../core/service.js';
 import type { BackendName } from '../core/vectors/index.js';
+import { INPUT_KINDS, type InputKind } from '../../app/modality.js';
 
 const BACKENDS: readonly BackendName[] = ['quant', 'vec', 'vss'];
 
@@ -18,6 +19,13 @@ export interface GlobalOptions {
 }
 
 export class UsageError extends Error {}
+
+/** A command's `<modality>` argument: one of the input kinds, or a usage error. */
+export function inputKindArg(modality: string): InputKind {
+  if (!(INPUT_KINDS as readonly string[]).includes(modality))
+    throw new UsageError(`modality must be one of ${INPUT_KINDS.join(', ')}`);
+  return modality as InputKind;
+}
 
 export function cataloguePath(g: GlobalOptions): string {
   return g.db ? path.resolve(g.db) : defaultCataloguePath();

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import path from 'node:path';
 import { INPUT_KINDS } from '../../../app/modality.js';
-import { printJson, UsageError, withService, type GlobalOptions } from '../context.js';
+import { inputKindArg, printJson, withService, type GlobalOptions } from '../context.js';
 
 /**
  * `bindery embed <modality> <file-or-text>`: the L2-normalised vector the active pack gives one
@@ -16,15 +16,9 @@ export function registerEmbed(program: Command, g: () => GlobalOptions): void {
     .argument('<input>', 'a file, or the text itself for text')
     .option('--json', 'print {"modality","pack","dim","vector":[…]}')
     .action((modality: string, input: string, o: { json?: boolean }) => {
-      if (!(INPUT_KINDS as readonly string[]).includes(modality))
-        throw new UsageError(`modality must be one of ${INPUT_KINDS.join(', ')}`);
+      const kind = inputKindArg(modality);
       const req =
-        modality === 'text'
-          ? { modality: 'text' as const, text: input }
-          : {
-              modality: modality as Exclude<(typeof INPUT_KINDS)[number], 'text'>,
-              path: path.resolve(input),
-            };
+        kind === 'text' ? { modality: kind, text: input } : { modality: kind, path: path.resolve(input) };
       return withService(g(), async (s) => {
         const e = await s.embed(req);
         if (o.json) printJson(e);

@@ -12,7 +12,7 @@ import { preprocessDepth, preprocessThermal } from '../../core/preprocess/single
 import { tensorBytes, type Tensor } from '../../core/preprocess/tensor.js';
 import { ClipTokenizer, textTensor } from '../../core/preprocess/text.js';
 import { preprocessVideo } from '../../core/preprocess/video.js';
-import { printJson, UsageError, type GlobalOptions } from '../context.js';
+import { inputKindArg, printJson, UsageError, type GlobalOptions } from '../context.js';
 
 interface Flags {
   out?: string;
@@ -28,11 +28,9 @@ export function registerPreprocess(program: Command, g: () => GlobalOptions): vo
     .option('--out <file>', 'write the tensor here')
     .option('--json', 'print {"modality","shape","dtype"} (and "ids" for text)')
     .action(async (modality: string, input: string, o: Flags) => {
-      if (!(INPUT_KINDS as readonly string[]).includes(modality)) {
-        throw new UsageError(`modality must be one of ${INPUT_KINDS.join(', ')}`);
-      }
+      const kind = inputKindArg(modality);
       const pack = await loadPack(g().pack ? path.resolve(g().pack!) : bundledTestPackDir());
-      const { tensor, extra } = await preprocess(modality as InputKind, input, pack);
+      const { tensor, extra } = await preprocess(kind, input, pack);
       if (o.out) await writeFile(o.out, tensorBytes(tensor));
       const info = { modality, shape: tensor.dims, dtype: tensor.dtype, ...extra };
       if (o.json) printJson(info);
