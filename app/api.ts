@@ -43,13 +43,21 @@ export const ProviderReportSchema = z.object({
   loadMs: z.number().optional(),
 });
 
+/** A pack's self-test: passed (verified), failed or skipped (unverified), with what it found. */
+const verification = {
+  verified: z.boolean(),
+  /** What the self-test found, or why it did not run; null for a pack installed before self-tests. */
+  selftest: z.string().nullable(),
+};
+
 export const ModelInfoSchema = z.object({
   id: z.string(),
   name: z.string(),
   version: z.string(),
   dir: z.string(),
-  licence: z.object({ name: z.string(), url: z.string().optional() }),
+  licence: z.object({ name: z.string(), url: z.string().optional(), label: z.string() }),
   testPack: z.boolean(),
+  ...verification,
   embeddingDim: z.number().int(),
   encoders: z.array(z.enum(ENCODER_MODALITIES)),
   inputKinds: z.array(z.enum(INPUT_KINDS)),
@@ -112,8 +120,12 @@ export const ModelSummarySchema = z.object({
   name: z.string(),
   version: z.string(),
   dir: z.string(),
+  /** Every licence the pack states, and its summary ("CC-BY-NC 4.0 / CC BY-NC-SA 4.0 — non-commercial use only"). */
   licence: z.string(),
+  /** When the user accepted the weights' licence (ISO 8601), if they had to. */
+  licenceAcceptedAt: z.string().nullable(),
   testPack: z.boolean(),
+  ...verification,
   active: z.boolean(),
   /** Share of the library's contents this pack has embedded (background re-embedding progress). */
   embeddedContents: z.number().int(),
@@ -122,11 +134,14 @@ export const ModelSummarySchema = z.object({
 export type ModelSummary = z.infer<typeof ModelSummarySchema>;
 
 export const ModelProgressSchema = z.object({
-  phase: z.enum(['download', 'verify', 'convert', 'install', 'done', 'error']),
+  phase: z.enum(['download', 'verify', 'convert', 'selftest', 'install', 'done', 'error']),
   source: z.string(),
   file: z.string().nullable(),
   bytesDone: z.number(),
   bytesTotal: z.number().nullable(),
+  /** This phase's speed so far (bytes downloaded or converted a second), and the time left at it. */
+  bytesPerSec: z.number().nullable().default(null),
+  etaS: z.number().nullable().default(null),
   message: z.string().nullable(),
 });
 export type ModelProgress = z.infer<typeof ModelProgressSchema>;
@@ -150,16 +165,47 @@ export const InstallModelRequestSchema = z
     acceptLicence: z.boolean().default(false),
     /** Install without running the pack's self-test (it is then not `verified`). */
     skipSelftest: z.boolean().default(false),
+    /** Keep a downloaded checkpoint after a verified conversion (it is deleted otherwise). */
+    keepCheckpoint: z.boolean().default(false),
   })
   .strict();
 
-export const InstallResultSchema = ModelSummarySchema.extend({
-  /** The pack passed its self-test after installing. */
-  verified: z.boolean(),
-  /** What the self-test found, or why it did not run. */
-  selftest: z.string(),
-});
+/** The installed pack; it is made active only when it passed its self-test. */
+export const InstallResultSchema = ModelSummarySchema;
 export type InstallResult = z.infer<typeof InstallResultSchema>;
+
+/** A pack Bindery can install by name, with what it costs and its terms. */
+export const AvailableModelSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  description: z.string(),
+  modalities: z.array(z.enum(ENCODER_MODALITIES)),
+  precision: z.enum(['fp16', 'fp32']),
+  /** Bytes still to download (0 when a copy is on disk), and disk needed for that plus the converted pack. */
+  downloadBytes: z.number(),
+  diskBytes: z.number(),
+  licence: z.object({
+    summary: z.string(),
+    terms: z.array(z.object({ name: z.string(), url: z.string(), statedIn: z.string() })),
+  }),
+  /** Where the checkpoint comes from (the mirror's URL when one is set), and its official URL. */
+  sourceUrl: z.string(),
+  officialUrl: z.string(),
+  homepage: z.string(),
+  /** A checkpoint already on this machine, used instead of downloading. */
+  localCheckpoint: z.string().nullable(),
+  /** Bytes of an interrupted download, which the next install resumes. */
+  partialBytes: z.number(),
+  installed: z.boolean(),
+});
+export type AvailableModel = z.infer<typeof AvailableModelSchema>;
+export const AvailableModelsSchema = z.object({
+  /** The mirror in effect ($BINDERY_MODEL_MIRROR, else the setting), or null for the official hosts. */
+  mirror: z.string().nullable(),
+  models: z.array(AvailableModelSchema),
+});
+export type AvailableModels = z.infer<typeof AvailableModelsSchema>;
+export const MirrorRequestSchema = z.object({ url: z.string().min(1).max(2048).nullable() }).strict();
 export type InstallModelRequest = z.input<typeof InstallModelRequestSchema>;
 
 /** One input to embed: a text, or a file of an input kind (the same terms a query takes, unweighted). */
@@ -207,6 +253,14 @@ export interface AppApi {
   onModelProgress(listener: (p: ModelProgress) => void): () => void;
   /** The vector the active pack gives one input: what the index stores for it. */
   embed(req: z.input<typeof EmbedRequestSchema>): Promise<Embedding>;
+  /** The packs Bindery can install by name (the catalogue), with sizes, licence and sources. */
+  availableModels(): Promise<AvailableModels>;
+  /** Stops a running install; a download resumes on the next install of the same source. */
+  cancelModelInstall(): Promise<{ cancelled: boolean }>;
+  /** Sets (or clears, with null) the mirror that stands in for the official download hosts. */
+  setModelMirror(req: z.input<typeof MirrorRequestSchema>): Promise<AvailableModels>;
+  /** Runs an installed pack's self-test again; a pack that passes becomes verified. */
+  selfTestModel(req: z.input<typeof ModelIdRequestSchema>): Promise<ModelSummary>;
 }
 
 /** Request and response schemas per method: the transports validate both directions with these. */
@@ -226,6 +280,10 @@ export const API_SCHEMAS = {
   installModel: { request: InstallModelRequestSchema, response: InstallResultSchema },
   removeModel: { request: ModelIdRequestSchema, response: z.array(ModelSummarySchema) },
   embed: { request: EmbedRequestSchema, response: EmbeddingSchema },
+  availableModels: { request: EmptyRequestSchema, response: AvailableModelsSchema },
+  cancelModelInstall: { request: EmptyRequestSchema, response: z.object({ cancelled: z.boolean() }) },
+  setModelMirror: { request: MirrorRequestSchema, response: AvailableModelsSchema },
+  selfTestModel: { request: ModelIdRequestSchema, response: ModelSummarySchema },
 } as const;
 
 export type ApiMethod = keyof typeof API_SCHEMAS;

@@ -2,7 +2,16 @@ import type { z } from 'zod';
 
 /** The one error shape every transport returns (IPC, HTTP, the worker port), so clients handle one thing. */
 export type ApiErrorCode =
-  'invalid_request' | 'unauthorized' | 'not_found' | 'forbidden' | 'unsupported' | 'failed';
+  | 'invalid_request'
+  | 'unauthorized'
+  | 'not_found'
+  | 'forbidden'
+  | 'unsupported'
+  /** The request clashes with what is going on (a pack in use, an install already running). */
+  | 'conflict'
+  /** The user stopped it (an install). */
+  | 'cancelled'
+  | 'failed';
 
 export interface ApiErrorBody {
   code: ApiErrorCode;
@@ -45,6 +54,8 @@ export const HTTP_STATUS: Record<ApiErrorCode, number> = {
   forbidden: 403,
   not_found: 404,
   unsupported: 415,
+  conflict: 409,
+  cancelled: 409,
   failed: 500,
 };
 

@@ -123,6 +123,10 @@ export const PackManifestSchema = z.object({
     name: z.string().min(1),
     url: z.string().optional(),
     text: z.string().optional(),
+    /** "Non-commercial use only", shown beside the name. */
+    summary: z.string().optional(),
+    /** Every licence the publisher states, where they state it (ImageBind states two). */
+    terms: z.array(z.object({ name: z.string(), url: z.string(), statedIn: z.string() })).optional(),
     /** When the user accepted these terms (ISO 8601), for weights that need acceptance. */
     acceptedAt: z.string().optional(),
   }),
@@ -132,8 +136,27 @@ export const PackManifestSchema = z.object({
   tokenizer: PackFileSchema.optional(),
   encoders: EncodersSchema.refine((e) => Object.keys(e).length > 0, 'a pack needs at least one encoder'),
   sources: z.object({ urls: z.array(z.string().url()).default([]) }).default({ urls: [] }),
+  /**
+   * What the self-test must reproduce on ImageBind's example files (rows and columns dog, car,
+   * bird): softmax matrices per pair of modalities. Default: ImageBind's README (packs of other
+   * weights, e.g. fine-tuned ones, state their own).
+   */
+  selftest: z
+    .object({
+      expected: z.record(
+        z.enum(['Vision×Text', 'Audio×Text', 'Vision×Audio']),
+        z.array(z.array(z.number()).length(3)).length(3),
+      ),
+    })
+    .optional(),
 });
 export type PackManifest = z.infer<typeof PackManifestSchema>;
+
+/** How a pack's licence is shown: every stated licence and the summary ("CC-BY-NC 4.0 / CC BY-NC-SA 4.0 — non-commercial use only"). */
+export function licenceLabel(licence: PackManifest['licence']): string {
+  const names = licence.terms?.length ? licence.terms.map((t) => t.name).join(' / ') : licence.name;
+  return licence.summary ? `${names} — ${licence.summary.toLowerCase()}` : names;
+}
 export type EncoderSpec = NonNullable<PackManifest['encoders'][(typeof ENCODER_MODALITIES)[number]]>;
 export type VisionParams = z.infer<typeof VisionParamsSchema>;
 export type TextParams = z.infer<typeof TextParamsSchema>;

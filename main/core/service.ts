@@ -1,8 +1,8 @@
 import { ApiError } from '../../app/errors.js';
-import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type {
   AppApi,
+  AvailableModels,
   EmbedRequest,
   Embedding,
   Failure,
@@ -20,24 +20,20 @@ import {
   EmbedRequestSchema,
   FileIdRequestSchema,
   IndexRequestSchema,
-  InstallModelRequestSchema,
-  ModelIdRequestSchema,
   RemoveRootRequestSchema,
   WaveformRequestSchema,
 } from '../../app/api.js';
 import type { IndexProgress, IndexSummary } from '../../app/indexing.js';
 import { inputKindsFor, MEDIA_KINDS, type MediaKind } from '../../app/modality.js';
+import { licenceLabel } from '../../app/pack.js';
 import { QuerySchema, type QueryInput, type SearchResponse } from '../../app/query.js';
 import { collectGarbage } from './db/contents.js';
 import { failures as listFailures } from './db/files.js';
-import { addRoot, getRoot, isInside, listRoots, removeRoot, type RootRow } from './db/roots.js';
-import { unembeddedContents, type FileRow } from './db/files.js';
-import { listModels, registerModel } from './db/models.js';
-import { indexName, type Engine } from './engine.js';
+import { addRoot, getRoot, listRoots, removeRoot, type RootRow } from './db/roots.js';
+import type { FileRow } from './db/files.js';
+import type { Engine } from './engine.js';
 import { MediaError, resolveMedia, waveformPeaks } from './media/media.js';
-import { installPack } from './models/install.js';
-import { selfTestPack } from './models/selftest.js';
-import { dropVectorIndex } from './vectors/index.js';
+import { ModelManager } from './model-manager.js';
 import { indexLibrary } from './ingest/pipeline.js';
 import { search } from './search/search.js';
 import { TermEncoder } from './search/term-encoder.js';
@@ -48,12 +44,17 @@ const zero = (): Counts => ({ pending: 0, indexed: 0, failed: 0, missing: 0 });
 /** The core's implementation of AppApi: every transport (CLI, IPC, bridge) calls this. */
 export class CoreService implements AppApi {
   private readonly terms: TermEncoder;
+  private readonly models: ModelManager;
   private readonly listeners = new Set<(p: IndexProgress) => void>();
   private readonly modelListeners = new Set<(p: ModelProgress) => void>();
   private running: { promise: Promise<IndexSummary>; abort: AbortController } | null = null;
 
   constructor(readonly engine: Engine) {
     this.terms = new TermEncoder(engine);
+    const emit = (p: ModelProgress) => this.modelListeners.forEach((l) => l(p));
+    this.models = new ModelManager(engine, this.packsDir(), emit, () => {
+      if (engine.backgroundReembed) this.reembedInBackground();
+    });
     if (engine.backgroundReembed) this.reembedInBackground();
   }
 
@@ -100,8 +101,9 @@ export class CoreService implements AppApi {
       name: m.name,
       version: m.version,
       dir: pack.dir,
-      licence: { name: m.licence.name, url: m.licence.url },
+      licence: { name: m.licence.name, url: m.licence.url, label: licenceLabel(m.licence) },
       testPack: m.testPack,
+      ...this.models.verification(m.id),
       embeddingDim: m.embeddingDim,
       encoders: pack.encoders,
       inputKinds: inputKindsFor(pack.encoders),
@@ -222,57 +224,37 @@ export class CoreService implements AppApi {
     return { peaks: await waveformPeaks(media.path, points) };
   }
 
-  async listModels(): Promise<ModelSummary[]> {
-    const { db } = this.engine;
-    const total = db
-      .prepare(
-        `SELECT COUNT(DISTINCT content_id) FROM files WHERE status = 'indexed' AND content_id IS NOT NULL`,
-      )
-      .pluck()
-      .get() as number;
-    return listModels(db).map((m) => {
-      const manifest = JSON.parse(
-        db.prepare('SELECT manifest FROM models WHERE id = ?').pluck().get(m.id) as string,
-      ) as { licence: { name: string }; testPack?: boolean };
-      return {
-        id: m.id,
-        name: m.name,
-        version: m.version,
-        dir: m.dir,
-        licence: manifest.licence.name,
-        testPack: Boolean(manifest.testPack),
-        active: m.id === this.engine.active.id,
-        embeddedContents: total - unembeddedContents(db, m.id),
-        totalContents: total,
-      };
-    });
+  listModels(): Promise<ModelSummary[]> {
+    return this.models.list();
   }
 
-  async useModel(req: { id: string }): Promise<ModelSummary[]> {
-    const { id } = ModelIdRequestSchema.parse(req);
-    await this.engine.usePack(id);
-    if (this.engine.backgroundReembed) this.reembedInBackground();
-    return this.listModels();
+  useModel(req: { id: string }): Promise<ModelSummary[]> {
+    return this.models.use(req.id);
   }
 
   /**
-   * Downloads or copies a pack, or converts a checkpoint, into the catalogue's packs folder
-   * (verified and atomically), then runs the pack's self-test unless told not to.
+   * Installs a catalogue pack, a pack, or a checkpoint (converted) into the catalogue's packs
+   * folder, verified and atomically; runs its self-test unless told not to, and makes it active
+   * when that passed.
    */
-  async installModel(req: InstallModelRequest): Promise<InstallResult> {
-    const { source, precision, acceptLicence, skipSelftest } = InstallModelRequestSchema.parse(req);
-    const emit = (p: ModelProgress) => this.modelListeners.forEach((l) => l(p));
-    const installed = await installPack(source, {
-      packsDir: this.packsDir(),
-      onProgress: emit,
-      precision,
-      licenceAcceptedAt: acceptLicence ? new Date().toISOString() : undefined,
-    });
-    registerModel(this.engine.db, installed.dir, installed.manifest);
-    const summary = (await this.listModels()).find((m) => m.id === installed.manifest.id)!;
-    if (skipSelftest) return { ...summary, verified: false, selftest: 'skipped (--skip-selftest)' };
-    const result = await selfTestPack(installed.dir);
-    return { ...summary, verified: result.ok, selftest: result.detail };
+  installModel(req: InstallModelRequest): Promise<InstallResult> {
+    return this.models.install(req);
+  }
+
+  availableModels(): Promise<AvailableModels> {
+    return this.models.available();
+  }
+
+  cancelModelInstall(): Promise<{ cancelled: boolean }> {
+    return this.models.cancel();
+  }
+
+  setModelMirror(req: { url: string | null }): Promise<AvailableModels> {
+    return this.models.setMirror(req);
+  }
+
+  selfTestModel(req: { id: string }): Promise<ModelSummary> {
+    return this.models.selfTest(req);
   }
 
   /** The vector the active pack gives one input (the index's vector: file-level for audio and video). */
@@ -283,21 +265,8 @@ export class CoreService implements AppApi {
     return { modality: term.modality, pack: handle.id, dim: vector.length, vector: Array.from(vector) };
   }
 
-  async removeModel(req: { id: string }): Promise<ModelSummary[]> {
-    const { id } = ModelIdRequestSchema.parse(req);
-    const { db } = this.engine;
-    if (this.engine.handles().some((h) => h.id === id)) {
-      throw new Error(`${id} is in use; switch to another pack first (bindery models use <id>)`);
-    }
-    const row = listModels(db).find((m) => m.id === id);
-    if (!row) throw new ApiError('not_found', `no installed model pack with id ${id}`);
-    db.transaction(() => {
-      dropVectorIndex(db, indexName(id));
-      db.prepare('DELETE FROM models WHERE id = ?').run(id);
-    })();
-    // Only folders Bindery installed are deleted; a pack used in place from elsewhere stays.
-    if (isInside(path.resolve(row.dir), this.packsDir())) await rm(row.dir, { recursive: true, force: true });
-    return this.listModels();
+  removeModel(req: { id: string }): Promise<ModelSummary[]> {
+    return this.models.remove(req);
   }
 
   onModelProgress(listener: (p: ModelProgress) => void): () => void {

@@ -102,7 +102,7 @@ export function aboutDetail(
   ];
   if (model) {
     lines.push(`Model pack: ${model.name} ${model.version}`);
-    lines.push(`Model licence: ${model.licence.name}${model.licence.url ? ` (${model.licence.url})` : ''}`);
+    lines.push(`Model licence: ${model.licence.label}${model.licence.url ? ` (${model.licence.url})` : ''}`);
     if (model.testPack)
       lines.push(
         '',

@@ -36,6 +36,10 @@ export const API_METHODS = [
   'installModel',
   'removeModel',
   'embed',
+  'availableModels',
+  'cancelModelInstall',
+  'setModelMirror',
+  'selfTestModel',
 ] as const satisfies readonly ApiMethod[];
 export const API_EVENTS = ['indexProgress', 'modelProgress'] as const satisfies readonly ApiEvent[];
 export const VARIANTS = ['original', 'thumb'] as const satisfies readonly MediaVariant[];

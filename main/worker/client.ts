@@ -1,6 +1,7 @@
 import type {
   ApiEvent,
   AppApi,
+  AvailableModels,
   EmbedRequest,
   Embedding,
   Failure,
@@ -76,6 +77,10 @@ export class PortApiClient implements AppApi {
   installModel = (req: InstallModelRequest) => this.call<InstallResult>('installModel', req);
   removeModel = (req: { id: string }) => this.call<ModelSummary[]>('removeModel', req);
   embed = (req: EmbedRequest) => this.call<Embedding>('embed', req);
+  availableModels = () => this.call<AvailableModels>('availableModels');
+  cancelModelInstall = () => this.call<{ cancelled: boolean }>('cancelModelInstall');
+  setModelMirror = (req: { url: string | null }) => this.call<AvailableModels>('setModelMirror', req);
+  selfTestModel = (req: { id: string }) => this.call<ModelSummary>('selfTestModel', req);
   onIndexProgress = (l: (p: IndexProgress) => void) => this.on('indexProgress', l as (d: never) => void);
   onModelProgress = (l: (p: ModelProgress) => void) => this.on('modelProgress', l as (d: never) => void);
 }

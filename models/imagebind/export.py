@@ -330,7 +330,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     model = load_imagebind(args.checkpoint, args.imagebind)
     manifest = export_pack(model, args.out, info, args.modalities, args.fp16, args.opset, vocab)
     total = sum(f["bytes"] for e in manifest["encoders"].values() for f in [e["onnx"], *e["externalData"]])
-    print(f"wrote {manifest['id']} ({total / 1e9:.2f} GB) to {args.out}; next: selftest.py, then install it")
+    print(f"wrote {manifest['id']} ({total / 1e9:.2f} GB) to {args.out}; next: bindery models install {args.out} (it runs the self-test)")
     return 0
 
 

@@ -8,7 +8,7 @@ import { InstallDialog } from './components/InstallDialog.js';
 import { Library } from './components/Library.js';
 import { Preview } from './components/Preview.js';
 import { Results } from './components/Results.js';
-import { StatusBar, TestPackBanner } from './components/StatusBar.js';
+import { StatusBar, ModelBanner } from './components/StatusBar.js';
 import { useSearch, type SearchState } from './hooks/useSearch.js';
 import { useConnection, useIndexProgress, useStatus } from './hooks/useStatus.js';
 import { basename, formatTime } from './lib/format.js';
@@ -176,7 +176,7 @@ export function App({ client, initialChips = [], initialOptions }: AppProps) {
   return (
     <ClientProvider client={client}>
       <div className="app">
-        {status?.model.testPack && <TestPackBanner onInstall={() => setInstallOpen(true)} />}
+        {status && <ModelBanner model={status.model} onInstall={() => setInstallOpen(true)} />}
         <div className="workspace">
           <aside className="sidebar">
             <Library

@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Embedding, InstallResult } from '../../app/api.js';
 import { cosine, goldenCases, goldenOutput, SMALL_GOLDEN_DIR } from '../../models/converter-check/golden.js';
 import { jsonLines, runCli, tempDir, type CliResult } from '../support/cli.js';
+import { startPackServer } from '../support/pack-server.js';
 import { FIXTURES_DIR, REPO_ROOT } from '../support/paths.js';
 
 /**
@@ -52,7 +53,7 @@ describe('bindery models install <checkpoint.pth>', () => {
   it('prints {"installed":{"id","verified"}} last, with progress before it', async () => {
     expect(installed.id).toMatch(/^imagebind-custom-[0-9a-f]{8}-fp16$/);
     expect(installed.verified).toBe(false);
-    expect(installed.licence).toBe('CC-BY-NC-4.0');
+    expect(installed.licence).toBe('CC-BY-NC 4.0 / CC BY-NC-SA 4.0 — non-commercial use only');
   });
 
   it('embeds text, an image and a recording as the official model does', async () => {
@@ -73,11 +74,35 @@ describe('bindery models install <checkpoint.pth>', () => {
     );
   });
 
-  it('runs the self-test unless told not to', async () => {
-    const r = await ok(['models', 'install', CHECKPOINT, '--precision', 'fp32', '--json']);
-    const last = jsonLines(r.stdout).at(-1) as { installed: InstallResult };
-    expect(last.installed.id).toMatch(/-fp32$/);
-    expect(last.installed.verified).toBe(true);
+  it('runs the self-test unless told not to: random weights fail it and are not made active', async () => {
+    const www = path.join(dir, 'www');
+    await cp(FIXTURES_DIR, path.join(www, 'facebookresearch/ImageBind/main/.assets'), { recursive: true });
+    const server = await startPackServer(www);
+    try {
+      const r = await runCli(
+        [
+          '--db',
+          path.join(dir, 'catalogue.db'),
+          'models',
+          'install',
+          CHECKPOINT,
+          '--precision',
+          'fp32',
+          '--json',
+        ],
+        {
+          BINDERY_MODEL_MIRROR: server.urlOf(''),
+        },
+      );
+      expect(r.code).toBe(1);
+      const last = jsonLines(r.stdout).at(-1) as { installed: InstallResult };
+      expect(last.installed.id).toMatch(/-fp32$/);
+      expect(last.installed.verified).toBe(false);
+      expect(last.installed.active).toBe(false);
+      expect(last.installed.selftest).toMatch(/Vision×Text|Audio×Text|Vision×Audio/);
+    } finally {
+      await server.close();
+    }
   });
 
   it('refuses bad checkpoints with one line and installs nothing', async () => {

@@ -1,11 +1,13 @@
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeImage, writeTone, writeVideo } from '../../bench/synth-media.js';
+import { SMALL_GOLDEN_DIR } from '../../models/converter-check/golden.js';
 import { BIN, startCli, tempDir } from '../support/cli.js';
+import { startPackServer, type PackServer } from '../support/pack-server.js';
 import { FIXTURES_DIR, REPO_ROOT } from '../support/paths.js';
 import { chromiumMissing, launchChromium, type Browser } from '../../bench/browser.js';
 import { RENDERER_DIST } from '../../bench/grid.js';
@@ -94,6 +96,17 @@ async function buildLibrary(dir: string): Promise<void> {
   );
 }
 
+/** A stand-in for the official hosts: the small random checkpoint as imagebind_huge.pth, and the example files. */
+async function startMirror(root: string): Promise<PackServer> {
+  await mkdir(path.join(root, 'imagebind'), { recursive: true });
+  await copyFile(
+    path.join(SMALL_GOLDEN_DIR, 'checkpoint.pth'),
+    path.join(root, 'imagebind', 'imagebind_huge.pth'),
+  );
+  await cp(FIXTURES_DIR, path.join(root, 'facebookresearch/ImageBind/main/.assets'), { recursive: true });
+  return startPackServer(root);
+}
+
 const EXTRA_PHOTOS = 40;
 /** 6 fixtures + 7 generated + the extra photos; broken.jpg fails. */
 const GOOD_FILES = 6 + 7 + EXTRA_PHOTOS;
@@ -172,6 +185,7 @@ describe.skipIf(Boolean(SKIP))('Bindery in Chromium through `bindery serve`', ()
   let page: Page;
   let serve: { url: string; pageUrl: string; token: string };
   let libDir: string;
+  let mirror: PackServer;
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
@@ -179,8 +193,11 @@ describe.skipIf(Boolean(SKIP))('Bindery in Chromium through `bindery serve`', ()
     libDir = path.join(tmp.dir, 'library');
     await buildLibrary(libDir);
     expect(existsSync(BIN)).toBe(true);
+    mirror = await startMirror(path.join(tmp.dir, 'www'));
     server = startCli(['--db', path.join(tmp.dir, 'catalogue.db'), 'serve', '--json'], {
       BINDERY_HOME: path.join(tmp.dir, 'home'),
+      HOME: path.join(tmp.dir, 'home'),
+      BINDERY_MODEL_MIRROR: mirror.urlOf(''),
     });
     serve = await readServeLine(server, 90_000);
     browser = await launchChromium({ width: 1360, height: 860 });
@@ -192,6 +209,7 @@ describe.skipIf(Boolean(SKIP))('Bindery in Chromium through `bindery serve`', ()
   afterAll(async () => {
     await browser?.close();
     await stopChild(server);
+    await mirror?.close();
     await tmp?.cleanup();
     // The README embeds docs/screenshots; refresh them on request so a test run leaves the tree clean.
     if (existsSync(SHOTS) && process.env.BINDERY_UPDATE_SCREENSHOTS === '1') {
@@ -375,12 +393,12 @@ describe.skipIf(Boolean(SKIP))('Bindery in Chromium through `bindery serve`', ()
   });
 
   it('shows install progress and errors in the model-pack dialog', async () => {
-    await page.getByRole('button', { name: 'Install a model pack…' }).click();
+    await page.getByRole('button', { name: 'Get ImageBind…' }).click();
     const dialog = page.locator('dialog[open]');
     await dialog.waitFor();
     await dialog.getByText('Test pack', { exact: false }).first().waitFor();
-    await dialog.getByLabel('Model pack URL or folder').fill(path.join(tmp.dir, 'no-such-pack'));
-    await dialog.getByRole('button', { name: 'Install' }).click();
+    await dialog.getByLabel('Model pack URL, folder or checkpoint').fill(path.join(tmp.dir, 'no-such-pack'));
+    await dialog.getByRole('button', { name: 'Install from source' }).click();
     await dialog.getByRole('alert').waitFor({ timeout: 30_000 });
     expect((await dialog.getByRole('alert').textContent())?.length).toBeGreaterThan(5);
     expect(await dialog.evaluate((d) => d.matches(':modal'))).toBe(true);
@@ -388,6 +406,55 @@ describe.skipIf(Boolean(SKIP))('Bindery in Chromium through `bindery serve`', ()
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'detached' });
   }, 60_000);
+
+  it('gets ImageBind in one click: licence, download, conversion, self-test, then searching with it', async () => {
+    await page.getByRole('button', { name: 'Get ImageBind…' }).click();
+    const dialog = page.locator('dialog[open]');
+    const card = dialog.getByTestId('catalogue-imagebind-huge-fp16');
+    await card.waitFor();
+    expect(await card.textContent()).toMatch(/Non-commercial use only.*CC-BY-NC 4\.0.*CC BY-NC-SA 4\.0/);
+    const install = card.getByRole('button', { name: 'Install' });
+    expect(await install.isDisabled()).toBe(true); // nothing is downloaded before the licence is accepted
+    await card.getByLabel('I accept this licence: non-commercial use only').check();
+    await shot(page, 'get-imagebind');
+    mirror.faults = { bytesPerSec: 4_000_000 };
+    await install.click();
+    await dialog.getByTestId('install-progress').waitFor();
+    await page.waitForFunction(
+      () =>
+        document.querySelector('[data-testid="install-progress"]')?.getAttribute('data-phase') === 'download',
+      null,
+      { timeout: 30_000 },
+    );
+    const outcome = dialog.getByTestId('install-outcome');
+    await outcome.waitFor({ timeout: 90_000 });
+    // The mirror serves random weights: the self-test says which matrix differed, and the pack waits.
+    expect(await outcome.textContent()).toMatch(
+      /self-test failed — (Vision|Audio)×(Text|Audio) differs from ImageBind's README by/,
+    );
+    await outcome.scrollIntoViewIfNeeded();
+    await shot(page, 'install-selftest');
+    await outcome.getByRole('button', { name: 'Use it anyway (unverified)' }).click();
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+    const banner = page.getByTestId('test-pack-banner');
+    await page.waitForFunction(
+      () =>
+        /is unverified/.test(document.querySelector('[data-testid="test-pack-banner"]')?.textContent ?? ''),
+      null,
+      { timeout: 30_000 },
+    );
+    expect(await banner.textContent()).toMatch(/ImageBind, custom size .* is unverified/);
+    // The library is re-embedded with the new pack in the background; then it answers searches.
+    await page.waitForFunction(() => !document.querySelector('.statusbar .status-item.warn'), null, {
+      timeout: 120_000,
+    });
+    const box = page.locator('.composer-input');
+    await box.fill('a bird');
+    await box.press('Enter');
+    await page.locator('[role="gridcell"]').first().waitFor();
+    expect(await page.locator('.status-model').textContent()).toMatch(/ImageBind, custom size/);
+  }, 240_000);
 
   it('explains how to open the app when the URL has no token', async () => {
     const fresh = await browser!.context.newPage();

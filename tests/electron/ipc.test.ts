@@ -70,6 +70,10 @@ const VALID: Record<ApiMethod, unknown> = {
   installModel: { source: '/packs/imagebind' },
   removeModel: { id: 'old-pack' },
   embed: { modality: 'text', text: 'a dog' },
+  availableModels: {},
+  cancelModelInstall: {},
+  setModelMirror: { url: 'http://127.0.0.1:8000/' },
+  selfTestModel: { id: 'imagebind-huge-fp16' },
 };
 const METHODS = Object.keys(API_SCHEMAS) as ApiMethod[];
 

@@ -373,17 +373,23 @@ describe('menu and About', () => {
     const model = {
       name: 'ImageBind Huge',
       version: '1.0',
-      licence: { name: 'CC-BY-NC 4.0', url: 'https://example.org/licence' },
+      licence: {
+        name: 'CC-BY-NC 4.0',
+        label: 'CC-BY-NC 4.0 / CC BY-NC-SA 4.0 — non-commercial use only',
+        url: 'https://example.org/licence',
+      },
       testPack: false,
     };
     const text = aboutDetail(info, model);
     expect(text).toContain('Bindery 0.1.0');
     expect(text).toContain('Model pack: ImageBind Huge 1.0');
-    expect(text).toContain('Model licence: CC-BY-NC 4.0 (https://example.org/licence)');
+    expect(text).toContain(
+      'Model licence: CC-BY-NC 4.0 / CC BY-NC-SA 4.0 — non-commercial use only (https://example.org/licence)',
+    );
     expect(aboutDetail(info, { ...model, testPack: true })).toMatch(/test pack/);
     expect(aboutDetail(info, null, 'engine restarting')).toContain('unavailable (engine restarting)');
     expect(licenceUrl(model)).toBe('https://example.org/licence');
-    expect(licenceUrl({ licence: { name: 'x', url: 'javascript:alert(1)' } })).toBeNull();
+    expect(licenceUrl({ licence: { name: 'x', label: 'x', url: 'javascript:alert(1)' } })).toBeNull();
     expect(licenceUrl(null)).toBeNull();
   });
 });

@@ -105,7 +105,7 @@ class HttpOrigin implements PackOrigin {
   }
 
   async readManifest(signal?: AbortSignal): Promise<Buffer> {
-    const { res, chunks } = await this.get(this.manifestUrl, 0, signal, (r) => {
+    const { res, chunks } = await get(this.manifestUrl, 0, this.timeoutMs, signal, (r) => {
       if (r.status !== 200) throw statusError(this.manifestUrl, r);
     });
     this.base = new URL(res.url || this.manifestUrl.href);
@@ -117,48 +117,62 @@ class HttpOrigin implements PackOrigin {
   async open(rel: string, from: number, signal?: AbortSignal): Promise<Body> {
     // Each path segment is encoded, so a '#' or '?' in a file name stays part of the name.
     const url = new URL(rel.split('/').map(encodeURIComponent).join('/'), this.base);
-    const { value, chunks } = await this.get(url, from, signal, (r) => {
-      if (r.status === 416) {
-        throw new RangeNotSatisfiableError(`GET ${url.href}: the server has no bytes from offset ${from}`);
-      }
-      if (r.status === 206) return parseContentRange(url, r);
-      if (r.status !== 200) throw statusError(url, r);
-      const length = r.headers.get('content-length');
-      return { from: 0, total: length === null ? null : Number(length) };
-    });
-    return { ...value, chunks };
+    return openUrl(url, from, this.timeoutMs, signal);
   }
+}
 
-  /**
-   * GETs `url` (from byte `from` on); `check` reads the headers or refuses the response. A refused
-   * response is discarded with its timer, so a failed request never keeps the process alive.
-   */
-  private async get<T>(
-    url: URL,
-    from: number,
-    signal: AbortSignal | undefined,
-    check: (res: Response) => T,
-  ): Promise<{ res: Response; value: T; chunks: AsyncIterable<Uint8Array> }> {
-    const guard = new StallGuard(url, this.timeoutMs, signal);
-    // identity: a compressed response would make byte offsets meaningless for Range.
-    const headers: Record<string, string> = { 'accept-encoding': 'identity' };
-    if (from > 0) headers.range = `bytes=${from}-`;
-    let res: Response;
-    try {
-      res = await fetch(url, { headers, signal: guard.signal, redirect: 'follow' });
-    } catch (e) {
-      guard.stop();
-      throw guard.explain(e);
-    }
-    try {
-      const value = check(res);
-      return { res, value, chunks: guard.iterate(res.body!) };
-    } catch (e) {
-      guard.stop();
-      void res.body?.cancel().catch(() => undefined);
-      throw e;
-    }
+/**
+ * GETs `url` (from byte `from` on); `check` reads the headers or refuses the response. A refused
+ * response is discarded with its timer, so a failed request never keeps the process alive.
+ */
+async function get<T>(
+  url: URL,
+  from: number,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+  check: (res: Response) => T,
+): Promise<{ res: Response; value: T; chunks: AsyncIterable<Uint8Array> }> {
+  const guard = new StallGuard(url, timeoutMs, signal);
+  // identity: a compressed response would make byte offsets meaningless for Range.
+  const headers: Record<string, string> = { 'accept-encoding': 'identity' };
+  if (from > 0) headers.range = `bytes=${from}-`;
+  let res: Response;
+  try {
+    res = await fetch(url, { headers, signal: guard.signal, redirect: 'follow' });
+  } catch (e) {
+    guard.stop();
+    throw guard.explain(e);
   }
+  try {
+    const value = check(res);
+    return { res, value, chunks: guard.iterate(res.body!) };
+  } catch (e) {
+    guard.stop();
+    void res.body?.cancel().catch(() => undefined);
+    throw e;
+  }
+}
+
+/**
+ * Opens `url` from byte `from` on (HTTP Range): the body, where it starts (0 when the server
+ * ignored Range) and the whole file's size when the server says it.
+ */
+export async function openUrl(
+  url: URL,
+  from: number,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<Body> {
+  const { value, chunks } = await get(url, from, timeoutMs, signal, (r) => {
+    if (r.status === 416) {
+      throw new RangeNotSatisfiableError(`GET ${url.href}: the server has no bytes from offset ${from}`);
+    }
+    if (r.status === 206) return parseContentRange(url, r);
+    if (r.status !== 200) throw statusError(url, r);
+    const length = r.headers.get('content-length');
+    return { from: 0, total: length === null ? null : Number(length) };
+  });
+  return { ...value, chunks };
 }
 
 function statusError(url: URL, res: Response): InstallError {

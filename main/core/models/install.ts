@@ -64,16 +64,25 @@ export async function installPack(
 ): Promise<InstalledPack | CheckpointInstall> {
   const progress = new ProgressReporter(source, opts.onProgress);
   try {
-    const checkpoint = await checkpointFile(source);
-    const installed = checkpoint
-      ? await installCheckpoint(checkpoint, { ...opts, precision: opts.precision ?? 'fp16' }, progress)
-      : await install(source, opts, progress);
+    const installed = await installSource(source, opts, progress);
     progress.emit({ phase: 'done', message: `installed ${installed.manifest.id} in ${installed.dir}` }, true);
     return installed;
   } catch (e) {
     progress.emit({ phase: 'error', message: e instanceof Error ? e.message : String(e) }, true);
     throw e;
   }
+}
+
+/** installPack's work, reporting to the caller's `progress`, which says when everything is done. */
+export async function installSource(
+  source: string,
+  opts: InstallOptions,
+  progress: ProgressReporter,
+): Promise<InstalledPack | CheckpointInstall> {
+  const checkpoint = await checkpointFile(source);
+  return checkpoint
+    ? await installCheckpoint(checkpoint, { ...opts, precision: opts.precision ?? 'fp16' }, progress)
+    : await install(source, opts, progress);
 }
 
 /** The local file `source` names when it is a checkpoint rather than a pack (sniffed by content). */

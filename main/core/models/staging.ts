@@ -128,6 +128,8 @@ type ProgressUpdate = Partial<Omit<ModelProgress, 'source'>> & Pick<ModelProgres
 export class ProgressReporter {
   private last: ModelProgress | null = null;
   private lastAt = 0;
+  /** Where the current phase's rate is measured from: bytes resumed from disk do not count. */
+  private phaseStart: { phase: string; at: number; bytes: number } | null = null;
 
   constructor(
     private readonly source: string,
@@ -136,19 +138,32 @@ export class ProgressReporter {
 
   emit(update: ProgressUpdate, force = false): void {
     if (!this.listener) return;
+    const now = Date.now();
+    const bytesDone = update.bytesDone ?? this.last?.bytesDone ?? 0;
+    const bytesTotal = update.bytesTotal === undefined ? (this.last?.bytesTotal ?? null) : update.bytesTotal;
     const p: ModelProgress = {
       source: this.source,
       file: update.file === undefined ? (this.last?.file ?? null) : update.file,
-      bytesDone: update.bytesDone ?? this.last?.bytesDone ?? 0,
-      bytesTotal: update.bytesTotal === undefined ? (this.last?.bytesTotal ?? null) : update.bytesTotal,
+      bytesDone,
+      bytesTotal,
       message: update.message ?? null,
       phase: update.phase,
+      ...this.rate(update.phase, now, bytesDone, bytesTotal),
     };
-    const now = Date.now();
     const changed = p.phase !== this.last?.phase || p.file !== this.last?.file;
     if (!force && !changed && now - this.lastAt < PROGRESS_INTERVAL_MS) return;
     this.last = p;
     this.lastAt = now;
     this.listener(p);
+  }
+
+  /** Bytes a second since the phase began, and the seconds left at that rate (after a second of data). */
+  private rate(phase: string, now: number, done: number, total: number | null) {
+    if (this.phaseStart?.phase !== phase) this.phaseStart = { phase, at: now, bytes: done };
+    const secs = (now - this.phaseStart.at) / 1000;
+    const moved = done - this.phaseStart.bytes;
+    if (secs < 1 || moved <= 0) return { bytesPerSec: null, etaS: null };
+    const bytesPerSec = moved / secs;
+    return { bytesPerSec, etaS: total === null ? null : Math.max(0, (total - done) / bytesPerSec) };
   }
 }

@@ -54,6 +54,8 @@ const ERROR_CODES: readonly ApiErrorCode[] = [
   'not_found',
   'forbidden',
   'unsupported',
+  'conflict',
+  'cancelled',
   'failed',
 ];
 
@@ -94,6 +96,10 @@ function apiCalls(call: Caller): Omit<AppApi, 'onIndexProgress' | 'onModelProgre
     installModel: c('installModel'),
     removeModel: c('removeModel'),
     embed: c('embed'),
+    availableModels: c('availableModels'),
+    cancelModelInstall: c('cancelModelInstall'),
+    setModelMirror: c('setModelMirror'),
+    selfTestModel: c('selfTestModel'),
   };
 }
 

@@ -1,46 +1,10 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
-import type { ModelProgress, ModelSummary } from '../../../app/api.js';
+import type { AvailableModels, InstallModelRequest, ModelProgress, ModelSummary } from '../../../app/api.js';
 import { toClientError } from '../api/client.js';
 import { useClient } from '../api/context.js';
-import { formatBytes } from '../lib/format.js';
 import { Dialog } from './Dialog.js';
+import { GetModels, InstallProgress } from './GetModels.js';
 import { Icon } from './Icons.js';
-
-const PHASE: Record<ModelProgress['phase'], string> = {
-  download: 'Downloading',
-  verify: 'Verifying',
-  convert: 'Converting',
-  install: 'Installing',
-  done: 'Installed',
-  error: 'Failed',
-};
-
-function InstallProgress({ p }: { p: ModelProgress }) {
-  const pct = p.bytesTotal ? Math.min(100, (p.bytesDone / p.bytesTotal) * 100) : undefined;
-  return (
-    <div className="progress-card" data-phase={p.phase}>
-      <div className="progress-head">
-        <strong>{PHASE[p.phase]}</strong>
-        <span className="muted">
-          {formatBytes(p.bytesDone)}
-          {p.bytesTotal ? ` / ${formatBytes(p.bytesTotal)}` : ''}
-        </span>
-      </div>
-      <div
-        className={`progress${pct === undefined && p.phase !== 'done' ? ' is-indeterminate' : ''}`}
-        role="progressbar"
-        aria-label="Model pack installation"
-        aria-valuemin={0}
-        aria-valuemax={100}
-        aria-valuenow={pct === undefined ? undefined : Math.round(pct)}
-      >
-        <span style={{ width: pct === undefined ? (p.phase === 'done' ? '100%' : undefined) : `${pct}%` }} />
-      </div>
-      {p.file && <div className="progress-current">{p.file}</div>}
-      {p.message && <div className="muted">{p.message}</div>}
-    </div>
-  );
-}
 
 function ModelList({ models, onChange }: { models: ModelSummary[]; onChange: (m: ModelSummary[]) => void }) {
   const client = useClient();
@@ -62,6 +26,14 @@ function ModelList({ models, onChange }: { models: ModelSummary[]; onChange: (m:
               <strong>{m.name}</strong> <span className="muted">{m.version}</span>
               {m.active && <span className="pill">active</span>}
               {m.testPack && <span className="pill warn">test pack</span>}
+              {!m.testPack && (
+                <span
+                  className={`pill${m.verified ? '' : ' warn'}`}
+                  title={m.selftest ?? 'no self-test recorded'}
+                >
+                  {m.verified ? 'verified' : 'unverified'}
+                </span>
+              )}
               <div className="muted small">
                 {m.licence} · {m.embeddedContents}/{m.totalContents} items embedded
               </div>
@@ -93,12 +65,12 @@ function ModelList({ models, onChange }: { models: ModelSummary[]; onChange: (m:
   );
 }
 
-function SourceForm({ busy, onInstall }: { busy: boolean; onInstall: (source: string) => void }) {
+function SourceForm({ busy, onInstall }: { busy: boolean; onInstall: (req: InstallModelRequest) => void }) {
   const client = useClient();
   const [source, setSource] = useState('');
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    if (source.trim()) onInstall(source.trim());
+    if (source.trim()) onInstall({ source: source.trim() });
   };
   return (
     <form className="field-row" onSubmit={submit}>
@@ -107,8 +79,8 @@ function SourceForm({ busy, onInstall }: { busy: boolean; onInstall: (source: st
         type="text"
         value={source}
         onChange={(e) => setSource(e.currentTarget.value)}
-        placeholder="https://…/pack.json or /path/to/pack-folder"
-        aria-label="Model pack URL or folder"
+        placeholder="https://…/pack.json, a pack folder, or a checkpoint (.pth, .safetensors)"
+        aria-label="Model pack URL, folder or checkpoint"
         spellCheck={false}
         disabled={busy}
       />
@@ -122,8 +94,8 @@ function SourceForm({ busy, onInstall }: { busy: boolean; onInstall: (source: st
           <Icon name="folder" /> Folder…
         </button>
       )}
-      <button type="submit" className="button primary" disabled={busy || !source.trim()}>
-        <Icon name="download" /> Install
+      <button type="submit" className="button" disabled={busy || !source.trim()}>
+        <Icon name="download" /> Install from source
       </button>
     </form>
   );
@@ -137,51 +109,89 @@ function useInstall(onDone: () => Promise<void>) {
   const [error, setError] = useState<string | null>(null);
   const [installed, setInstalled] = useState<ModelSummary | null>(null);
   useEffect(() => client.onModelProgress(setProgress), [client]);
-  const install = async (source: string) => {
+  const install = async (req: InstallModelRequest) => {
     setBusy(true);
     setError(null);
     setInstalled(null);
     setProgress(null);
     try {
-      setInstalled(await client.installModel({ source }));
-      await onDone();
+      setInstalled(await client.installModel(req));
     } catch (err) {
       setError(toClientError(err).message);
     } finally {
       setBusy(false);
+      await onDone();
     }
   };
-  return { busy, progress, error, installed, install };
+  const cancel = () => void client.cancelModelInstall();
+  return { busy, progress, error, installed, install, cancel };
 }
 
-/** Install a model pack from a pack.json URL or a local folder, with progress; pick the active one. */
+/** What an install ended with: verified and in use, or installed but held back by its self-test. */
+function InstallOutcome({ installed, onUse }: { installed: ModelSummary; onUse: () => void }) {
+  if (installed.verified || installed.testPack) {
+    return (
+      <div className="success-text" role="status" data-testid="install-outcome">
+        <Icon name="check" /> Installed {installed.name}.{' '}
+        {installed.verified &&
+          'Its self-test passed: it is in use, and your library is being re-embedded with it.'}
+        {!installed.active && (
+          <button type="button" className="button small primary" onClick={onUse}>
+            Use it now
+          </button>
+        )}
+      </div>
+    );
+  }
+  return (
+    <div className="error-text" role="alert" data-testid="install-outcome">
+      <Icon name="warning" /> {installed.name} is installed but not in use:{' '}
+      {installed.selftest ? `its self-test failed — ${installed.selftest}` : 'it has not been self-tested'}.{' '}
+      <button type="button" className="button small" onClick={onUse}>
+        Use it anyway (unverified)
+      </button>
+    </div>
+  );
+}
+
+/** Get ImageBind, install a pack from a URL, folder or checkpoint, and choose among installed ones. */
 export function InstallDialog({ onClose, onChanged }: { onClose: () => void; onChanged: () => void }) {
   const client = useClient();
   const [models, setModels] = useState<ModelSummary[] | null>(null);
+  const [available, setAvailable] = useState<AvailableModels | null>(null);
   const [listError, setListError] = useState<string | null>(null);
-  const load = useCallback(
-    () => client.listModels().then(setModels, (e: unknown) => setListError(toClientError(e).message)),
-    [client],
-  );
+  const load = useCallback(async () => {
+    try {
+      const [m, a] = await Promise.all([client.listModels(), client.availableModels()]);
+      setModels(m);
+      setAvailable(a);
+    } catch (e) {
+      setListError(toClientError(e).message);
+    }
+  }, [client]);
   useEffect(() => void load(), [load]);
   const changed = (m: ModelSummary[]) => {
     setModels(m);
     onChanged();
   };
-  const { busy, progress, error, installed, install } = useInstall(async () => {
+  const { busy, progress, error, installed, install, cancel } = useInstall(async () => {
     await load();
     onChanged();
   });
   return (
     <Dialog title="Model packs" onClose={onClose} className="install">
       <div className="install-body">
-        <p className="muted">
-          Bindery ships with a tiny test pack so everything can run; its results are random. Install a real
-          pack (for example ImageBind, CC-BY-NC 4.0) from the URL of its <code>pack.json</code> or from a
-          folder.
-        </p>
-        <SourceForm busy={busy} onInstall={(s) => void install(s)} />
-        {progress && (busy || progress.phase === 'done') && <InstallProgress p={progress} />}
+        {available && (
+          <GetModels
+            models={available.models}
+            mirror={available.mirror}
+            busy={busy}
+            onInstall={(r) => void install(r)}
+          />
+        )}
+        {progress && (busy || progress.phase === 'done') && (
+          <InstallProgress p={progress} onCancel={busy ? cancel : undefined} />
+        )}
         {busy && !progress && <p className="muted">Starting…</p>}
         {(error ?? listError) && (
           <p className="error-text" role="alert">
@@ -189,18 +199,10 @@ export function InstallDialog({ onClose, onChanged }: { onClose: () => void; onC
           </p>
         )}
         {installed && (
-          <div className="success-text" role="status">
-            <Icon name="check" /> Installed {installed.name} {installed.version}.
-            {!installed.active && (
-              <button
-                type="button"
-                className="button small primary"
-                onClick={() => void client.useModel({ id: installed.id }).then(changed)}
-              >
-                Use it now
-              </button>
-            )}
-          </div>
+          <InstallOutcome
+            installed={installed}
+            onUse={() => void client.useModel({ id: installed.id }).then(changed)}
+          />
         )}
         <h3 className="side-title">Installed</h3>
         {models ? (
@@ -208,6 +210,11 @@ export function InstallDialog({ onClose, onChanged }: { onClose: () => void; onC
         ) : (
           <div className="skeleton-list" aria-busy="true" />
         )}
+        <h3 className="side-title">Other sources</h3>
+        <p className="muted small">
+          A pack's <code>pack.json</code> URL or folder, or a checkpoint you already have (converted here).
+        </p>
+        <SourceForm busy={busy} onInstall={(r) => void install(r)} />
       </div>
     </Dialog>
   );

@@ -84,13 +84,21 @@ export function StatusBar({
 export const TEST_PACK_MESSAGE =
   'Test pack with random weights — results are not meaningful until you install a real model pack';
 
-export function TestPackBanner({ onInstall }: { onInstall: () => void }) {
+/**
+ * Shown while the active pack cannot be trusted: the random test pack (first run: it offers
+ * ImageBind), or a pack whose self-test did not pass. A verified pack removes it.
+ */
+export function ModelBanner({ model, onInstall }: { model: Status['model']; onInstall: () => void }) {
+  if (!model.testPack && model.verified) return null;
+  const message = model.testPack
+    ? TEST_PACK_MESSAGE
+    : `${model.name} is unverified — ${model.selftest ? `its self-test failed: ${model.selftest}` : 'it has not passed a self-test'}`;
   return (
     <div className="banner warn" role="status" data-testid="test-pack-banner">
       <Icon name="warning" size={18} />
-      <span>{TEST_PACK_MESSAGE}</span>
+      <span>{message}</span>
       <button type="button" className="button small" onClick={onInstall}>
-        <Icon name="download" /> Install a model pack…
+        <Icon name="download" /> {model.testPack ? 'Get ImageBind…' : 'Model packs…'}
       </button>
     </div>
   );

@@ -69,8 +69,10 @@ function fakeStatus(n: number): Status {
       name: 'Synthetic results',
       version: '1',
       dir: '/bench',
-      licence: { name: 'none' },
+      licence: { name: 'none', label: 'none' },
       testPack: false,
+      verified: true,
+      selftest: null,
       embeddingDim: 1024,
       encoders: ['vision', 'text', 'audio'],
       inputKinds: ['text', 'image', 'audio', 'video'],
@@ -130,6 +132,10 @@ export function createFakeClient(opts: FakeClientOptions = {}): BinderyClient & 
     installModel: () => Promise.reject(new Error('the benchmark client installs nothing')),
     removeModel: () => wait(models),
     embed: () => Promise.reject(new Error('the benchmark client embeds nothing')),
+    availableModels: () => wait({ mirror: null, models: [] }),
+    cancelModelInstall: () => wait({ cancelled: false }),
+    setModelMirror: () => wait({ mirror: null, models: [] }),
+    selfTestModel: () => Promise.reject(new Error('the benchmark client tests nothing')),
     onModelProgress: () => () => undefined,
     onConnection: (l: (s: 'open') => void) => {
       l('open');

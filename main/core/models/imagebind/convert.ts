@@ -9,7 +9,7 @@ import { sha256File } from '../pack.js';
 import type { WrittenFile } from '../onnx/builder.js';
 import { inferDims, validateCheckpoint, variantName, type ImageBindDims } from './architecture.js';
 import { buildTowerGraph, type Precision, type TowerGraph } from './graphs.js';
-import { IMAGEBIND_LICENCE, IMAGEBIND_PREPROCESS } from './pack-defaults.js';
+import { IMAGEBIND_PACK_LICENCE, IMAGEBIND_PREPROCESS } from './pack-defaults.js';
 
 /**
  * Checkpoint → Bindery model pack, in Node (docs/architecture.md §11):
@@ -89,7 +89,7 @@ export async function convertCheckpoint(file: string, opts: ConvertOptions): Pro
     const manifest = PackManifestSchema.parse({
       format: 1,
       ...identity(dims, precision, await fingerprint(ckpt)),
-      licence: IMAGEBIND_LICENCE,
+      licence: IMAGEBIND_PACK_LICENCE,
       embeddingDim: dims.out,
       tokenizer: await fileEntry(opts.outDir, VOCAB_FILE),
       encoders,

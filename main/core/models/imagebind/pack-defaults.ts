@@ -7,6 +7,7 @@ import {
   ThermalParamsSchema,
   VisionParamsSchema,
 } from '../../../../app/pack.js';
+import { IMAGEBIND_LICENCE } from '../catalogue.js';
 
 /**
  * What a pack converted from an ImageBind checkpoint states besides its graphs: ImageBind's own
@@ -24,15 +25,16 @@ export const IMAGEBIND_PREPROCESS: Readonly<Record<EncoderModality, unknown>> = 
 };
 
 /**
- * Meta states the licence in two places and they differ: the repository's README says
- * CC-BY-NC 4.0, its model_card.md says CC BY-NC-SA 4.0. Both are non-commercial; the pack shows both.
+ * The pack's licence: Meta states it in two places and they differ (the README says CC-BY-NC 4.0,
+ * model_card.md CC BY-NC-SA 4.0); the pack carries both, from the catalogue's one statement of them.
  */
-export const IMAGEBIND_LICENCE = {
+export const IMAGEBIND_PACK_LICENCE = {
   name: 'CC-BY-NC-4.0',
-  url: 'https://creativecommons.org/licenses/by-nc/4.0/',
+  url: IMAGEBIND_LICENCE.terms[0].url,
+  summary: IMAGEBIND_LICENCE.summary,
+  terms: IMAGEBIND_LICENCE.terms,
   text:
-    'ImageBind model weights (c) Meta Platforms, Inc. Non-commercial use only. The ImageBind README ' +
-    'licenses the weights under CC-BY-NC 4.0 (https://creativecommons.org/licenses/by-nc/4.0/); its ' +
-    'model card says CC BY-NC-SA 4.0 (https://creativecommons.org/licenses/by-nc-sa/4.0/). Converted ' +
-    'by Bindery without changing what the weights compute. https://github.com/facebookresearch/ImageBind',
+    'ImageBind model weights (c) Meta Platforms, Inc. Non-commercial use only: ' +
+    IMAGEBIND_LICENCE.terms.map((t) => `${t.statedIn} says ${t.name} (${t.url})`).join('; ') +
+    '. Converted by Bindery without changing what the weights compute. https://github.com/facebookresearch/ImageBind',
 };
