@@ -2,7 +2,8 @@
  * Converts a golden checkpoint with Bindery's TypeScript converter and compares every output with
  * the official ImageBind code's (docs/architecture.md §11, "Proof").
  *
- *   node dist/models/converter-check/check.js <golden-dir> [--precision fp32|fp16] [--out DIR] [--json]
+ *   node dist/models/converter-check/check.js <golden-dir> [--precision fp32|fp16] [--attention onnx|fused]
+ *       [--out DIR] [--json]
  *
  * `<golden-dir>` comes from models/imagebind/make_golden.py (`--size huge` for the full-size
  * check, which is too slow for CI). Prints, per tower: conversion time, peak resident memory of
@@ -13,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { convertCheckpoint, type TowerReport } from '../../main/core/models/imagebind/convert.js';
-import type { Precision } from '../../main/core/models/imagebind/graphs.js';
+import type { AttentionForm, Precision } from '../../main/core/models/imagebind/graphs.js';
 import { loadPack } from '../../main/core/models/pack.js';
 import { EncoderRuntime } from '../../main/core/models/runtime.js';
 import { cosine, goldenCases, goldenInput, goldenOutput, maxAbsDiff, unit } from './golden.js';
@@ -55,9 +56,18 @@ export interface CheckReport {
   cases: CaseResult[];
 }
 
-export async function check(goldenDir: string, precision: Precision, outDir: string): Promise<CheckReport> {
+export async function check(
+  goldenDir: string,
+  precision: Precision,
+  outDir: string,
+  attention: AttentionForm = 'onnx',
+): Promise<CheckReport> {
   const started = performance.now();
-  const conv = await convertCheckpoint(path.join(goldenDir, 'checkpoint.pth'), { outDir, precision });
+  const conv = await convertCheckpoint(path.join(goldenDir, 'checkpoint.pth'), {
+    outDir,
+    precision,
+    form: { attention },
+  });
   const convertSeconds = (performance.now() - started) / 1000;
   const convertPeakRssBytes = process.resourceUsage().maxRSS * 1024;
   await writeFile(path.join(outDir, 'pack.json'), `${JSON.stringify(conv.manifest, null, 2)}\n`);
@@ -95,7 +105,8 @@ async function main(argv: string[]): Promise<number> {
   const outDir = keep ?? (await mkdtemp(path.join(os.tmpdir(), 'bindery-check-')));
   await mkdir(outDir, { recursive: true });
   try {
-    const report = await check(path.resolve(goldenDir), precision, outDir);
+    const attention = (flag('--attention') ?? 'onnx') as AttentionForm;
+    const report = await check(path.resolve(goldenDir), precision, outDir, attention);
     if (argv.includes('--json')) console.log(JSON.stringify(report));
     else printReport(report);
     return 0;

@@ -8,7 +8,7 @@ import { openCheckpoint, type Checkpoint } from '../checkpoint/checkpoint.js';
 import { sha256File } from '../pack.js';
 import type { WrittenFile } from '../onnx/builder.js';
 import { inferDims, validateCheckpoint, variantName, type ImageBindDims } from './architecture.js';
-import { buildTowerGraph, type Precision, type TowerGraph } from './graphs.js';
+import { buildTowerGraph, type GraphForm, type Precision, type TowerGraph } from './graphs.js';
 import { IMAGEBIND_PACK_LICENCE, IMAGEBIND_PREPROCESS } from './pack-defaults.js';
 
 /**
@@ -44,6 +44,8 @@ export interface TowerReport {
 export interface ConvertOptions {
   outDir: string;
   precision?: Precision;
+  /** Operator forms (default: standard attention, float32 residual stream). */
+  form?: Partial<GraphForm>;
   onProgress?: (p: ConvertProgress) => void;
   signal?: AbortSignal;
 }
@@ -119,7 +121,7 @@ async function writeTower(
   const started = performance.now();
   const rss = new RssSampler();
   try {
-    const graph = await buildTowerGraph(ckpt, dims, m, precision);
+    const graph = await buildTowerGraph(ckpt, dims, m, precision, opts.form);
     const weightBytes = graph.builder.weightBytes();
     const externalData = weightBytes > EXTERNAL_DATA_THRESHOLD ? `${m}.onnx.data` : undefined;
     const files = await graph.builder.write(opts.outDir, `${m}.onnx`, graph.header, {

@@ -46,6 +46,23 @@ import {
 
 export type Precision = 'fp16' | 'fp32';
 
+/**
+ * How attention is written: `onnx`, standard operators only (every provider runs them); `fused`,
+ * onnxruntime's MultiHeadAttention contrib operator where ImageBind's attention is plain (no extra
+ * key/value, no mask: the vision tower), which GPU providers run as one kernel.
+ */
+export type AttentionForm = 'onnx' | 'fused';
+
+/**
+ * Operator forms for one graph. `residual`: the residual stream and LayerNorms in float32 (the
+ * default; exact enough for any provider) or in the compute type (all-fp16 graphs).
+ */
+export interface GraphForm {
+  attention: AttentionForm;
+  residual: 'float32' | 'compute';
+}
+const DEFAULT_FORM: GraphForm = { attention: 'onnx', residual: 'float32' };
+
 export interface TowerGraph {
   builder: GraphBuilder;
   header: ModelHeader;
@@ -73,9 +90,10 @@ export async function buildTowerGraph(
   dims: ImageBindDims,
   modality: EncoderModality,
   precision: Precision,
+  form: Partial<GraphForm> = {},
 ): Promise<TowerGraph> {
   const g = new GraphBuilder();
-  const t = new Tower(g, ckpt, modality, dims.towers[modality], precision);
+  const t = new Tower(g, ckpt, modality, dims.towers[modality], precision, { ...DEFAULT_FORM, ...form });
   const layout = TOWERS[modality];
   let x = t.tokens(modality, layout);
   for (let b = 0; b < dims.towers[modality].blocks; b++)
@@ -118,9 +136,21 @@ function checkFinite(name: string, v: Float32Array): Float32Array {
   return v;
 }
 
+/** Row-major [rows, cols] → [cols, rows]: nn.Linear's [out, in] weight as MatMul's [in, out]. */
+function transposed(v: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(v.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = v[r * cols + c];
+  return out;
+}
+
+/** Where a weight's element type comes from: the compute type (matrices) or the residual type (norms, positions). */
+type WeightClass = 'compute' | 'residual';
+
 class Tower {
-  /** The element type the tower computes in. */
+  /** The element type matrix products compute in (float16 in fp16 graphs). */
   private readonly T: ElemType;
+  /** The element type of the residual stream and its LayerNorms. */
+  private readonly R: ElemType;
   private readonly consts = new Map<string, string>();
   private readonly d: number;
   private readonly heads: number;
@@ -133,8 +163,10 @@ class Tower {
     modality: EncoderModality,
     dims: TowerDims,
     precision: Precision,
+    private readonly form: GraphForm,
   ) {
     this.T = precision === 'fp16' ? 'float16' : 'float32';
+    this.R = form.residual === 'compute' ? this.T : 'float32';
     this.d = dims.width;
     this.heads = dims.heads;
     this.hd = dims.width / dims.heads;
@@ -143,49 +175,67 @@ class Tower {
 
   // --- weights and constants --------------------------------------------------------------------
 
-  private encodeT(values: Float32Array): Uint8Array {
-    return this.T === 'float16' ? bytesOf(float32ToHalf(values)) : bytesOf(values);
+  private typeOf(cls: WeightClass): ElemType {
+    return cls === 'compute' ? this.T : this.R;
   }
 
-  /** A checkpoint tensor as a streamed initializer (once, however often it is used), optionally reshaped or rewritten on load. */
+  private encode(values: Float32Array, type: ElemType): Uint8Array {
+    return type === 'float16' ? bytesOf(float32ToHalf(values)) : bytesOf(values);
+  }
+
+  /**
+   * A checkpoint tensor as a streamed initializer (once, however often it is used), in the compute
+   * type or float32, optionally reshaped or rewritten on load.
+   */
   private weight(
     name: string,
-    opts: { dims?: number[]; as?: string; transform?: (v: Float32Array) => Promise<Float32Array> } = {},
+    opts: {
+      cls?: WeightClass;
+      dims?: number[];
+      as?: string;
+      transform?: (v: Float32Array) => Promise<Float32Array> | Float32Array;
+    } = {},
   ): string {
     const id = opts.as ?? name;
     const known = this.consts.get(id);
     if (known) return known;
     this.consts.set(id, id);
+    const type = this.typeOf(opts.cls ?? 'compute');
     const dims = opts.dims ?? [...this.ckpt.tensors.get(name)!.shape];
     const count = dims.reduce((a, b) => a * b, 1);
-    const width = this.T === 'float16' ? 2 : 4;
-    return this.g.initializer(id, this.T, dims, {
-      byteLength: count * width,
+    return this.g.initializer(id, type, dims, {
+      byteLength: count * (type === 'float16' ? 2 : 4),
       load: async () => {
         const v = checkFinite(name, await this.ckpt.read(name));
-        return this.encodeT(opts.transform ? await opts.transform(v) : v);
+        return this.encode(opts.transform ? await opts.transform(v) : v, type);
       },
     });
   }
 
-  /** A constant in the tower's element type, defined once per value. */
-  private constT(key: string, dims: number[], values: number[]): string {
-    const id = `${key}:${values.join(',')}`;
+  /** nn.Linear's [out, in] weight, stored transposed as MatMul's [in, out]. */
+  private matrix(name: string): string {
+    const [out, inp] = this.ckpt.tensors.get(name)!.shape;
+    return this.weight(name, {
+      as: `${name}.T`,
+      dims: [inp, out],
+      transform: (v) => transposed(v, out, inp),
+    });
+  }
+
+  /** A constant in the compute type, defined once per value. */
+  private scalarT(value: number): string {
+    const id = `s:${value}`;
     let name = this.consts.get(id);
     if (!name) {
       name = this.g.initializer(
-        `c_${key}_${this.consts.size}`,
+        `c_s_${this.consts.size}`,
         this.T,
-        dims,
-        this.encodeT(Float32Array.from(values)),
+        [],
+        this.encode(Float32Array.of(value), this.T),
       );
       this.consts.set(id, name);
     }
     return name;
-  }
-
-  private scalarT(value: number): string {
-    return this.constT('s', [], [value]);
   }
 
   private i64(values: number[]): string {
@@ -208,82 +258,106 @@ class Tower {
     return name;
   }
 
+  private cast(x: string, from: ElemType, to: ElemType): string {
+    return from === to ? x : this.g.op('Cast', [x], { to: elemTypeCode(to) });
+  }
+
+  /** The residual type → the compute type (nothing when they are the same). */
   private toT(x: string): string {
-    return this.T === 'float32' ? x : this.g.op('Cast', [x], { to: elemTypeCode(this.T) });
+    return this.cast(x, this.R, this.T);
   }
 
+  /** The compute type → the residual type. */
+  private toR(x: string): string {
+    return this.cast(x, this.T, this.R);
+  }
+
+  /** LayerNorm on the residual stream, in its type. */
   private layerNorm(x: string, prefix: string, eps: number): string {
-    return this.g.op(
-      'LayerNormalization',
-      [x, this.weight(`${prefix}.weight`), this.weight(`${prefix}.bias`)],
-      {
-        axis: -1,
-        epsilon: { float: eps },
-      },
-    );
+    const w = this.weight(`${prefix}.weight`, { cls: 'residual' });
+    const b = this.weight(`${prefix}.bias`, { cls: 'residual' });
+    return this.g.op('LayerNormalization', [x, w, b], { axis: -1, epsilon: { float: eps } });
   }
 
-  /** nn.Linear as Gemm with the checkpoint's [out, in] weight used as is (transB). */
+  /** nn.Linear as MatMul (+ Add) in the compute type, on [.., in] → [.., out]. */
   private linear(x: string, weight: string, bias: string | null): string {
-    const inputs = [x, this.weight(weight)];
-    if (bias) inputs.push(this.weight(bias));
-    return this.g.op('Gemm', inputs, { transB: 1 });
+    const y = this.g.op('MatMul', [x, this.matrix(weight)]);
+    return bias ? this.g.op('Add', [y, this.weight(bias)]) : y;
   }
 
-  // --- the stems: input → [B·L, D] tokens ---------------------------------------------------------
+  // --- the stems: input → [B, L, D] tokens, float32 ------------------------------------------------
 
   tokens(modality: EncoderModality, layout: TowerLayout): string {
     if (modality === 'text') return this.textTokens(layout);
     const patches = modality === 'imu' ? this.imuPatches(layout) : this.convPatches(modality, layout);
     const tokens = this.withClassToken(patches, layout);
-    const normed = layout.preNorm ? this.layerNorm(tokens, layout.preNorm, EPS_BLOCK) : tokens;
-    return this.g.op('Reshape', [normed, this.i64([-1, this.d])]);
+    return layout.preNorm ? this.layerNorm(tokens, layout.preNorm, EPS_BLOCK) : tokens;
   }
 
   /** Conv patch embedding: [B, C, H, W] → [B, patches, D], then the stem's LayerNorm if it has one. */
   private convPatches(modality: EncoderModality, layout: TowerLayout): string {
     const g = this.g;
-    let x = this.toT(modality);
-    let weight: string;
-    let strides: number[];
-    if (modality === 'vision') {
-      // [N,S,3,2,224,224] → [N·S, 6, 224, 224]; the Conv3d kernel [D,3,2,14,14] read as [D,6,14,14].
-      x = g.op('Reshape', [x, this.i64([-1, 6, 224, 224])]);
-      weight = this.weight(layout.stem, { dims: [this.d, 6, 14, 14] });
-      strides = [14, 14];
-    } else if (modality === 'audio') {
-      x = g.op('Reshape', [x, this.i64([-1, 1, 128, 204])]);
-      weight = this.weight(layout.stem);
-      strides = [10, 10];
+    let seq: string;
+    if (modality === 'audio') {
+      // Overlapping patches (kernel 16, stride 10): a real convolution.
+      const x = g.op('Reshape', [this.cast(modality, 'float32', this.T), this.i64([-1, 1, 128, 204])]);
+      const conv = g.op('Conv', [x, this.weight(layout.stem)], { kernel_shape: [16, 16], strides: [10, 10] });
+      const flat = g.op('Reshape', [conv, this.i64([-1, this.d, this.L - 1])]);
+      seq = g.op('Transpose', [flat], { perm: [0, 2, 1] });
+    } else if (modality === 'vision') {
+      // [N,S,3,2,224,224] → [N·S, 6, 224, 224]: the Conv3d (2,14,14) over two frames as 14×14 patches of 6 channels.
+      seq = this.patchMatMul(
+        g.op('Reshape', [this.cast(modality, 'float32', this.T), this.i64([-1, 6, 224, 224])]),
+        layout,
+        6,
+        224,
+        14,
+      );
     } else {
-      weight = this.weight(layout.stem);
-      strides = [16, 16];
+      seq = this.patchMatMul(this.cast(modality, 'float32', this.T), layout, 1, 224, 16);
     }
-    const kernel = modality === 'vision' ? [14, 14] : [16, 16];
-    const conv = g.op('Conv', [x, weight], { kernel_shape: kernel, strides });
-    const patches = this.L - 1;
-    const seq = g.op('Transpose', [g.op('Reshape', [conv, this.i64([-1, this.d, patches])])], {
-      perm: [0, 2, 1],
+    const r = this.toR(seq);
+    return layout.stemNorm ? this.layerNorm(r, layout.stemNorm, EPS_STEM) : r;
+  }
+
+  /**
+   * A convolution whose stride equals its kernel, as patches times a matrix: [B, C, S, S] →
+   * [B, (S/k)², C·k·k] by Reshape and Transpose, then MatMul with the kernel read as [C·k·k, D].
+   * The same sums as Conv; GPU providers run it as their fastest kernel (and onnxruntime 1.30's
+   * WebGPU Conv gets 6-channel 14×14 kernels wrong).
+   */
+  private patchMatMul(x: string, layout: TowerLayout, c: number, size: number, k: number): string {
+    const g = this.g;
+    const n = size / k;
+    const grid = g.op('Reshape', [x, this.i64([-1, c, n, k, n, k])]);
+    const patches = g.op('Transpose', [grid], { perm: [0, 2, 4, 1, 3, 5] });
+    const rows = g.op('Reshape', [patches, this.i64([-1, n * n, c * k * k])]);
+    const kernel = this.weight(layout.stem, {
+      as: `${layout.stem}.patches`,
+      dims: [c * k * k, this.d],
+      transform: (v) => transposed(v, this.d, c * k * k),
     });
-    return layout.stemNorm ? this.layerNorm(seq, layout.stemNorm, EPS_STEM) : seq;
+    return g.op('MatMul', [rows, kernel]);
   }
 
   /** IMU: unfold(-1, 8, 8) + permute + reshape into 250 windows of 6×8, then Linear(48, D) and LayerNorm. */
   private imuPatches(layout: TowerLayout): string {
     const g = this.g;
     const windows = IMU_SAMPLES / IMU_WINDOW;
-    const split = g.op('Reshape', [this.toT('imu'), this.i64([-1, IMU_CHANNELS, windows, IMU_WINDOW])]);
+    const split = g.op('Reshape', [
+      this.cast('imu', 'float32', this.T),
+      this.i64([-1, IMU_CHANNELS, windows, IMU_WINDOW]),
+    ]);
     const perm = g.op('Transpose', [split], { perm: [0, 2, 1, 3] });
-    const flat = g.op('Reshape', [perm, this.i64([-1, IMU_CHANNELS * IMU_WINDOW])]);
-    const proj = this.linear(flat, layout.stem, null);
-    const normed = this.layerNorm(proj, layout.stemNorm!, EPS_STEM);
-    return g.op('Reshape', [normed, this.i64([-1, windows, this.d])]);
+    const flat = g.op('Reshape', [perm, this.i64([-1, windows, IMU_CHANNELS * IMU_WINDOW])]);
+    return this.layerNorm(this.toR(this.linear(flat, layout.stem, null)), layout.stemNorm!, EPS_STEM);
   }
 
   /** cat(cls, patches) + pos, as Pad + one constant: row 0 of the constant is cls + pos[0]. */
   private withClassToken(patches: string, layout: TowerLayout): string {
     const padded = this.g.op('Pad', [patches, this.i64([0, 1, 0, 0, 0, 0])]);
     const posCls = this.weight(layout.pos, {
+      cls: 'residual',
       as: `${layout.pos}+cls`,
       transform: async (pos) => {
         const cls = await this.ckpt.read(layout.cls!);
@@ -296,30 +370,24 @@ class Tower {
 
   /** Token embedding (Gather) + positional embedding. */
   private textTokens(layout: TowerLayout): string {
-    const emb = this.g.op('Gather', [this.weight(layout.stem), 'text'], { axis: 0 });
-    const x = this.g.op('Add', [emb, this.weight(layout.pos)]);
-    return this.g.op('Reshape', [x, this.i64([-1, this.d])]);
+    const emb = this.toR(this.g.op('Gather', [this.weight(layout.stem), 'text'], { axis: 0 }));
+    return this.g.op('Add', [emb, this.weight(layout.pos, { cls: 'residual' })]);
   }
 
   // --- the trunk -----------------------------------------------------------------------------------
 
-  /** BlockWithMasking: x + attn(norm_1(x)); x + mlp(norm_2(x)). */
+  /**
+   * BlockWithMasking: x + attn(norm_1(x)); x + mlp(norm_2(x)). The residual stream and the
+   * norms stay in float32; attention and the MLP compute in the compute type.
+   */
   block(x: string, prefix: string, layout: TowerLayout, modality: EncoderModality): string {
     const g = this.g;
-    const a = this.attention(
-      this.layerNorm(x, `${prefix}.norm_1`, EPS_BLOCK),
-      prefix,
-      layout.biasKv,
-      modality,
-    );
-    const x1 = g.op('Add', [x, a]);
-    const h = this.linear(
-      this.layerNorm(x1, `${prefix}.norm_2`, EPS_BLOCK),
-      `${prefix}.mlp.fc1.weight`,
-      `${prefix}.mlp.fc1.bias`,
-    );
-    const m = this.linear(this.gelu(h), `${prefix}.mlp.fc2.weight`, `${prefix}.mlp.fc2.bias`);
-    return g.op('Add', [x1, m]);
+    const h1 = this.toT(this.layerNorm(x, `${prefix}.norm_1`, EPS_BLOCK));
+    const x1 = g.op('Add', [x, this.toR(this.attention(h1, prefix, layout.biasKv, modality))]);
+    const h2 = this.toT(this.layerNorm(x1, `${prefix}.norm_2`, EPS_BLOCK));
+    const fc1 = this.linear(h2, `${prefix}.mlp.fc1.weight`, `${prefix}.mlp.fc1.bias`);
+    const m = this.linear(this.gelu(fc1), `${prefix}.mlp.fc2.weight`, `${prefix}.mlp.fc2.bias`);
+    return g.op('Add', [x1, this.toR(m)]);
   }
 
   /** nn.GELU(): x · ½ · (1 + erf(x / √2)), in the form onnxruntime fuses into one Gelu kernel. */
@@ -329,18 +397,13 @@ class Tower {
     return g.op('Mul', [g.op('Mul', [x, g.op('Add', [erf, this.scalarT(1)])]), this.scalarT(0.5)]);
   }
 
-  /** nn.MultiheadAttention(x, x, x) on [B·L, D] tokens, with ImageBind's causal mask for text. */
+  /** nn.MultiheadAttention(x, x, x) on [B, L, D] tokens, with ImageBind's causal mask for text. */
   private attention(x: string, prefix: string, biasKv: boolean, modality: EncoderModality): string {
+    if (this.form.attention === 'fused' && !biasKv && modality !== 'text')
+      return this.fusedAttention(x, prefix);
     const g = this.g;
-    const [q, k, v] = g.opN(
-      'Split',
-      [
-        this.linear(x, `${prefix}.attn.in_proj_weight`, `${prefix}.attn.in_proj_bias`),
-        this.i64([this.d, this.d, this.d]),
-      ],
-      3,
-      { axis: 1 },
-    );
+    const qkv = this.linear(x, `${prefix}.attn.in_proj_weight`, `${prefix}.attn.in_proj_bias`);
+    const [q, k, v] = g.opN('Split', [qkv, this.i64([this.d, this.d, this.d])], 3, { axis: 2 });
     const heads = (t: string, perm: number[]) =>
       g.op('Transpose', [g.op('Reshape', [t, this.i64([-1, this.L, this.heads, this.hd])])], { perm });
     const qs = g.op('Div', [heads(q, [0, 2, 1, 3]), this.scalarT(Math.sqrt(this.hd))]);
@@ -361,24 +424,35 @@ class Tower {
     }
     const merged = g.op('Reshape', [
       g.op('Transpose', [out], { perm: [0, 2, 1, 3] }),
-      this.i64([-1, this.d]),
+      this.i64([-1, this.L, this.d]),
     ]);
     return this.linear(merged, `${prefix}.attn.out_proj.weight`, `${prefix}.attn.out_proj.bias`);
+  }
+
+  /**
+   * The same attention as one com.microsoft.MultiHeadAttention: q, k, v [B, L, D] from the
+   * in-projection without its bias, which the operator adds itself; scaled by 1/√(head size).
+   */
+  private fusedAttention(x: string, prefix: string): string {
+    const g = this.g;
+    const qkv = this.linear(x, `${prefix}.attn.in_proj_weight`, null);
+    const [q, k, v] = g.opN('Split', [qkv, this.i64([this.d, this.d, this.d])], 3, { axis: 2 });
+    const bias = this.weight(`${prefix}.attn.in_proj_bias`);
+    const out = g.opIn('com.microsoft', 1, 'MultiHeadAttention', [q, k, v, bias], { num_heads: this.heads });
+    return this.linear(out, `${prefix}.attn.out_proj.weight`, `${prefix}.attn.out_proj.bias`);
   }
 
   // --- head and postprocessor ------------------------------------------------------------------------
 
   /** SelectElement(index=0): the class token of each item, [B, D]. */
   firstToken(x: string): string {
-    const seq = this.g.op('Reshape', [x, this.i64([-1, this.L, this.d])]);
-    const first = this.g.op('Slice', [seq, this.i64([0]), this.i64([1]), this.i64([1])]);
+    const first = this.g.op('Slice', [x, this.i64([0]), this.i64([1]), this.i64([1])]);
     return this.g.op('Reshape', [first, this.i64([-1, this.d])]);
   }
 
   /** SelectEOSAndProject: the token at argmax(ids) (the EOT id is the largest), as onehot · tokens. */
   eotToken(x: string, modality: EncoderModality): string {
     const g = this.g;
-    const seq = g.op('Reshape', [x, this.i64([-1, this.L, this.d])]);
     const eot = g.op('ArgMax', [modality], { axis: 1, keepdims: 1 });
     const positions = this.g.initializer(
       'c_positions',
@@ -386,8 +460,8 @@ class Tower {
       [1, this.L],
       bytesOf(BigInt64Array.from({ length: this.L }, (_, i) => BigInt(i))),
     );
-    const onehot = g.op('Cast', [g.op('Equal', [eot, positions])], { to: elemTypeCode(this.T) });
-    const picked = g.op('MatMul', [g.op('Unsqueeze', [onehot, this.i64([1])]), seq]);
+    const onehot = g.op('Cast', [g.op('Equal', [eot, positions])], { to: elemTypeCode(this.R) });
+    const picked = g.op('MatMul', [g.op('Unsqueeze', [onehot, this.i64([1])]), x]);
     return g.op('Reshape', [picked, this.i64([-1, this.d])]);
   }
 
@@ -400,11 +474,15 @@ class Tower {
     clipInput: string | null,
   ): string {
     const g = this.g;
-    const proj = this.linear(this.layerNorm(pooled, layout.headNorm, EPS_BLOCK), layout.headProj, null);
-    const f32 = this.T === 'float32' ? proj : g.op('Cast', [proj], { to: DT.FLOAT });
+    const projected = this.linear(
+      this.toT(this.layerNorm(pooled, layout.headNorm, EPS_BLOCK)),
+      layout.headProj,
+      null,
+    );
+    const proj = this.cast(projected, this.T, 'float32');
     // torch.nn.functional.normalize: x / max(‖x‖₂, 1e-12).
-    const norm = g.op('Max', [g.op('ReduceL2', [f32], { axes: [-1], keepdims: 1 }), this.f32(1e-12)]);
-    const unit = g.op('Div', [f32, norm]);
+    const norm = g.op('Max', [g.op('ReduceL2', [proj], { axes: [-1], keepdims: 1 }), this.f32(1e-12)]);
+    const unit = g.op('Div', [proj, norm]);
     const scaled = logitScale === 1 ? unit : g.op('Mul', [unit, this.f32(logitScale)]);
     if (!clipInput) return g.op('Identity', [scaled], {}, 'embedding');
     // reduce_list: [N·S, out] → [N, S, out] → mean over S (N and S from the input's own shape).

@@ -100,6 +100,8 @@ export class GraphBuilder {
   private readonly nodes: INodeProto[] = [];
   private readonly initializers: Initializer[] = [];
   private readonly names = new Set<string>();
+  /** Operator domains beyond the default one that nodes use (e.g. com.microsoft), with their versions. */
+  private readonly domains = new Map<string, number>();
   private counter = 0;
 
   /** Adds a node with one output and returns the output's name. */
@@ -113,6 +115,20 @@ export class GraphBuilder {
       name: `${opType}_${this.counter++}`,
       attribute: attribute_,
     });
+    return out;
+  }
+
+  /** A node of another operator domain (onnxruntime's `com.microsoft` contrib ops); one output. */
+  opIn(
+    domain: string,
+    version: number,
+    opType: string,
+    inputs: string[],
+    attrs: Record<string, AttrValue> = {},
+  ): string {
+    this.domains.set(domain, version);
+    const out = this.op(opType, inputs, attrs);
+    this.nodes[this.nodes.length - 1].domain = domain;
     return out;
   }
 
@@ -227,7 +243,10 @@ export class GraphBuilder {
       output: header.outputs.map((o) => valueInfo(o.name, o.elemType, o.shape)),
     }).finish();
     const after = onnx.ModelProto.encode({
-      opsetImport: [{ domain: '', version: OPSET }],
+      opsetImport: [
+        { domain: '', version: OPSET },
+        ...[...this.domains].map(([domain, version]) => ({ domain, version })),
+      ],
       metadataProps: Object.entries(header.metadata).map(([key, value]) => ({ key, value })),
     }).finish();
     const inits: Segment[] = [];

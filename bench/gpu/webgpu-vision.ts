@@ -1,0 +1,151 @@
+/**
+ * The onnxruntime side of the GPU vision benchmark (bench/gpu/README.md), run on the GPU machine
+ * after torch_vision.py: converts the random-init imagebind_huge vision tower with Bindery's
+ * converter (fp16 with standard and with fused attention, fp32), then for each graph on the
+ * WebGPU provider: session time, nodes per provider (from onnxruntime's profile), images/s at
+ * batch 1, 16 and 64, and the cosine against PyTorch's fp32 embedding of the same input.
+ *
+ *   node webgpu-vision.cjs <work dir> <out dir>     (bundled by bench/gpu/make-bundle.sh)
+ */
+import { readFile, readdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import ort from 'onnxruntime-node';
+import { openCheckpoint } from '../../main/core/models/checkpoint/checkpoint.js';
+import type { ImageBindDims } from '../../main/core/models/imagebind/architecture.js';
+import { EXTERNAL_DATA_THRESHOLD } from '../../main/core/models/imagebind/convert.js';
+import { buildTowerGraph, type GraphForm, type Precision } from '../../main/core/models/imagebind/graphs.js';
+
+const BATCHES = [1, 16, 64];
+const HUGE_VISION: ImageBindDims['towers']['vision'] = { width: 1280, blocks: 32, heads: 16 };
+
+/** make_golden.py's formula_input: ((i·7919 + salt·104729) mod 1000) / 500 − 1, as [1,1,3,2,224,224]. */
+function formula(salt: number): Float32Array {
+  const plane = 224 * 224;
+  const out = new Float32Array(3 * 2 * plane);
+  for (let c = 0; c < 3; c++)
+    for (let p = 0; p < plane; p++) {
+      const i = c * plane + p;
+      const v = ((i * 7919 + salt * 104729) % 1000) / 500 - 1;
+      out[c * 2 * plane + p] = v; // PadIm2Video: the image repeated as 2 frames
+      out[(c * 2 + 1) * plane + p] = v;
+    }
+  return out;
+}
+
+interface Variant {
+  precision: Precision;
+  form: GraphForm;
+}
+const VARIANTS: Variant[] = [
+  { precision: 'fp16', form: { attention: 'fused', residual: 'float32' } },
+  { precision: 'fp16', form: { attention: 'fused', residual: 'compute' } },
+  { precision: 'fp16', form: { attention: 'onnx', residual: 'float32' } },
+  { precision: 'fp32', form: { attention: 'onnx', residual: 'float32' } },
+];
+
+const name = (v: Variant) => `${v.precision}-${v.form.attention}-${v.form.residual}`;
+
+async function convert(work: string, v: Variant): Promise<string> {
+  const ckpt = await openCheckpoint(path.join(work, 'vision.pth'));
+  try {
+    const dims = { out: 1024, towers: { vision: HUGE_VISION } } as unknown as ImageBindDims;
+    const graph = await buildTowerGraph(ckpt, dims, 'vision', v.precision, v.form);
+    const file = `vision-${name(v)}.onnx`;
+    const externalData = graph.builder.weightBytes() > EXTERNAL_DATA_THRESHOLD ? `${file}.data` : undefined;
+    await graph.builder.write(work, file, graph.header, { externalData });
+    return path.join(work, file);
+  } finally {
+    await ckpt.close();
+  }
+}
+
+function cosine(a: Float32Array, b: Float32Array): number {
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i] * b[i];
+    na += a[i] * a[i];
+    nb += b[i] * b[i];
+  }
+  return dot / Math.sqrt(na * nb);
+}
+
+/** Nodes per execution provider, from the profile of one run. */
+async function placements(dir: string, prefix: string): Promise<Record<string, number>> {
+  const file = (await readdir(dir)).find((f) => f.startsWith(prefix) && f.endsWith('.json'));
+  if (!file) return {};
+  const events = JSON.parse(await readFile(path.join(dir, file), 'utf8')) as {
+    cat: string;
+    name: string;
+    args?: { provider?: string };
+  }[];
+  const nodes = new Map<string, string>();
+  for (const e of events)
+    if (e.cat === 'Node' && e.args?.provider) nodes.set(e.name.replace(/_kernel_time$/, ''), e.args.provider);
+  const counts: Record<string, number> = {};
+  for (const p of nodes.values()) counts[p] = (counts[p] ?? 0) + 1;
+  return counts;
+}
+
+async function bench(model: string, work: string, ref: Float32Array) {
+  const prefix = path.join(work, `profile-${path.basename(model, '.onnx')}`);
+  let t = performance.now();
+  const session = await ort.InferenceSession.create(model, {
+    executionProviders: ['webgpu'],
+    enableProfiling: true,
+    profileFilePrefix: prefix,
+  });
+  const sessionS = (performance.now() - t) / 1000;
+  const one = new ort.Tensor('float32', formula(1), [1, 1, 3, 2, 224, 224]);
+  const first = (await session.run({ vision: one })).embedding.data as Float32Array;
+  session.endProfiling();
+  const result: Record<string, unknown> = {
+    sessionS,
+    cosineVsTorchFp32: cosine(first, ref),
+    nodesByProvider: await placements(work, path.basename(prefix)),
+    imagesPerSec: {} as Record<number, number>,
+  };
+  for (const b of BATCHES) {
+    const x = new ort.Tensor('float32', new Float32Array(b * 6 * 224 * 224).fill(0.1), [
+      b,
+      1,
+      3,
+      2,
+      224,
+      224,
+    ]);
+    await session.run({ vision: x });
+    const runs = b === 1 ? 20 : b === 16 ? 6 : 3;
+    t = performance.now();
+    for (let i = 0; i < runs; i++) await session.run({ vision: x });
+    (result.imagesPerSec as Record<number, number>)[b] = (b * runs) / ((performance.now() - t) / 1000);
+  }
+  await session.release();
+  return result;
+}
+
+async function main(): Promise<void> {
+  const [work, out] = process.argv.slice(2);
+  const refBuf = await readFile(path.join(work, 'ref.f32'));
+  const ref = new Float32Array(refBuf.buffer, refBuf.byteOffset, refBuf.byteLength / 4);
+  const report: Record<string, unknown> = { ortVersion: ort.env.versions?.common };
+  for (const v of VARIANTS) {
+    const n = name(v);
+    const t = performance.now();
+    const model = await convert(work, v);
+    const convertS = (performance.now() - t) / 1000;
+    try {
+      report[n] = { convertS, ...(await bench(model, work, ref)) };
+    } catch (e) {
+      report[n] = { convertS, error: e instanceof Error ? e.message : String(e) };
+    }
+    console.log(JSON.stringify({ [n]: report[n] }));
+    await writeFile(path.join(out, 'webgpu.json'), JSON.stringify(report, null, 1));
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});
