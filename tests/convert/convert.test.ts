@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCheckpoint, type Checkpoint } from '../../main/core/models/checkpoint/checkpoint.js';
 import { convertCheckpoint, type Conversion } from '../../main/core/models/imagebind/convert.js';
+import { trimTokens } from '../../main/core/models/runtime.js';
 import { compareWithGolden } from '../../models/converter-check/check.js';
 import { goldenCases, goldenOutput, SMALL_GOLDEN_DIR } from '../../models/converter-check/golden.js';
 import { REPO_ROOT } from '../support/paths.js';
@@ -86,16 +87,19 @@ describe('converting the official architecture', () => {
     expect(fp32.conv.manifest.encoders.vision!.logitScale).toBe(1);
   });
 
-  it('stores fp16 weights in half the bytes and has no shape arithmetic but the clip mean', async () => {
+  it('stores fp16 matrices in half the bytes and has no shape arithmetic but the clip mean and text length', async () => {
     for (const t of fp32.conv.towers) {
       const half = fp16.conv.towers.find((x) => x.modality === t.modality)!;
-      expect(half.weightBytes).toBeLessThan(t.weightBytes * 0.55);
+      // The matrices halve; norms and positions stay float32 (a large share only at these tiny widths).
+      expect(half.weightBytes, t.modality).toBeLessThan(
+        t.weightBytes * (t.modality === 'text' ? 0.55 : 0.75),
+      );
     }
-    const vision = await readFile(path.join(fp32.dir, 'vision.onnx'));
-    const text = await readFile(path.join(fp32.dir, 'text.onnx'));
-    // One Shape node, for ImageBind's mean over clips; text has no clip axis and none at all.
-    expect(vision.toString('latin1').match(/\bShape_\d+/g)).toHaveLength(1);
-    expect(text.toString('latin1').match(/\bShape_\d+/g)).toBeNull();
+    const shapes = async (m: string) =>
+      (await readFile(path.join(fp32.dir, `${m}.onnx`))).toString('latin1').match(/\bShape_\d+/g) ?? [];
+    // One Shape node: ImageBind's mean over clips (vision, audio), or the text's length.
+    for (const m of ['vision', 'audio', 'text']) expect(await shapes(m), m).toHaveLength(1);
+    for (const m of ['depth', 'thermal', 'imu']) expect(await shapes(m), m).toHaveLength(0);
   });
 
   it('converts the same weights from safetensors to the same graphs, byte for byte', async () => {
@@ -127,6 +131,25 @@ describe('converting the official architecture', () => {
       // Rounding the weights themselves costs accuracy; the conversion must still be faithful.
       for (const r of await compareWithGolden(dir, SMALL_GOLDEN_DIR))
         expect(r.minCosine, `${dtype} ${r.name}`).toBeGreaterThan(0.99);
+    }
+  });
+
+  it('text runs on the tokens up to the last end-of-text: the same embedding as all 77 (trimming is exact)', async () => {
+    const ort = (await import('onnxruntime-node')).default;
+    const session = await ort.InferenceSession.create(path.join(fp32.dir, 'text.onnx'));
+    try {
+      const ids = [49406, 320, 1929, 530, 320, 2117, 49407]; // "a dog on a beach"
+      const full = BigInt64Array.from({ length: 77 }, (_, i) => BigInt(ids[i] ?? 0));
+      const run = async (n: number) =>
+        (await session.run({ text: new ort.Tensor('int64', full.slice(0, n), [1, n]) })).embedding
+          .data as Float32Array;
+      const [all, trimmed] = [await run(77), await run(ids.length)];
+      let diff = 0;
+      for (let i = 0; i < all.length; i++) diff = Math.max(diff, Math.abs(all[i] - trimmed[i]));
+      expect(diff).toBeLessThanOrEqual(1e-5);
+      expect(trimTokens({ dtype: 'int64', dims: [1, 77], data: full }).dims).toEqual([1, 7]);
+    } finally {
+      await session.release();
     }
   });
 

@@ -11,7 +11,9 @@ import {
   defaultProviderOrder,
   parseProviderList,
   supportedBackends,
+  unsupportedPlatform,
 } from '../../main/core/models/providers.js';
+import { probeKey, probeProvider } from '../../main/core/models/probe.js';
 import { EncoderRuntime, ITEM_DIMS, planInput } from '../../main/core/models/runtime.js';
 import type { FloatTensor, IntTensor, Tensor } from '../../main/core/preprocess/tensor.js';
 import { buildEncoder } from '../../models/test-pack-generator/generate.js';
@@ -373,15 +375,69 @@ describe('input planning', () => {
 });
 
 describe('execution providers', () => {
-  it('orders providers per platform', () => {
-    expect(defaultProviderOrder('linux', 'x64', ['cpu'], true)).toEqual(['cuda', 'cpu']);
+  it('orders providers per platform, WebGPU before CPU wherever the binary has it', () => {
+    expect(defaultProviderOrder('linux', 'x64', ['cpu', 'webgpu'], true)).toEqual(['cuda', 'webgpu', 'cpu']);
     // Without onnxruntime-node's CUDA add-on, CUDA is not tried by default (only when asked for).
-    expect(defaultProviderOrder('linux', 'x64', ['cpu'], false)).toEqual(['cpu']);
-    expect(defaultProviderOrder('linux', 'arm64')).toEqual(['cpu']);
-    expect(defaultProviderOrder('win32', 'x64', ['cpu', 'dml'])).toEqual(['dml', 'cpu']);
-    expect(defaultProviderOrder('win32', 'x64', ['cpu', 'dml', 'cuda'])).toEqual(['dml', 'cuda', 'cpu']);
-    expect(defaultProviderOrder('darwin', 'arm64')).toEqual(['coreml', 'cpu']);
-    expect(defaultProviderOrder('freebsd', 'x64')).toEqual(['cpu']);
+    expect(defaultProviderOrder('linux', 'x64', ['cpu', 'webgpu'], false)).toEqual(['webgpu', 'cpu']);
+    expect(defaultProviderOrder('linux', 'arm64', ['cpu'])).toEqual(['cpu']);
+    expect(defaultProviderOrder('win32', 'x64', ['cpu', 'dml', 'webgpu'])).toEqual(['dml', 'webgpu', 'cpu']);
+    expect(defaultProviderOrder('darwin', 'arm64', ['cpu', 'coreml', 'webgpu'])).toEqual([
+      'coreml',
+      'webgpu',
+      'cpu',
+    ]);
+    expect(defaultProviderOrder('darwin', 'x64', ['cpu'])).toEqual(['cpu']);
+    expect(defaultProviderOrder('freebsd', 'x64', ['cpu'])).toEqual(['cpu']);
+    // This machine's binary (Linux x64) bundles WebGPU.
+    expect(defaultProviderOrder('linux', 'x64', undefined, false)).toEqual(['webgpu', 'cpu']);
+    expect(unsupportedPlatform('darwin', 'x64')).toMatch(/no binary for Intel Macs/);
+    expect(unsupportedPlatform('linux', 'x64')).toBeNull();
+  });
+
+  it('probes WebGPU once on a tiny graph and falls back to CPU with the reason, cached', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'bindery-probe-'));
+    const cache = path.join(dir, 'probe.json');
+    const first = await probeProvider('webgpu', cache);
+    // No GPU here: Dawn finds no adapter. On a machine with one the probe passes.
+    console.log(
+      `WebGPU probe: ${first.ok ? 'usable' : `not usable (${first.reason})`} in ${first.ms.toFixed(0)} ms`,
+    );
+    const again = await probeProvider('webgpu', cache);
+    expect(again.ok).toBe(first.ok);
+    expect(again.ms).toBe(0); // from the cache
+    expect(JSON.parse(await readFile(cache, 'utf8'))[probeKey('webgpu')].ok).toBe(first.ok);
+    if (!first.ok) {
+      expect(first.reason).toMatch(/adapter/i);
+      const runtime = new EncoderRuntime(await loadPack(TEST_PACK_DIR), { providers: ['webgpu', 'cpu'] });
+      try {
+        await runtime.load('depth');
+        const report = runtime.providerReport().depth!;
+        expect(report.provider).toBe('cpu');
+        expect(report.fallbacks[0]).toMatchObject({
+          provider: 'webgpu',
+          reason: expect.stringMatching(/^WebGPU is not usable on this machine/),
+        });
+      } finally {
+        await runtime.close();
+      }
+    }
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('never runs one session twice at once, however many embeds are in flight', async () => {
+    const runtime = new EncoderRuntime(await loadPack(TEST_PACK_DIR), { providers: ['cpu'], batchSize: 2 });
+    try {
+      const one = {
+        dtype: 'float32' as const,
+        dims: [5, 1, 224, 224],
+        data: new Float32Array(5 * 224 * 224).fill(0.5),
+      };
+      const results = await Promise.all(Array.from({ length: 8 }, () => runtime.embed('depth', one)));
+      expect(results.every((r) => r.length === 5)).toBe(true);
+      expect(runtime.maxConcurrentRuns).toBe(1);
+    } finally {
+      await runtime.close();
+    }
   });
 
   it('parses provider lists and always ends with cpu', () => {

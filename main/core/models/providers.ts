@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
+import { probeProvider } from './probe.js';
 
 /**
  * Execution providers (docs/architecture.md §4): a session is created with the first provider that works,
@@ -46,8 +47,10 @@ export function supportedBackends(): string[] {
 }
 
 /**
- * The order to try on this platform. Linux x64 may have CUDA; Windows has DirectML on any GPU
- * (CUDA after it when this build knows CUDA, since DML needs no extra install); macOS has CoreML.
+ * The order to try on this platform, GPU first, CPU last. onnxruntime-node 1.30 bundles WebGPU on
+ * Linux x64, Windows and macOS arm64; CUDA needs its separately installed add-on (tried first where
+ * it is there: tensor cores); Windows has DirectML on any GPU (then WebGPU); macOS arm64 has
+ * CoreML (then WebGPU). Providers the installed binary lacks are left out.
  */
 export function defaultProviderOrder(
   platform: NodeJS.Platform = process.platform,
@@ -55,11 +58,23 @@ export function defaultProviderOrder(
   supported: readonly string[] = supportedBackends(),
   cudaInstalled: boolean = platform === 'linux' && cudaAddOnInstalled(),
 ): ProviderName[] {
+  const order: ProviderName[] = [];
   // Without the CUDA add-on every session would log a native load error before falling back.
-  if (platform === 'linux') return arch === 'x64' && cudaInstalled ? ['cuda', 'cpu'] : ['cpu'];
-  if (platform === 'win32') return supported.includes('cuda') ? ['dml', 'cuda', 'cpu'] : ['dml', 'cpu'];
-  if (platform === 'darwin') return ['coreml', 'cpu'];
-  return ['cpu'];
+  if (platform === 'linux' && arch === 'x64' && cudaInstalled) order.push('cuda');
+  if (platform === 'win32') order.push('dml');
+  if (platform === 'darwin' && arch === 'arm64') order.push('coreml');
+  if (platform !== 'darwin' || arch === 'arm64') order.push('webgpu');
+  return [...order.filter((p) => p === 'cuda' || supported.includes(p)), 'cpu'];
+}
+
+/** Where onnxruntime-node ships no binary at all, Bindery cannot embed anything: said once, plainly. */
+export function unsupportedPlatform(
+  platform: NodeJS.Platform = process.platform,
+  arch: string = process.arch,
+): string | null {
+  if (platform === 'darwin' && arch === 'x64')
+    return 'onnxruntime-node 1.30 ships no binary for Intel Macs (macOS x64); Bindery needs an Apple silicon Mac, Windows or Linux';
+  return null;
 }
 
 /** Parses a user setting like `cuda,cpu` (CLI flag, settings file). Unknown names are an error, duplicates dropped. */
@@ -92,6 +107,9 @@ function providerConfig(p: ProviderName, cfg: SessionConfig): ort.InferenceSessi
       return { name: p, deviceId: cfg.deviceId ?? 0 };
     case 'cpu':
       return { name: 'cpu', useArena: cfg.enableCpuMemArena ?? true };
+    case 'coreml':
+      // COREML_FLAG_CREATE_MLPROGRAM: the ML Program format runs fp16 and the newer operators.
+      return { name: 'coreml', coreMlFlags: 0x010 } as ort.InferenceSession.ExecutionProviderConfig;
     default:
       return { name: p };
   }
@@ -120,6 +138,15 @@ function unavailableReason(p: ProviderName, supported: readonly string[]): strin
   return `onnxruntime-node on ${process.platform}/${process.arch} has no ${p} execution provider (it has ${supported.join(', ')})`;
 }
 
+/** WebGPU is probed on a tiny graph first (once per machine and driver), so a machine without an adapter falls back at once. */
+async function probeReason(p: ProviderName): Promise<string | undefined> {
+  if (p !== 'webgpu') return undefined;
+  const verdict = await probeProvider(p);
+  return verdict.ok
+    ? undefined
+    : `WebGPU is not usable on this machine: ${verdict.reason ?? 'unknown reason'}`;
+}
+
 /** Turns onnxruntime's error into one readable line, with a hint for the common CUDA case. */
 function failureReason(p: ProviderName, err: unknown): string {
   const msg = (err instanceof Error ? err.message : String(err)).split('\n')[0].trim().slice(0, 300);
@@ -144,7 +171,7 @@ export async function createSession(
   const supported = supportedBackends();
   const fallbacks: ProviderFallback[] = [];
   for (const provider of attemptOrder(providers)) {
-    const skip = unavailableReason(provider, supported);
+    const skip = unavailableReason(provider, supported) ?? (await probeReason(provider));
     if (skip) {
       fallbacks.push({ provider, reason: skip });
       continue;

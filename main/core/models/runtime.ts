@@ -46,6 +46,9 @@ type Dims = readonly (number | string)[];
 
 interface LoadedEncoder {
   session: ort.InferenceSession;
+  /** The last run queued on this session: runs wait for it, so one session never runs twice at once. */
+  tail: Promise<unknown>;
+  inFlight: number;
   spec: EncoderSpec;
   /** The graph's declared input shape, symbolic axes as names. */
   inputShape: Dims;
@@ -92,8 +95,9 @@ export class EncoderRuntime {
    * graph's rank ([B,S,…]) is passed through, and each item's S views are averaged by the graph,
    * as ImageBind's forward does. Returns B unit-length vectors.
    */
-  async embed(modality: EncoderModality, tensor: Tensor): Promise<Float32Array[]> {
+  async embed(modality: EncoderModality, input: Tensor): Promise<Float32Array[]> {
     const enc = await this.encoder(modality);
+    const tensor = modality === 'text' && typeof enc.inputShape[1] === 'string' ? trimTokens(input) : input;
     const clips = clipsPerItem(tensor.dims, enc.inputShape);
     const perRun = Math.max(1, Math.floor(this.batchSize / clips));
     const out: Float32Array[] = [];
@@ -156,14 +160,52 @@ export class EncoderRuntime {
     const loadMs = performance.now() - started;
     this.reports[modality] = { provider: created.provider, fallbacks: created.fallbacks, loadMs };
     try {
-      return { session: created.session, spec, ...declaredInput(created.session, spec, modality) };
+      return {
+        session: created.session,
+        tail: Promise.resolve(),
+        inFlight: 0,
+        spec,
+        ...declaredInput(created.session, spec, modality),
+      };
     } catch (e) {
       await created.session.release();
       throw e;
     }
   }
 
-  private async run(modality: EncoderModality, enc: LoadedEncoder, chunk: Tensor): Promise<Float32Array[]> {
+  /**
+   * Runs are serialised per session: onnxruntime's WebGPU provider crashes on concurrent runs of
+   * one session (onnxruntime#27592, #32561), and a search and an indexing batch may ask at once.
+   */
+  private run(modality: EncoderModality, enc: LoadedEncoder, chunk: Tensor): Promise<Float32Array[]> {
+    const result = enc.tail.then(() => this.runNow(modality, enc, chunk));
+    enc.tail = result.catch(() => undefined);
+    return result;
+  }
+
+  /** The most runs ever in flight at once on one session (1 unless serialisation broke). */
+  maxConcurrentRuns = 0;
+  private inFlight = 0;
+
+  private async runNow(
+    modality: EncoderModality,
+    enc: LoadedEncoder,
+    chunk: Tensor,
+  ): Promise<Float32Array[]> {
+    this.inFlight++;
+    this.maxConcurrentRuns = Math.max(this.maxConcurrentRuns, this.inFlight);
+    try {
+      return await this.runOnce(modality, enc, chunk);
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  private async runOnce(
+    modality: EncoderModality,
+    enc: LoadedEncoder,
+    chunk: Tensor,
+  ): Promise<Float32Array[]> {
     const feed = toOrtTensor(adaptToGraph(modality, chunk, enc.inputShape), enc.inputType, modality);
     const result = await enc.session.run({ [enc.spec.input.name]: feed });
     const output = result[enc.spec.output.name] as ort.Tensor;
@@ -259,6 +301,26 @@ export function adaptToGraph(modality: string, t: Tensor, graph: Dims): Tensor {
   if (t.dtype !== 'float32') throw new Error(`${modality}: frames must be float32`);
   const plane = (t.dims.at(-1) ?? 1) * (t.dims.at(-2) ?? 1);
   return { dtype: 'float32', dims: plan.dims, data: repeatPlanes(t.data, plane, plan.repeatFrames) };
+}
+
+/**
+ * Token ids [B, 77] cut to [B, T], T the last end-of-text position in the batch plus one. ImageBind's
+ * text trunk is causal and reads its output at the end-of-text token (the largest id, argmax), so
+ * the padding after it never changes the result: a five-word query runs on 7 positions, not 77.
+ */
+export function trimTokens(t: Tensor): Tensor {
+  if (t.dtype !== 'int64' || t.dims.length !== 2) return t;
+  const [rows, width] = t.dims;
+  let keep = 1;
+  for (let r = 0; r < rows; r++) {
+    let best = 0;
+    for (let i = 1; i < width; i++) if (t.data[r * width + i] > t.data[r * width + best]) best = i;
+    keep = Math.max(keep, best + 1);
+  }
+  if (keep === width) return t;
+  const data = new BigInt64Array(rows * keep);
+  for (let r = 0; r < rows; r++) data.set(t.data.subarray(r * width, r * width + keep), r * keep);
+  return { dtype: 'int64', dims: [rows, keep], data };
 }
 
 /** Items [start, end) along axis 0, as a view (no copy). */

@@ -74,7 +74,8 @@ export interface TowerGraph {
 
 const INPUTS: Record<EncoderModality, { dtype: 'float32' | 'int64'; shape: Dim[] }> = {
   vision: { dtype: 'float32', shape: ['N', 'S', 3, 2, 224, 224] },
-  text: { dtype: 'int64', shape: ['N', TEXT_CONTEXT] },
+  // Tokens up to the last end-of-text are enough (the text trunk is causal): a dynamic length T ≤ 77.
+  text: { dtype: 'int64', shape: ['N', 'T'] },
   audio: { dtype: 'float32', shape: ['N', 'S', 1, 128, 204] },
   depth: { dtype: 'float32', shape: ['N', 1, 224, 224] },
   thermal: { dtype: 'float32', shape: ['N', 1, 224, 224] },
@@ -368,10 +369,34 @@ class Tower {
     return this.g.op('Add', [padded, posCls]);
   }
 
-  /** Token embedding (Gather) + positional embedding. */
+  /** Token embedding (Gather) + positional embedding (its first T rows). */
   private textTokens(layout: TowerLayout): string {
     const emb = this.toR(this.g.op('Gather', [this.weight(layout.stem), 'text'], { axis: 0 }));
-    return this.g.op('Add', [emb, this.weight(layout.pos, { cls: 'residual' })]);
+    return this.g.op('Add', [emb, this.leading(this.weight(layout.pos, { cls: 'residual' }), [1])]);
+  }
+
+  /** The text length T, from the input's shape (text is the one tower whose length varies). */
+  private textLength(): string {
+    let name = this.consts.get('text-length');
+    if (!name) {
+      name = this.g.op('Shape', ['text'], { start: 1, end: 2 });
+      this.consts.set('text-length', name);
+    }
+    return name;
+  }
+
+  /** The first T entries of `x` along each of `axes` (positions, the causal mask). */
+  private leading(x: string, axes: number[]): string {
+    const t = this.textLength();
+    const ends =
+      axes.length === 1
+        ? t
+        : this.g.op(
+            'Concat',
+            axes.map(() => t),
+            { axis: 0 },
+          );
+    return this.g.op('Slice', [x, this.i64(axes.map(() => 0)), ends, this.i64(axes)]);
   }
 
   // --- the trunk -----------------------------------------------------------------------------------
@@ -405,10 +430,10 @@ class Tower {
     const qkv = this.linear(x, `${prefix}.attn.in_proj_weight`, `${prefix}.attn.in_proj_bias`);
     const [q, k, v] = g.opN('Split', [qkv, this.i64([this.d, this.d, this.d])], 3, { axis: 2 });
     const heads = (t: string, perm: number[]) =>
-      g.op('Transpose', [g.op('Reshape', [t, this.i64([-1, this.L, this.heads, this.hd])])], { perm });
+      g.op('Transpose', [g.op('Reshape', [t, this.i64([0, -1, this.heads, this.hd])])], { perm });
     const qs = g.op('Div', [heads(q, [0, 2, 1, 3]), this.scalarT(Math.sqrt(this.hd))]);
     let scores = g.op('MatMul', [qs, heads(k, [0, 2, 3, 1])]);
-    if (modality === 'text') scores = g.op('Add', [scores, this.weight(TEXT_MASK)]);
+    if (modality === 'text') scores = g.op('Add', [scores, this.leading(this.weight(TEXT_MASK), [0, 1])]);
     const vh = heads(v, [0, 2, 1, 3]);
     let out: string;
     if (biasKv) {
@@ -424,7 +449,7 @@ class Tower {
     }
     const merged = g.op('Reshape', [
       g.op('Transpose', [out], { perm: [0, 2, 1, 3] }),
-      this.i64([-1, this.L, this.d]),
+      this.i64([0, -1, this.d]),
     ]);
     return this.linear(merged, `${prefix}.attn.out_proj.weight`, `${prefix}.attn.out_proj.bias`);
   }
@@ -460,7 +485,9 @@ class Tower {
       [1, this.L],
       bytesOf(BigInt64Array.from({ length: this.L }, (_, i) => BigInt(i))),
     );
-    const onehot = g.op('Cast', [g.op('Equal', [eot, positions])], { to: elemTypeCode(this.R) });
+    const onehot = g.op('Cast', [g.op('Equal', [eot, this.leading(positions, [1])])], {
+      to: elemTypeCode(this.R),
+    });
     const picked = g.op('MatMul', [g.op('Unsqueeze', [onehot, this.i64([1])]), x]);
     return g.op('Reshape', [picked, this.i64([-1, this.d])]);
   }
