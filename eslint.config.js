@@ -17,7 +17,7 @@ const restrict = (groups, message) => ({
 });
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'out/**', 'release/**', 'bench/results/**', 'renderer/dist/**', 'models/test-pack/**'] },
+  { ignores: ['.gpu/**', 'dist/**', 'node_modules/**', 'out/**', 'release/**', 'bench/results/**', 'renderer/dist/**', 'models/test-pack/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -3,7 +3,6 @@ import { CheckpointError, type Checkpoint } from '../checkpoint/checkpoint.js';
 import { float32ToHalf } from '../half.js';
 import {
   bytesOf,
-  DT,
   elemTypeCode,
   GraphBuilder,
   type Dim,
@@ -15,7 +14,6 @@ import {
   IMU_SAMPLES,
   IMU_WINDOW,
   MAX_LOGIT_SCALE,
-  TEXT_CONTEXT,
   TEXT_MASK,
   TOWERS,
   type ImageBindDims,
