@@ -8,26 +8,36 @@ import { INPUT_KINDS, MEDIA_KINDS } from './modality.js';
 
 const weight = z.number().min(-1).max(1);
 
-export const TextTermSchema = z.object({
-  modality: z.literal('text'),
-  text: z.string().trim().min(1, 'text term is empty').max(4000),
-  weight: weight.default(1),
-});
+export const TextTermSchema = z
+  .object({
+    modality: z.literal('text'),
+    text: z.string().trim().min(1, 'text term is empty').max(4000),
+    weight: weight.default(1),
+  })
+  .strict();
 
-export const FileTermSchema = z.object({
-  modality: z.enum(
-    INPUT_KINDS.filter((k) => k !== 'text') as ['image', 'audio', 'video', 'depth', 'thermal', 'imu'],
-  ),
-  path: z.string().min(1).max(4096),
-  weight: weight.default(1),
-});
+export const FileTermSchema = z
+  .object({
+    modality: z.enum(
+      INPUT_KINDS.filter((k) => k !== 'text') as ['image', 'audio', 'video', 'depth', 'thermal', 'imu'],
+    ),
+    path: z
+      .string()
+      .min(1)
+      .max(4096)
+      .refine((p) => !p.includes('\0'), 'a path cannot contain a NUL byte'),
+    weight: weight.default(1),
+  })
+  .strict();
 
 /** "More / less like this": a stored segment's own vector as a term. */
-export const SegmentTermSchema = z.object({
-  modality: z.literal('segment'),
-  segmentId: z.number().int().positive(),
-  weight: weight.default(1),
-});
+export const SegmentTermSchema = z
+  .object({
+    modality: z.literal('segment'),
+    segmentId: z.number().int().positive(),
+    weight: weight.default(1),
+  })
+  .strict();
 
 export const QueryTermSchema = z.discriminatedUnion('modality', [
   TextTermSchema,

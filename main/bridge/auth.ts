@@ -23,6 +23,8 @@ export function hasToken(req: IncomingMessage, url: URL, token: string): boolean
  * When bound to loopback, only loopback host names are served.
  */
 export function hostAllowed(req: IncomingMessage, boundHost: string): boolean {
+  // Node keeps the first of several Host headers; a request that sends two is refused outright.
+  if (req.rawHeaders.filter((h, i) => i % 2 === 0 && h.toLowerCase() === 'host').length > 1) return false;
   if (!isLoopback(boundHost)) return true;
   const host = (req.headers.host ?? '').replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
   return host === 'localhost' || isLoopback(host);

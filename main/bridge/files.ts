@@ -67,7 +67,12 @@ export async function serveStatic(
   root: string,
   urlPath: string,
 ): Promise<boolean> {
-  const rel = decodeURIComponent(urlPath === '/' ? '/index.html' : urlPath);
+  let rel: string;
+  try {
+    rel = decodeURIComponent(urlPath === '/' ? '/index.html' : urlPath);
+  } catch {
+    return false; // "/%" and the like name no file
+  }
   const file = path.resolve(root, `.${rel}`);
   if (!file.startsWith(path.resolve(root) + path.sep)) return false;
   const s = await stat(file).catch(() => null);

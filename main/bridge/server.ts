@@ -136,6 +136,10 @@ function attachEvents(server: Server, ctx: Ctx): WebSocketServer {
     }
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws));
   });
+  // A client frame over maxPayload, or any malformed frame, is an error on that one socket: it is
+  // closed; without a listener the error would be thrown and take the whole server down.
+  wss.on('connection', (ws: WebSocket) => ws.on('error', () => ws.terminate()));
+  wss.on('error', () => undefined);
   const broadcast = (event: string) => (data: unknown) => {
     const text = JSON.stringify({ event, data });
     wss.clients.forEach((c: WebSocket) => c.readyState === c.OPEN && c.send(text));

@@ -96,6 +96,89 @@ describe('bridge authorisation', () => {
   });
 });
 
+describe('malformed requests never take the server down (issue 13)', () => {
+  /** A raw HTTP/1.1 request, so headers can be what no client library would send. */
+  async function raw(lines: string[]): Promise<number> {
+    const net = await import('node:net');
+    const { port, hostname } = new URL(s.url);
+    return new Promise((resolve, reject) => {
+      const sock = net.connect(Number(port), hostname, () => sock.end(`${lines.join('\r\n')}\r\n\r\n`));
+      let text = '';
+      sock.on('data', (d) => (text += d));
+      sock.on('end', () => resolve(Number(/^HTTP\/1\.1 (\d+)/.exec(text)?.[1] ?? 0)));
+      sock.on('error', reject);
+    });
+  }
+
+  it('closes a WebSocket that sends a frame over 4 KiB, and keeps serving', async () => {
+    const ws = new WebSocket(`${s.url.replace('http', 'ws')}/api/events?token=${s.token}`);
+    await new Promise((r) => ws.on('open', r));
+    const closed = new Promise<number>((r) => ws.on('close', (code) => r(code)));
+    ws.on('error', () => undefined);
+    ws.send('x'.repeat(10_000));
+    expect(await closed).toBe(1009); // "message too big"
+    expect((await api('status', {})).status).toBe(200);
+  });
+
+  it('refuses a request with two Host headers', async () => {
+    const status = await raw([
+      `GET /api/status?token=${s.token} HTTP/1.1`,
+      `Host: ${new URL(s.url).host}`,
+      'Host: evil.example',
+      'Connection: close',
+    ]);
+    expect(status).toBe(403);
+  });
+
+  it('refuses special files and missing files as search terms at once, with a 4xx naming the term', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const fifo = path.join(dir, 'term.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const cases: [unknown, number, RegExp][] = [
+      [{ modality: 'imu', path: '/dev/zero' }, 400, /term 1 \(imu\): "\/dev\/zero" is not a regular file/],
+      [{ modality: 'image', path: fifo }, 400, /term 1 \(image\): .* is not a regular file/],
+      [
+        { modality: 'audio', path: path.join(dir, 'nope.wav') },
+        400,
+        /term 1 \(audio\): cannot read the file/,
+      ],
+      [
+        { modality: 'segment', segmentId: 999_999 },
+        404,
+        /term 1 \(segment\): segment 999999 has no embedding/,
+      ],
+    ];
+    for (const [term, status, message] of cases) {
+      // Four at once: none may tie up the server's file threads.
+      const started = performance.now();
+      const rs = await Promise.all([1, 2, 3, 4].map(() => api('search', { terms: [term] })));
+      for (const r of rs) {
+        expect(r.status, JSON.stringify(term)).toBe(status);
+        expect(String((r.body.error as { message: string }).message)).toMatch(message);
+      }
+      console.log(`${JSON.stringify(term)} refused in ${(performance.now() - started).toFixed(0)} ms`);
+    }
+    expect((await fetch(`${s.url}/`)).status).toBe(200);
+  });
+
+  it('refuses unknown keys at every level of a query', async () => {
+    for (const term of [
+      { modality: 'text', text: 'a dog', extra: 1 },
+      JSON.parse('{"modality":"text","text":"a dog","__proto__":{"polluted":true}}'),
+      { modality: 'text', text: 'a dog', constructor: 'x' },
+    ]) {
+      const r = await api('search', { terms: [term] });
+      expect(r.status, JSON.stringify(term)).toBe(400);
+    }
+    expect(({} as { polluted?: boolean }).polluted).toBeUndefined();
+  });
+
+  it('answers an undecodable path with 404, not 500', async () => {
+    expect(await raw(['GET /% HTTP/1.1', `Host: ${new URL(s.url).host}`, 'Connection: close'])).toBe(404);
+    expect((await api('status', {})).status).toBe(200);
+  });
+});
+
 describe('media by opaque id', () => {
   it('serves a photo whole and by Range', async () => {
     const id = fileIds.get('dog_image.jpg')!;

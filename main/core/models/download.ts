@@ -40,6 +40,12 @@ export interface PackOrigin {
 }
 
 export const DEFAULT_FETCH_TIMEOUT_MS = 30_000;
+/** A pack.json lists a few files; anything near this size is not one. */
+export const MAX_MANIFEST_BYTES = 1024 * 1024;
+
+function tooLarge(label: string): InstallError {
+  return new InstallError(`${label}: over ${MAX_MANIFEST_BYTES} bytes, not a pack.json`);
+}
 
 export function openOrigin(source: string, timeoutMs = DEFAULT_FETCH_TIMEOUT_MS): PackOrigin {
   if (/^https?:\/\//i.test(source)) return new HttpOrigin(source, timeoutMs);
@@ -72,11 +78,14 @@ class FolderOrigin implements PackOrigin {
   }
 
   async readManifest(): Promise<Buffer> {
-    return readFile(this.label).catch((e: NodeJS.ErrnoException) => {
+    const info = await stat(this.label).catch((e: NodeJS.ErrnoException) => {
       const why =
         e.code === 'ENOENT' ? 'not found (give a pack folder, a pack.json or an http(s) URL)' : e.message;
       throw new InstallError(`${this.label}: ${why}`);
     });
+    if (!info.isFile()) throw new InstallError(`${this.label}: not a regular file`);
+    if (info.size > MAX_MANIFEST_BYTES) throw tooLarge(this.label);
+    return readFile(this.label);
   }
 
   async open(rel: string, from: number): Promise<Body> {
@@ -110,7 +119,13 @@ class HttpOrigin implements PackOrigin {
     });
     this.base = new URL(res.url || this.manifestUrl.href);
     const parts: Uint8Array[] = [];
-    for await (const chunk of chunks) parts.push(chunk);
+    let size = 0;
+    for await (const chunk of chunks) {
+      size += chunk.length;
+      // An endless or huge response is not a pack.json: stop reading at once.
+      if (size > MAX_MANIFEST_BYTES) throw tooLarge(this.manifestUrl.href);
+      parts.push(chunk);
+    }
     return Buffer.concat(parts);
   }
 

@@ -1,3 +1,4 @@
+import { ApiError } from '../../../app/errors.js';
 import type { MediaKind } from '../../../app/modality.js';
 import type { Query, SearchHit, SearchResponse } from '../../../app/query.js';
 import { combine, dot } from '../../../app/vector-math.js';
@@ -16,9 +17,29 @@ interface FileRef {
 }
 
 /** Runs a query: embed terms (cached), combine, k-NN, group to files, attribute scores to terms. */
+/**
+ * One term's vector; a term that cannot be embedded is the user's input, not an engine fault: a 4xx
+ * that says which term (by position, with its kind) and why, so the app can mark that input.
+ */
+async function encodeTerm(
+  terms: TermEncoder,
+  term: Query['terms'][number],
+  i: number,
+): Promise<Float32Array> {
+  try {
+    return await terms.encode(term);
+  } catch (e) {
+    const why = e instanceof Error ? e.message.split('\n')[0] : String(e);
+    const code = e instanceof ApiError && e.code !== 'failed' ? e.code : 'invalid_request';
+    throw new ApiError(code, `term ${i + 1} (${term.modality}): ${why}`, [
+      { path: `terms.${i}`, message: why },
+    ]);
+  }
+}
+
 export async function search(engine: Engine, terms: TermEncoder, query: Query): Promise<SearchResponse> {
   const t0 = performance.now();
-  const vectors = await Promise.all(query.terms.map((t) => terms.encode(t)));
+  const vectors = await Promise.all(query.terms.map((t, i) => encodeTerm(terms, t, i)));
   const q = combine(
     vectors,
     query.terms.map((t) => t.weight),

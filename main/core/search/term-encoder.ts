@@ -1,4 +1,5 @@
 import { stat } from 'node:fs/promises';
+import { ApiError } from '../../../app/errors.js';
 import { ENCODER_FOR_INPUT, type InputKind } from '../../../app/modality.js';
 import type { QueryTerm } from '../../../app/query.js';
 import { meanDirection } from '../../../app/vector-math.js';
@@ -47,14 +48,17 @@ export class TermEncoder {
   private async key(term: Exclude<QueryTerm, { modality: 'segment' }>): Promise<string> {
     if (term.modality === 'text') return `text\0${term.text}`;
     const s = await stat(term.path).catch(() => {
-      throw new Error(`cannot read query file ${term.path}`);
+      throw new ApiError('invalid_request', `cannot read the file ${JSON.stringify(term.path)}`);
     });
+    // A FIFO, a device or a folder is never opened: reading one could block or never end.
+    if (!s.isFile())
+      throw new ApiError('invalid_request', `${JSON.stringify(term.path)} is not a regular file`);
     return `${term.modality}\0${term.path}\0${s.size}\0${s.mtimeMs}`;
   }
 
   private segmentVector(segmentId: number): Float32Array {
     const v = getEmbedding(this.engine.db, segmentId, this.engine.serving.id);
-    if (!v) throw new Error(`segment ${segmentId} has no embedding in the active model pack`);
+    if (!v) throw new ApiError('not_found', `segment ${segmentId} has no embedding in the active model pack`);
     return v;
   }
 
