@@ -223,7 +223,15 @@ export const EmbeddingSchema = z.object({
 export type Embedding = z.infer<typeof EmbeddingSchema>;
 export type EmbedRequest = z.input<typeof EmbedRequestSchema>;
 
-export const AddRootRequestSchema = z.object({ path: z.string().min(1).max(4096) }).strict();
+export const AddRootRequestSchema = z
+  .object({
+    path: z
+      .string()
+      .min(1)
+      .max(4096)
+      .refine((p) => !p.includes('\0'), 'a path cannot contain a NUL byte'),
+  })
+  .strict();
 export const RemoveRootRequestSchema = z.object({ id: z.number().int().positive() }).strict();
 export const IndexRequestSchema = z
   .object({ retryFailed: z.boolean().default(false), skipScan: z.boolean().default(false) })

@@ -34,6 +34,7 @@ import type { FileRow } from './db/files.js';
 import type { Engine } from './engine.js';
 import { MediaError, resolveMedia, waveformPeaks } from './media/media.js';
 import { ModelManager } from './model-manager.js';
+import { checkLibraryFolder } from './ingest/folders.js';
 import { indexLibrary } from './ingest/pipeline.js';
 import { search } from './search/search.js';
 import { TermEncoder } from './search/term-encoder.js';
@@ -128,7 +129,7 @@ export class CoreService implements AppApi {
 
   async addRoot(req: { path: string }): Promise<RootInfo> {
     const { path } = AddRootRequestSchema.parse(req);
-    return this.rootInfo(addRoot(this.engine.db, path));
+    return this.rootInfo(addRoot(this.engine.db, await checkLibraryFolder(path)));
   }
 
   async removeRoot(req: { id: number }): Promise<{ removed: number }> {

@@ -173,6 +173,24 @@ describe('malformed requests never take the server down (issue 13)', () => {
     expect(({} as { polluted?: boolean }).polluted).toBeUndefined();
   });
 
+  it('refuses what cannot be a library folder, with a 4xx that says why', async () => {
+    const cases: [string, number, RegExp][] = [
+      ['/nonexistent-bindery-folder', 400, /no such folder/],
+      ['/etc/passwd', 400, /not a folder/],
+      ['relative/dir', 400, /give an absolute path/],
+      ['/tmp/a\u0000b', 400, /NUL byte/],
+      ['/proc', 400, /system folder of the OS/],
+      ['/dev', 400, /system folder of the OS/],
+      [path.join(lib, 'sub-of-the-library'), 400, /no such folder/],
+      [path.dirname(lib), 409, /overlaps the library folder/],
+    ];
+    for (const [folder, status, message] of cases) {
+      const r = await api('addRoot', { path: folder });
+      expect(r.status, folder).toBe(status);
+      expect(JSON.stringify(r.body), folder).toMatch(message);
+    }
+  });
+
   it('answers an undecodable path with 404, not 500', async () => {
     expect(await raw(['GET /% HTTP/1.1', `Host: ${new URL(s.url).host}`, 'Connection: close'])).toBe(404);
     expect((await api('status', {})).status).toBe(200);

@@ -1,4 +1,3 @@
-import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { findRootByPath } from '../../core/db/roots.js';
@@ -11,7 +10,6 @@ export function registerLibrary(program: Command, g: () => GlobalOptions): void 
     .argument('<folder...>', 'folders of photos, recordings and videos')
     .option('--json', 'print JSON')
     .action(async (folders: string[], o: { json?: boolean }) => {
-      for (const f of folders) await assertFolder(f);
       await withService(g(), async (s) => {
         const added = [];
         for (const f of folders) added.push(await s.addRoot({ path: path.resolve(f) }));
@@ -35,10 +33,4 @@ export function registerLibrary(program: Command, g: () => GlobalOptions): void 
         else console.log(`removed ${folder} (${r.removed} files forgotten)`);
       });
     });
-}
-
-async function assertFolder(f: string): Promise<void> {
-  const s = await stat(f).catch(() => null);
-  if (!s) throw new UsageError(`${f}: no such folder`);
-  if (!s.isDirectory()) throw new UsageError(`${f}: not a folder`);
 }

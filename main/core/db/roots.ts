@@ -1,3 +1,4 @@
+import { ApiError } from '../../../app/errors.js';
 import path from 'node:path';
 import type { Db } from './open.js';
 
@@ -31,7 +32,10 @@ export function addRoot(db: Db, folder: string): RootRow {
   if (existing) return existing;
   for (const r of listRoots(db)) {
     if (isInside(abs, r.path) || isInside(r.path, abs)) {
-      throw new Error(`${abs} overlaps the library folder ${r.path}; remove that one first or add a sibling`);
+      throw new ApiError(
+        'conflict',
+        `${abs} overlaps the library folder ${r.path}; remove that one first or add a sibling`,
+      );
     }
   }
   db.prepare('INSERT INTO roots (path, added_at) VALUES (?, ?)').run(abs, Date.now());

@@ -40,12 +40,17 @@ export function StatusBar({
         <span>
           {model.name} <span className="muted">{model.version}</span>
         </span>
-        <span
-          className={`pill${model.testPack ? ' warn' : ''}`}
-          title={model.licence.url ?? model.licence.name}
-        >
+        <span className={`pill${model.testPack ? ' warn' : ''}`} title={model.licence.label}>
           {model.licence.name}
         </span>
+        {!model.testPack && (
+          <span
+            className={`pill${model.verified ? '' : ' warn'}`}
+            title={model.selftest ?? 'no self-test recorded'}
+          >
+            {model.verified ? 'verified' : 'unverified'}
+          </span>
+        )}
       </button>
       <span className="status-item" title={ep.fallbacks.join('\n') || 'Execution providers in use'}>
         {ep.fallbacks.length > 0 && <Icon name="warning" />}
