@@ -295,7 +295,9 @@ describe.skipIf(Boolean(SKIP))('Bindery in Chromium through `bindery serve`', ()
     const slider = page.getByLabel('Weight of a dog barking on the grass', { exact: true });
     await slider.focus();
     await slider.press('Home'); // −1: subtract the text
-    expect(await page.getByLabel('Weight of a dog barking on the grass (number)').inputValue()).toBe('-1.00');
+    const weight = page.getByLabel('Weight of a dog barking on the grass (number)');
+    // The number box follows the slider on the next render: wait for it, do not race it.
+    await expect.poll(() => weight.inputValue(), { timeout: 5_000 }).toBe('-1.00');
     const subtracted = await waitForRankingChange(page, withText);
     expect(subtracted).not.toBe(withText);
     // Every term shows its cosine on hover / focus, labelled by its chip.
