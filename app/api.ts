@@ -34,6 +34,12 @@ export const RootInfoSchema = z.object({
   status: z.enum(['online', 'offline']),
   lastScanAt: z.number().nullable(),
   files: statusCounts,
+  /**
+   * What the last scan could not read, with why: folders or files that became unreadable (their
+   * indexed files are kept, like an unplugged drive's), or the root itself. At most 100 listed.
+   */
+  unreachable: z.array(z.object({ path: z.string(), error: z.string() })),
+  unreachableTotal: z.number().int(),
 });
 export type RootInfo = z.infer<typeof RootInfoSchema>;
 

@@ -29,7 +29,7 @@ import { licenceLabel } from '../../app/pack.js';
 import { QuerySchema, type QueryInput, type SearchResponse } from '../../app/query.js';
 import { collectGarbage } from './db/contents.js';
 import { failures as listFailures } from './db/files.js';
-import { addRoot, getRoot, listRoots, removeRoot, type RootRow } from './db/roots.js';
+import { addRoot, getRoot, listRoots, removeRoot, scanProblems, type RootRow } from './db/roots.js';
 import type { FileRow } from './db/files.js';
 import type { Engine } from './engine.js';
 import { MediaError, resolveMedia, waveformPeaks } from './media/media.js';
@@ -124,7 +124,16 @@ export class CoreService implements AppApi {
       .prepare('SELECT status, COUNT(*) AS n FROM files WHERE root_id = ? GROUP BY status')
       .all(r.id) as { status: keyof Counts; n: number }[];
     for (const row of rows) counts[row.status] = row.n;
-    return { id: r.id, path: r.path, status: r.status, lastScanAt: r.last_scan_at, files: counts };
+    const { total, problems } = scanProblems(this.engine.db, r.id);
+    return {
+      id: r.id,
+      path: r.path,
+      status: r.status,
+      lastScanAt: r.last_scan_at,
+      files: counts,
+      unreachable: problems,
+      unreachableTotal: total,
+    };
   }
 
   async addRoot(req: { path: string }): Promise<RootInfo> {

@@ -24,7 +24,15 @@ function libraryClient() {
   });
   const addRoot = vi.fn(async ({ path }: { path: string }) => {
     if (path === '/nope') throw { code: 'invalid_request', message: 'no such folder: /nope' };
-    status!.roots.push({ id: 2, path, status: 'online', lastScanAt: null, files: counts(0) });
+    status!.roots.push({
+      id: 2,
+      path,
+      status: 'online',
+      lastScanAt: null,
+      files: counts(0),
+      unreachable: [],
+      unreachableTotal: 0,
+    });
     return status!.roots[1];
   });
   const removeRoot = vi.fn(async () => ({ removed: 3 }));
@@ -37,7 +45,17 @@ function libraryClient() {
           ...base,
           files: counts(10, 2, 1),
           model: { ...base.model, testPack: true },
-          roots: [{ id: 1, path: '/photos', status: 'offline', lastScanAt: null, files: counts(10, 2, 1) }],
+          roots: [
+            {
+              id: 1,
+              path: '/photos',
+              status: 'offline',
+              lastScanAt: null,
+              files: counts(10, 2, 1),
+              unreachable: [{ path: '/photos', error: 'not reachable (unplugged or unmounted?)' }],
+              unreachableTotal: 1,
+            },
+          ],
         };
       }
       return JSON.parse(JSON.stringify(status)) as Status;

@@ -38,7 +38,13 @@ function printHuman(st: Status): void {
   );
   for (const [kind, c] of Object.entries(st.byKind))
     console.log(`  ${kind.padEnd(8)} ${c.indexed} indexed · ${c.failed} failed`);
-  for (const r of st.roots) console.log(`folder     ${r.path} (${r.status}) · ${r.files.indexed} indexed`);
+  for (const r of st.roots) {
+    console.log(`folder     ${r.path} (${r.status}) · ${r.files.indexed} indexed`);
+    // What the last scan could not read: its files are kept until it can be read again.
+    for (const u of r.unreachable) console.log(`  unreadable ${u.path}: ${u.error} (its files are kept)`);
+    if (r.unreachableTotal > r.unreachable.length)
+      console.log(`  … and ${r.unreachableTotal - r.unreachable.length} more unreadable paths`);
+  }
   if (st.failures.length) console.log('failures:');
   for (const x of st.failures) console.log(`  ${x.path}: ${x.error}`);
 }

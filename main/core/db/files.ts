@@ -58,6 +58,18 @@ export function enqueue(db: Db, fileId: number): void {
   db.prepare('INSERT OR IGNORE INTO jobs (file_id, created_at) VALUES (?, ?)').run(fileId, Date.now());
 }
 
+/**
+ * Files under paths the scan could not read (a folder or file that became unreadable) were not
+ * seen, but they are not gone: they count as seen, so they keep their rows and embeddings, like the
+ * files of an unplugged drive.
+ */
+export function keepUnreachable(db: Db, rootId: number, scanId: number, paths: readonly string[]): void {
+  const touch = db.prepare(
+    `UPDATE files SET scan_id = ? WHERE root_id = ? AND (path = ? OR substr(path, 1, length(?) + 1) = ? || '/')`,
+  );
+  for (const p of paths) touch.run(scanId, rootId, p, p, p);
+}
+
 /** Files of a scanned root that the scan did not see are gone (or moved): mark them, drop their jobs. */
 export function markUnseenMissing(db: Db, rootId: number, scanId: number): number {
   db.prepare(

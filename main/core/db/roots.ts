@@ -53,9 +53,36 @@ export function setRootStatus(db: Db, id: number, status: RootRow['status'], sca
 /** Removes a root and its file rows; orphaned contents are collected by the caller's garbage pass. */
 export function removeRoot(db: Db, id: number): void {
   db.prepare('DELETE FROM roots WHERE id = ?').run(id);
+  db.prepare('DELETE FROM meta WHERE key = ?').run(problemsKey(id));
 }
 
 export function isInside(child: string, parent: string): boolean {
   const rel = path.relative(parent, child);
   return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
+export interface ScanProblem {
+  path: string;
+  error: string;
+}
+
+const MAX_PROBLEMS = 100;
+const problemsKey = (rootId: number) => `scan_problems:${rootId}`;
+
+/**
+ * What the last scan of a root could not read (folders, files, the root itself), kept until the
+ * next scan so status, the API and the app can say which part of the library is unreachable and why.
+ */
+export function recordScanProblems(db: Db, rootId: number, problems: readonly ScanProblem[]): void {
+  const kept = problems.slice(0, MAX_PROBLEMS).map(({ path: p, error }) => ({ path: p, error }));
+  db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)').run(
+    problemsKey(rootId),
+    JSON.stringify({ total: problems.length, problems: kept }),
+  );
+}
+
+export function scanProblems(db: Db, rootId: number): { total: number; problems: ScanProblem[] } {
+  const raw = db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get(problemsKey(rootId)) as
+    string | undefined;
+  return raw ? (JSON.parse(raw) as { total: number; problems: ScanProblem[] }) : { total: 0, problems: [] };
 }

@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import { emptySummary, type IndexProgress, type IndexSummary } from '../../../app/indexing.js';
 import { collectGarbage } from '../db/contents.js';
 import {
+  keepUnreachable,
   markUnseenMissing,
   nextJobs,
   queuedCount,
@@ -9,7 +10,7 @@ import {
   requeueFailed,
   type QueuedJob,
 } from '../db/files.js';
-import { listRoots, setRootStatus, type RootRow } from '../db/roots.js';
+import { listRoots, recordScanProblems, setRootStatus, type RootRow } from '../db/roots.js';
 import type { Engine } from '../engine.js';
 import { encodeBatch } from './encode.js';
 import { prepareJob, type Prepared } from './prepare.js';
@@ -72,7 +73,10 @@ async function scanRoot(
   );
   // An unplugged drive is offline, not deleted: its files keep their embeddings.
   setRootStatus(db, root.id, online ? 'online' : 'offline');
-  if (!online) return;
+  if (!online)
+    return recordScanProblems(db, root.id, [
+      { path: root.path, error: 'not reachable (unplugged or unmounted?)' },
+    ]);
   const scanId = Date.now();
   let pending: Parameters<typeof recordSeen>[3][] = [];
   const flush = () => {
@@ -82,12 +86,24 @@ async function scanRoot(
     progress.scanned(pending.length, pending.at(-1)?.path ?? null);
     pending = [];
   };
-  for await (const f of walk(root.path, problems)) {
+  const mine: WalkProblem[] = [];
+  for await (const f of walk(root.path, mine)) {
     pending.push(f);
     if (pending.length >= SCAN_COMMIT) flush();
   }
   flush();
+  problems.push(...mine);
+  // A root that cannot be listed at all is like an unplugged drive: offline, nothing retired.
+  const rootUnreadable = mine.some((p) => p.path === root.path);
   db.transaction(() => {
+    recordScanProblems(db, root.id, mine);
+    if (rootUnreadable) return setRootStatus(db, root.id, 'offline');
+    keepUnreachable(
+      db,
+      root.id,
+      scanId,
+      mine.map((p) => p.path),
+    );
     markUnseenMissing(db, root.id, scanId);
     setRootStatus(db, root.id, 'online', scanId);
   })();

@@ -107,6 +107,22 @@ function RootItem({ root, onRemoved }: { root: RootInfo; onRemoved: () => void }
           {f.failed > 0 && ` · ${formatCount(f.failed)} failed`}
           {total === 0 && ' · not scanned yet'}
         </span>
+        {root.unreachableTotal > 0 && (
+          <details className="root-unreachable" data-testid="root-unreachable">
+            <summary className="warn-text">
+              <Icon name="warning" size={14} />{' '}
+              {root.unreachableTotal === 1 ? '1 part' : `${root.unreachableTotal} parts`} could not be read;
+              their files are kept
+            </summary>
+            <ul>
+              {root.unreachable.map((u) => (
+                <li key={u.path}>
+                  <span className="root-path" title={u.path}>{`\u200e${u.path}\u200e`}</span> — {u.error}
+                </li>
+              ))}
+            </ul>
+          </details>
+        )}
         {confirming && (
           <div className="confirm" role="alertdialog" aria-label={`Remove ${root.path}?`}>
             <span>Remove this folder from the library? Files on disk are not touched.</span>

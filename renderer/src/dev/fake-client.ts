@@ -82,7 +82,17 @@ function fakeStatus(n: number): Status {
     },
     servingModel: 'bench',
     vectors: { backend: 'synthetic', count: n, dim: 1024, shards: 1 },
-    roots: [{ id: 1, path: '/bench/library', status: 'online', lastScanAt: null, files: counts }],
+    roots: [
+      {
+        id: 1,
+        path: '/bench/library',
+        status: 'online',
+        lastScanAt: null,
+        files: counts,
+        unreachable: [],
+        unreachableTotal: 0,
+      },
+    ],
     indexing: false,
   };
 }
