@@ -12,7 +12,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { runIfMain } from '../run-if-main.js';
 import { convertCheckpoint, type TowerReport } from '../../main/core/models/imagebind/convert.js';
 import type { AttentionForm, Precision } from '../../main/core/models/imagebind/graphs.js';
 import { loadPack } from '../../main/core/models/pack.js';
@@ -115,12 +115,4 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      console.error(err instanceof Error ? err.message : err);
-      process.exit(1);
-    },
-  );
-}
+runIfMain(import.meta.url, main);

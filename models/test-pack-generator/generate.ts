@@ -16,7 +16,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { runIfMain } from '../run-if-main.js';
 import { PackManifestSchema, type PackManifest } from '../../app/pack.js';
 import type { EncoderModality } from '../../app/modality.js';
 import type { Dim } from '../../main/core/models/onnx/builder.js';
@@ -261,12 +261,4 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      console.error(err instanceof Error ? err.message : err);
-      process.exit(1);
-    },
-  );
-}
+runIfMain(import.meta.url, main);

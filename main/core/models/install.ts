@@ -7,14 +7,13 @@ import type { ModelProgress } from '../../../app/api.js';
 import type { PackFile, PackManifest } from '../../../app/pack.js';
 import { sniffCheckpoint } from './checkpoint/checkpoint.js';
 import {
-  cancelled,
   DEFAULT_FETCH_TIMEOUT_MS,
   InstallError,
   openOrigin,
-  RangeNotSatisfiableError,
   type Body,
   type PackOrigin,
 } from './download.js';
+import { resumeFile } from './resume.js';
 import type { Precision } from './imagebind/graphs.js';
 import { installCheckpoint, type CheckpointInstall } from './install-checkpoint.js';
 import { MANIFEST_FILE, PackError, parseManifest, referencedFiles } from './pack.js';
@@ -206,62 +205,23 @@ class Transfer {
     if (have > 0) this.report('verify', f.file, have, `checking ${have} bytes downloaded before`, true);
     let hash = await hashPrefix(dest, have);
     if (have < f.bytes) {
-      const body = await this.openBody(f, dest, have);
-      if (body.from === 0 && have > 0) hash = createHash('sha256');
-      await this.append(f, dest, body, hash);
+      await resumeFile({
+        file: dest,
+        name: f.file,
+        have,
+        expected: f.bytes,
+        signal: this.signal,
+        open: (from, signal) => this.origin.open(f.file, from, signal),
+        accept: (body) => sameSize(f, dest, body),
+        onRestart: () => (hash = createHash('sha256')),
+        onChunk: (chunk, pos) => {
+          hash.update(chunk);
+          this.report('download', f.file, pos);
+        },
+      });
     }
     await this.verify(f, dest, hash.digest('hex'));
     this.doneBefore += f.bytes;
-  }
-
-  private async openBody(f: PackFile, dest: string, have: number): Promise<Body> {
-    this.throwIfCancelled();
-    let body: Body;
-    try {
-      body = await this.origin.open(f.file, have, this.signal);
-    } catch (e) {
-      // 416: the source has fewer bytes than we already hold; start the file over.
-      if (!(e instanceof RangeNotSatisfiableError)) throw e;
-      body = await this.origin.open(f.file, await restart(dest), this.signal);
-    }
-    if (body.total !== null && body.total !== f.bytes) {
-      await restart(dest);
-      throw new InstallError(
-        `${f.file}: the file at the source is ${body.total} bytes but pack.json says ${f.bytes}`,
-      );
-    }
-    return body;
-  }
-
-  /** Writes the body at its offset (a server that ignored Range rewrites the file from 0). */
-  private async append(f: PackFile, dest: string, body: Body, hash: Hash): Promise<void> {
-    const fh = await open(dest, body.from === 0 ? 'w' : 'a');
-    let pos = body.from;
-    try {
-      for await (const chunk of body.chunks) {
-        this.throwIfCancelled(); // a local copy does not watch the signal itself
-        if (pos + chunk.length > f.bytes)
-          throw new OverrunError(`${f.file}: received more than ${f.bytes} bytes`);
-        await fh.write(chunk);
-        hash.update(chunk);
-        pos += chunk.length;
-        this.report('download', f.file, pos);
-      }
-      await fh.sync(); // the bytes a rerun resumes from must really be on disk
-    } catch (e) {
-      throw await this.failed(f, dest, pos, e);
-    } finally {
-      await fh.close();
-    }
-    if (pos < f.bytes) throw interrupted(f, pos, 'the transfer ended early');
-  }
-
-  /** What a failed transfer throws; bytes received so far stay for a resume unless they are wrong. */
-  private async failed(f: PackFile, dest: string, pos: number, e: unknown): Promise<Error> {
-    if (this.signal?.aborted) return cancelled(this.signal);
-    if (!(e instanceof OverrunError)) return interrupted(f, pos, e instanceof Error ? e.message : String(e));
-    await rm(dest, { force: true });
-    return e;
   }
 
   private async verify(f: PackFile, dest: string, actual: string): Promise<void> {
@@ -289,18 +249,14 @@ class Transfer {
     };
     this.progress.emit(p, force);
   }
-
-  private throwIfCancelled(): void {
-    if (this.signal?.aborted) throw cancelled(this.signal);
-  }
 }
 
-/** The source's file is longer than the manifest says: not the file the manifest describes. */
-class OverrunError extends InstallError {}
-
-function interrupted(f: PackFile, pos: number, why: string): InstallError {
-  return new InstallError(
-    `${f.file}: download interrupted at ${pos} of ${f.bytes} bytes (${why}); run the install again to resume`,
+/** A source whose file is not the size pack.json states holds another file: start it over. */
+async function sameSize(f: PackFile, dest: string, body: Body): Promise<void> {
+  if (body.total === null || body.total === f.bytes) return;
+  await restart(dest);
+  throw new InstallError(
+    `${f.file}: the file at the source is ${body.total} bytes but pack.json says ${f.bytes}`,
   );
 }
 
