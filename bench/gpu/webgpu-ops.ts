@@ -11,6 +11,7 @@ import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { mulberry32 } from '../../app/random.js';
 import { GraphBuilder, type AttrValue } from '../../main/core/models/onnx/builder.js';
+import { maxAbsDiff } from '../../models/converter-check/compare.js';
 
 interface OpCase {
   name: string;
@@ -119,12 +120,6 @@ async function runOn(
   }
 }
 
-function maxDiff(a: Float32Array, b: Float32Array): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return a.length === b.length ? m : Infinity;
-}
-
 async function packCases(packDir: string): Promise<Record<string, number | string>> {
   const manifest = JSON.parse(await readFile(path.join(packDir, 'pack.json'), 'utf8'));
   const out: Record<string, number | string> = {};
@@ -150,7 +145,7 @@ async function packCases(packDir: string): Promise<Record<string, number | strin
         await runOn('cpu', file, { [m]: feed }),
         await runOn('webgpu', file, { [m]: feed }),
       ];
-      out[m] = maxDiff(cpu, gpu);
+      out[m] = maxAbsDiff(cpu, gpu);
     } catch (e) {
       out[m] = e instanceof Error ? e.message.split('\n')[0] : String(e);
     }
@@ -167,7 +162,7 @@ async function main(): Promise<void> {
       Object.entries(feeds).map(([n, d]) => [n, new ort.Tensor('float32', d, dims[n])]),
     );
     try {
-      (report.ops as Record<string, number>)[c.name] = maxDiff(
+      (report.ops as Record<string, number>)[c.name] = maxAbsDiff(
         await runOn('cpu', bytes, tensors),
         await runOn('webgpu', bytes, tensors),
       );

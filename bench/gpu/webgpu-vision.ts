@@ -14,21 +14,21 @@ import { openCheckpoint } from '../../main/core/models/checkpoint/checkpoint.js'
 import type { ImageBindDims } from '../../main/core/models/imagebind/architecture.js';
 import { EXTERNAL_DATA_THRESHOLD } from '../../main/core/models/imagebind/convert.js';
 import { buildTowerGraph, type GraphForm, type Precision } from '../../main/core/models/imagebind/graphs.js';
+import { cosine, formulaInput } from '../../models/converter-check/compare.js';
 
 const BATCHES = [1, 16, 64];
 const HUGE_VISION: ImageBindDims['towers']['vision'] = { width: 1280, blocks: 32, heads: 16 };
 
-/** make_golden.py's formula_input: ((i·7919 + salt·104729) mod 1000) / 500 − 1, as [1,1,3,2,224,224]. */
+/** make_golden.py's formula input as a [1,1,3,2,224,224] clip: the image repeated as 2 frames (PadIm2Video). */
 function formula(salt: number): Float32Array {
   const plane = 224 * 224;
+  const image = formulaInput(3 * plane, salt);
   const out = new Float32Array(3 * 2 * plane);
-  for (let c = 0; c < 3; c++)
-    for (let p = 0; p < plane; p++) {
-      const i = c * plane + p;
-      const v = ((i * 7919 + salt * 104729) % 1000) / 500 - 1;
-      out[c * 2 * plane + p] = v; // PadIm2Video: the image repeated as 2 frames
-      out[(c * 2 + 1) * plane + p] = v;
-    }
+  for (let c = 0; c < 3; c++) {
+    const channel = image.subarray(c * plane, (c + 1) * plane);
+    out.set(channel, c * 2 * plane);
+    out.set(channel, (c * 2 + 1) * plane);
+  }
   return out;
 }
 
@@ -57,18 +57,6 @@ async function convert(work: string, v: Variant): Promise<string> {
   } finally {
     await ckpt.close();
   }
-}
-
-function cosine(a: Float32Array, b: Float32Array): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i] * b[i];
-    na += a[i] * a[i];
-    nb += b[i] * b[i];
-  }
-  return dot / Math.sqrt(na * nb);
 }
 
 /** Nodes per execution provider, from the profile of one run. */

@@ -17,7 +17,9 @@ import { convertCheckpoint, type TowerReport } from '../../main/core/models/imag
 import type { AttentionForm, Precision } from '../../main/core/models/imagebind/graphs.js';
 import { loadPack } from '../../main/core/models/pack.js';
 import { EncoderRuntime } from '../../main/core/models/runtime.js';
-import { cosine, goldenCases, goldenInput, goldenOutput, maxAbsDiff, unit } from './golden.js';
+import { normalize } from '../../app/vector-math.js';
+import { cosine, maxAbsDiff } from './compare.js';
+import { goldenCases, goldenInput, goldenOutput } from './golden.js';
 
 export interface CaseResult {
   name: string;
@@ -37,7 +39,7 @@ export async function compareWithGolden(packDir: string, goldenDir: string): Pro
       results.push({
         name: c.name,
         modality: c.modality,
-        maxAbsDiff: Math.max(...got.map((g, i) => maxAbsDiff(g, unit(want[i])))),
+        maxAbsDiff: Math.max(...got.map((g, i) => maxAbsDiff(g, normalize(want[i])))),
         minCosine: Math.min(...got.map((g, i) => cosine(g, want[i]))),
       });
     }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { EncoderModality } from '../../app/modality.js';
 import type { Tensor } from '../../main/core/preprocess/tensor.js';
 import { packageRoot } from '../../main/core/paths.js';
+import { formulaInput } from './compare.js';
 
 /**
  * Golden fixtures made by models/imagebind/make_golden.py with the official ImageBind code: a
@@ -31,13 +32,6 @@ export async function goldenCases(dir: string): Promise<GoldenCase[]> {
   return JSON.parse(await readFile(path.join(dir, 'golden.json'), 'utf8')).cases as GoldenCase[];
 }
 
-/** make_golden.py's formula_input, exactly: ((i·7919 + salt·104729) mod 1000) / 500 − 1 in float32. */
-export function formulaInput(count: number, salt: number): Float32Array {
-  const out = new Float32Array(count);
-  for (let i = 0; i < count; i++) out[i] = ((i * 7919 + salt * 104729) % 1000) / 500 - 1;
-  return out;
-}
-
 async function readF32(file: string): Promise<Float32Array> {
   const buf = await readFile(file);
   return new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
@@ -58,21 +52,4 @@ export async function goldenOutput(dir: string, c: GoldenCase): Promise<Float32A
   const all = await readF32(path.join(dir, c.output.file));
   const [n, d] = c.output.shape;
   return Array.from({ length: n }, (_, i) => all.slice(i * d, (i + 1) * d));
-}
-
-export function unit(v: Float32Array): Float32Array {
-  const norm = Math.hypot(...v);
-  return v.map((x) => x / norm);
-}
-
-export function cosine(a: Float32Array, b: Float32Array): number {
-  let dot = 0;
-  for (let i = 0; i < a.length; i++) dot += a[i] * b[i];
-  return dot / (Math.hypot(...a) * Math.hypot(...b));
-}
-
-export function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
 }

@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, open, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { copyFile, mkdir, open, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCheckpoint, type Checkpoint } from '../../main/core/models/checkpoint/checkpoint.js';
@@ -8,6 +7,7 @@ import { convertCheckpoint, type Conversion } from '../../main/core/models/image
 import { trimTokens } from '../../main/core/models/runtime.js';
 import { compareWithGolden } from '../../models/converter-check/check.js';
 import { goldenCases, goldenOutput, SMALL_GOLDEN_DIR } from '../../models/converter-check/golden.js';
+import { tempDir } from '../support/cli.js';
 import { REPO_ROOT } from '../support/paths.js';
 import { writeSafetensors } from './safetensors-writer.js';
 
@@ -23,21 +23,19 @@ const BAD = path.join(REPO_ROOT, 'tests', 'fixtures', 'bad-checkpoints');
 const FP32_MAX_DIFF = 1e-5;
 const FP16_MIN_COSINE = 0.9999;
 
-const temps: string[] = [];
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'bindery-convert-'));
-  temps.push(dir);
+const cleanups: Array<() => Promise<void>> = [];
+async function freshDir(): Promise<string> {
+  const { dir, cleanup } = await tempDir('bindery-convert-');
+  cleanups.push(cleanup);
   return dir;
 }
-afterAll(async () => {
-  for (const d of temps) await rm(d, { recursive: true, force: true });
-});
+afterAll(() => Promise.all(cleanups.map((c) => c())));
 
 async function convertTo(
   file: string,
   precision: 'fp16' | 'fp32',
 ): Promise<{ dir: string; conv: Conversion }> {
-  const dir = await tempDir();
+  const dir = await freshDir();
   const conv = await convertCheckpoint(file, { outDir: dir, precision });
   await writeFile(path.join(dir, 'pack.json'), JSON.stringify(conv.manifest));
   return { dir, conv };
@@ -104,7 +102,7 @@ describe('converting the official architecture', () => {
 
   it('converts the same weights from safetensors to the same graphs, byte for byte', async () => {
     const ckpt = await openCheckpoint(CHECKPOINT);
-    const st = path.join(await tempDir(), 'imagebind.safetensors');
+    const st = path.join(await freshDir(), 'imagebind.safetensors');
     try {
       await writeSafetensors(st, ckpt);
     } finally {
@@ -121,7 +119,7 @@ describe('converting the official architecture', () => {
   it('converts a checkpoint stored in float16 and bfloat16 (safetensors)', async () => {
     for (const dtype of ['F16', 'BF16'] as const) {
       const ckpt = await openCheckpoint(CHECKPOINT);
-      const st = path.join(await tempDir(), `imagebind-${dtype}.safetensors`);
+      const st = path.join(await freshDir(), `imagebind-${dtype}.safetensors`);
       try {
         await writeSafetensors(st, ckpt, dtype);
       } finally {
@@ -163,7 +161,7 @@ describe('converting the official architecture', () => {
 describe('checkpoints that must be refused', () => {
   /** Converts into a fresh folder; returns the error and what the folder holds afterwards. */
   async function refusal(file: string): Promise<{ message: string; left: string[] }> {
-    const dir = await tempDir();
+    const dir = await freshDir();
     const err = await convertCheckpoint(file, { outDir: dir }).then(
       () => new Error('converted'),
       (e: Error) => e,
@@ -199,14 +197,14 @@ describe('checkpoints that must be refused', () => {
   });
 
   it('refuses a truncated checkpoint', async () => {
-    const cut = path.join(await tempDir(), 'cut.pth');
+    const cut = path.join(await freshDir(), 'cut.pth');
     const bytes = await readFile(CHECKPOINT);
     await writeFile(cut, bytes.subarray(0, Math.floor(bytes.length * 0.6)));
     expect((await refusal(cut)).message).toMatch(/truncated|not a readable zip/);
   });
 
   it('refuses a checkpoint whose weights were corrupted, by their CRC-32', async () => {
-    const bad = path.join(await tempDir(), 'flipped.pth');
+    const bad = path.join(await freshDir(), 'flipped.pth');
     await copyFile(CHECKPOINT, bad);
     const fh = await open(bad, 'r+');
     try {
@@ -238,7 +236,7 @@ describe('checkpoints that must be refused', () => {
     ];
     for (const [what, edit, expected] of cases) {
       const ckpt = await openCheckpoint(CHECKPOINT);
-      const st = path.join(await tempDir(), `${what}.safetensors`);
+      const st = path.join(await freshDir(), `${what}.safetensors`);
       try {
         await writeSafetensors(st, ckpt, 'F32', edit);
       } finally {
@@ -251,7 +249,7 @@ describe('checkpoints that must be refused', () => {
   });
 
   it('stops a cancelled conversion before writing further weights', async () => {
-    const dir = await tempDir();
+    const dir = await freshDir();
     const signal = AbortSignal.abort(new Error('cancelled by the user'));
     await expect(convertCheckpoint(CHECKPOINT, { outDir: dir, signal })).rejects.toThrow(
       /cancelled by the user/,
@@ -260,7 +258,7 @@ describe('checkpoints that must be refused', () => {
   });
 
   it('refuses files that are no checkpoint at all', async () => {
-    const dir = await tempDir();
+    const dir = await freshDir();
     await mkdir(path.join(dir, 'sub'));
     const text = path.join(dir, 'notes.pth');
     await writeFile(text, 'just some text\n');
