@@ -6,15 +6,27 @@ export function isApiMethod(name: string): name is ApiMethod {
 }
 
 /**
+ * A transport's own rule over a parsed request, run before the call: the HTTP bridge confines the
+ * files a query may read (docs/architecture.md §8). It throws an ApiError to refuse.
+ */
+export type DispatchGuard = (method: ApiMethod, request: unknown) => Promise<void>;
+
+/**
  * The single entry every transport goes through: parse the payload with the method's schema,
  * call the API, and turn any failure into an ApiError. IPC, HTTP and the worker port therefore
- * accept, reject and answer identically.
+ * accept, reject and answer identically; a payload the schema refuses never reaches a guard.
  */
-export async function dispatch(api: AppApi, method: string, payload: unknown): Promise<unknown> {
+export async function dispatch(
+  api: AppApi,
+  method: string,
+  payload: unknown,
+  guard?: DispatchGuard,
+): Promise<unknown> {
   if (!isApiMethod(method))
     throw new ApiError('not_found', `no API method ${JSON.stringify(method).slice(0, 80)}`);
   const parsed = API_SCHEMAS[method].request.safeParse(payload ?? {});
   if (!parsed.success) throw invalidRequest(parsed.error);
+  await guard?.(method, parsed.data);
   try {
     const call = api[method] as (req: unknown) => Promise<unknown>;
     return await call.call(api, parsed.data);

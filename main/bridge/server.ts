@@ -1,18 +1,17 @@
 import Database from 'better-sqlite3';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { MEDIA_VARIANTS, type AppApi, type MediaVariant } from '../../app/api.js';
 import { dispatch } from '../../app/dispatch.js';
 import { ApiError, toApiError } from '../../app/errors.js';
 import { resolveMedia } from '../core/media/media.js';
 import { hasToken, hostAllowed, newToken } from './auth.js';
-import { readBody, readJson } from './body.js';
+import { confineFileTerms } from './confine.js';
+import { readJson } from './body.js';
 import { serveStatic, streamFile } from './files.js';
 import { sendError, sendJson } from './send.js';
+import { DEFAULT_UPLOAD_LIMITS, UploadStore, type UploadLimits } from './uploads.js';
 
 export interface BridgeOptions {
   api: AppApi;
@@ -23,6 +22,8 @@ export interface BridgeOptions {
   token?: string;
   /** The built renderer to serve at `/`. */
   rendererDir?: string;
+  /** Size limits and expiry of dropped-file uploads (default DEFAULT_UPLOAD_LIMITS). */
+  uploadLimits?: Partial<UploadLimits>;
 }
 
 export interface Bridge {
@@ -33,8 +34,6 @@ export interface Bridge {
   close(): Promise<void>;
 }
 
-export const MAX_UPLOAD_BYTES = 1024 * 1024 * 1024;
-
 /**
  * `bindery serve`: AppApi over loopback HTTP (`POST /api/<method>`, `GET /api/status`), events over a
  * WebSocket (`/api/events`), media by opaque id (`/media/<fileId>/<variant>`, with Range), uploads
@@ -44,7 +43,7 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
   const host = opts.host ?? '127.0.0.1';
   const token = opts.token ?? newToken();
   const db = new Database(opts.dbPath, { readonly: true, fileMustExist: true });
-  const uploads = await mkdtemp(path.join(os.tmpdir(), 'bindery-uploads-'));
+  const uploads = await UploadStore.open({ ...DEFAULT_UPLOAD_LIMITS, ...opts.uploadLimits });
   const ctx: Ctx = { ...opts, host, token, db, uploads };
   const server = createServer((req, res) => void handle(ctx, req, res));
   const wss = attachEvents(server, ctx);
@@ -64,7 +63,7 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
       db.close();
-      await rm(uploads, { recursive: true, force: true });
+      await uploads.close();
     },
   };
 }
@@ -73,7 +72,7 @@ interface Ctx extends BridgeOptions {
   host: string;
   token: string;
   db: Database.Database;
-  uploads: string;
+  uploads: UploadStore;
 }
 
 async function handle(ctx: Ctx, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -96,11 +95,12 @@ async function handle(ctx: Ctx, req: IncomingMessage, res: ServerResponse): Prom
 }
 
 async function api(ctx: Ctx, req: IncomingMessage, res: ServerResponse, method: string): Promise<void> {
-  if (method === 'upload' && req.method === 'POST') return sendJson(res, 200, await upload(ctx, req));
+  if (method === 'upload' && req.method === 'POST') return upload(ctx, req, res);
   if (req.method === 'GET' && method === 'status')
     return sendJson(res, 200, await dispatch(ctx.api, 'status', {}));
   if (req.method !== 'POST') throw new ApiError('invalid_request', `use POST /api/${method}`);
-  sendJson(res, 200, await dispatch(ctx.api, method, await readJson(req)));
+  const confine = (m: string, request: unknown) => confineFileTerms(ctx.api, ctx.uploads, m, request);
+  sendJson(res, 200, await dispatch(ctx.api, method, await readJson(req), confine));
 }
 
 async function media(ctx: Ctx, req: IncomingMessage, res: ServerResponse, p: string): Promise<void> {
@@ -112,17 +112,16 @@ async function media(ctx: Ctx, req: IncomingMessage, res: ServerResponse, p: str
   streamFile(req, res, file.path, file.mime, file.size);
 }
 
-/** A dropped file that has no local path (a browser) is stored in a private temp folder for the query. */
-async function upload(ctx: Ctx, req: IncomingMessage): Promise<{ path: string }> {
-  const name = safeName(String(req.headers['x-filename'] ?? 'upload'));
-  const body = await readBody(req, MAX_UPLOAD_BYTES);
-  if (body.length === 0) throw new ApiError('invalid_request', 'the upload is empty');
-  const file = path.join(
-    ctx.uploads,
-    `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}-${name}`,
-  );
-  await writeFile(file, body);
-  return { path: file };
+/** A dropped file that has no local path (a browser) is streamed into the upload folder for the query. */
+async function upload(ctx: Ctx, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  try {
+    const file = await ctx.uploads.receive(req, String(req.headers['x-filename'] ?? 'upload'));
+    sendJson(res, 200, { path: file });
+  } catch (e) {
+    // The rest of a refused body is not read: close the connection rather than drain it.
+    if (!req.complete) res.setHeader('connection', 'close');
+    throw e;
+  }
 }
 
 /** Index and model progress, pushed to every authorised WebSocket client. */
@@ -147,21 +146,4 @@ function attachEvents(server: Server, ctx: Ctx): WebSocketServer {
   ctx.api.onIndexProgress(broadcast('indexProgress'));
   ctx.api.onModelProgress(broadcast('modelProgress'));
   return wss;
-}
-
-/** Only the last path component of a client-chosen name, with no leading dots or odd characters. */
-function safeName(header: string): string {
-  let decoded = header;
-  try {
-    decoded = decodeURIComponent(header);
-  } catch {
-    // Not percent-encoded: use it as it is.
-  }
-  const base = decoded.split(/[\\/]/).pop() ?? '';
-  return (
-    base
-      .replace(/[^\w.\- ]+/g, '_')
-      .replace(/^\.+/, '')
-      .slice(-100) || 'upload'
-  );
 }

@@ -3,7 +3,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_SCHEMAS, StatusSchema } from '../../app/api.js';
 import { SearchResponseSchema } from '../../app/query.js';
 import { tempDir } from '../support/cli.js';
-import { FIXTURES_DIR } from '../support/paths.js';
 import { httpTransport, indexedLibrary, serve, workerTransport, type Transport } from './transports.js';
 
 /**
@@ -13,6 +12,7 @@ import { httpTransport, indexedLibrary, serve, workerTransport, type Transport }
 
 let cleanup: () => Promise<void>;
 const transports: Transport[] = [];
+const libs: string[] = [];
 
 beforeAll(async () => {
   const t = await tempDir('bindery-contract-');
@@ -21,6 +21,7 @@ beforeAll(async () => {
   const b = await indexedLibrary(path.join(t.dir, 'b'));
 
   transports.push(httpTransport(await serve(a.db)), await workerTransport(b.db));
+  libs.push(a.lib, b.lib);
 });
 
 afterAll(async () => {
@@ -66,7 +67,7 @@ describe.each([0, 1])('AppApi contract over transport %i', (i) => {
 
   it('searches and returns a schema-valid response', async () => {
     const r = await t().call('search', {
-      terms: [{ modality: 'image', path: path.join(FIXTURES_DIR, 'dog_image.jpg') }],
+      terms: [{ modality: 'image', path: path.join(libs[i], 'dog_image.jpg') }],
       k: 5,
     });
     expect(r.ok).toBe(true);

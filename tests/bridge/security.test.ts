@@ -130,15 +130,27 @@ describe('malformed requests never take the server down (issue 13)', () => {
     expect(status).toBe(403);
   });
 
-  it('refuses special files and missing files as search terms at once, with a 4xx naming the term', async () => {
+  it('refuses special, huge, missing and outside files as search terms at once, with a 4xx naming the term', async () => {
     const { execFileSync } = await import('node:child_process');
-    const fifo = path.join(dir, 'term.fifo');
+    const { truncate } = await import('node:fs/promises');
+    const fifo = path.join(lib, 'term.fifo');
     execFileSync('mkfifo', [fifo]);
+    const huge = path.join(lib, 'huge.mp4');
+    await writeFile(huge, '');
+    await truncate(huge, 2 ** 31); // 2 GiB, sparse
+    const outsideImage = path.join(dir, 'outside.jpg');
+    const { copyFile } = await import('node:fs/promises');
+    await copyFile(path.join(lib, 'dog_image.jpg'), outsideImage);
+    const linkOut = path.join(lib, 'link-out.jpg');
+    await symlink(outsideImage, linkOut);
+    const outside = /term 1 \((image|imu)\): only files in your library folders, or dropped into this window/;
     const cases: [unknown, number, RegExp][] = [
-      [{ modality: 'imu', path: '/dev/zero' }, 400, /term 1 \(imu\): "\/dev\/zero" is not a regular file/],
+      [{ modality: 'imu', path: '/dev/zero' }, 403, outside],
       [{ modality: 'image', path: fifo }, 400, /term 1 \(image\): .* is not a regular file/],
+      [{ modality: 'video', path: huge }, 400, /term 1 \(video\): /],
+      [{ modality: 'image', path: huge }, 400, /term 1 \(image\): /],
       [
-        { modality: 'audio', path: path.join(dir, 'nope.wav') },
+        { modality: 'audio', path: path.join(lib, 'nope.wav') },
         400,
         /term 1 \(audio\): cannot read the file/,
       ],
@@ -147,18 +159,36 @@ describe('malformed requests never take the server down (issue 13)', () => {
         404,
         /term 1 \(segment\): segment 999999 has no embedding/,
       ],
+      // Outside the library: the same answer whether the file exists or not, and its content unused.
+      [{ modality: 'image', path: outsideImage }, 403, outside],
+      [{ modality: 'image', path: path.join(dir, 'no-such.jpg') }, 403, outside],
+      [{ modality: 'image', path: '/root/.ssh/id_rsa' }, 403, outside],
+      [{ modality: 'image', path: path.join(lib, '..', 'outside.jpg') }, 403, outside],
+      [{ modality: 'image', path: 'library/dog_image.jpg' }, 403, outside],
+      [{ modality: 'image', path: linkOut }, 403, outside],
     ];
-    for (const [term, status, message] of cases) {
-      // Four at once: none may tie up the server's file threads.
-      const started = performance.now();
-      const rs = await Promise.all([1, 2, 3, 4].map(() => api('search', { terms: [term] })));
-      for (const r of rs) {
-        expect(r.status, JSON.stringify(term)).toBe(status);
-        expect(String((r.body.error as { message: string }).message)).toMatch(message);
+    try {
+      for (const [term, status, message] of cases) {
+        // Four at once, and the page during them: none may tie up the server's file threads.
+        const started = performance.now();
+        const [page, ...rs] = await Promise.all([
+          fetch(`${s.url}/`),
+          ...[1, 2, 3, 4].map(() => api('search', { terms: [term] })),
+        ]);
+        const ms = performance.now() - started;
+        expect(page.status).toBe(200);
+        for (const r of rs) {
+          expect(r.status, JSON.stringify(term)).toBe(status);
+          expect(String((r.body.error as { message: string }).message)).toMatch(message);
+        }
+        console.log(`${JSON.stringify(term)} refused with ${status} in ${ms.toFixed(0)} ms`);
       }
-      console.log(`${JSON.stringify(term)} refused in ${(performance.now() - started).toFixed(0)} ms`);
+      const embedOut = await api('embed', { modality: 'image', path: outsideImage });
+      expect(embedOut.status).toBe(403);
+      expect((await fetch(`${s.url}/`)).status).toBe(200);
+    } finally {
+      for (const f of [fifo, huge, linkOut]) await unlink(f).catch(() => undefined);
     }
-    expect((await fetch(`${s.url}/`)).status).toBe(200);
   });
 
   it('refuses unknown keys at every level of a query', async () => {
