@@ -40,6 +40,12 @@ export const RootInfoSchema = z.object({
    */
   unreachable: z.array(z.object({ path: z.string(), error: z.string() })),
   unreachableTotal: z.number().int(),
+  /**
+   * What the last scan passed over on purpose, with why: symbolic links (not followed), hidden
+   * entries, names that are not valid UTF-8. Never indexed, never silently dropped. At most 100.
+   */
+  skipped: z.array(z.object({ path: z.string(), reason: z.string() })),
+  skippedTotal: z.number().int(),
 });
 export type RootInfo = z.infer<typeof RootInfoSchema>;
 

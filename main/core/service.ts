@@ -124,7 +124,7 @@ export class CoreService implements AppApi {
       .prepare('SELECT status, COUNT(*) AS n FROM files WHERE root_id = ? GROUP BY status')
       .all(r.id) as { status: keyof Counts; n: number }[];
     for (const row of rows) counts[row.status] = row.n;
-    const { total, problems } = scanProblems(this.engine.db, r.id);
+    const { total, problems, skippedTotal, skipped } = scanProblems(this.engine.db, r.id);
     return {
       id: r.id,
       path: r.path,
@@ -133,6 +133,8 @@ export class CoreService implements AppApi {
       files: counts,
       unreachable: problems,
       unreachableTotal: total,
+      skipped,
+      skippedTotal,
     };
   }
 

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chmod, copyFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readFile, rename, symlink, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeImage, writeLibrary, writeTone } from '../../bench/synth-media.js';
@@ -41,6 +41,37 @@ async function makeMalformed(into: string): Promise<string[]> {
   return names.map((n) => path.join(into, n));
 }
 
+/**
+ * Entries a scan passes over on purpose (issue 13 #8, #12), each of which must be listed with its
+ * reason: links of every sort, hidden entries, names that are not valid UTF-8. Returns the paths as
+ * status shows them, with how many files each hides (a skipped folder's files are never entered).
+ */
+async function makeSkipped(into: string): Promise<Map<string, { reason: RegExp; hides: number }>> {
+  const dog = path.join(FIXTURES_DIR, 'dog_image.jpg');
+  const skipped = new Map<string, { reason: RegExp; hides: number }>();
+  const link = (name: string, target: string) => {
+    skipped.set(path.join(into, name), { reason: /symbolic link/, hides: 0 });
+    return symlink(target, path.join(into, name));
+  };
+  await link('link-inside.jpg', path.join(into, 'bird_image.jpg'));
+  await link('link-outside.jpg', dog);
+  await link('dangling.jpg', path.join(into, 'no-such-file.jpg'));
+  await link('loop', into);
+  await writeFile(path.join(into, '.hidden.jpg'), await readFile(dog));
+  skipped.set(path.join(into, '.hidden.jpg'), { reason: /hidden/, hides: 0 });
+  await mkdir(path.join(into, '.cache'));
+  await writeFile(path.join(into, '.cache', 'inside.jpg'), await readFile(dog));
+  skipped.set(path.join(into, '.cache'), { reason: /hidden/, hides: 1 });
+  // Latin-1 "café.jpg" and a folder "Fotos-\xff", neither valid UTF-8.
+  const bytes = (name: string) => Buffer.concat([Buffer.from(`${into}/`), Buffer.from(name, 'latin1')]);
+  await writeFile(bytes('caf\xe9.jpg'), await readFile(dog));
+  skipped.set(path.join(into, 'caf\\xe9.jpg'), { reason: /not valid UTF-8/, hides: 0 });
+  await mkdir(bytes('Fotos-\xff'));
+  await writeFile(Buffer.concat([bytes('Fotos-\xff'), Buffer.from('/in.jpg')]), await readFile(dog));
+  skipped.set(path.join(into, 'Fotos-\\xff'), { reason: /not valid UTF-8/, hides: 1 });
+  return skipped;
+}
+
 function headerOnlyWav(): Buffer {
   const b = Buffer.alloc(44);
   b.write('RIFF', 0);
@@ -58,6 +89,7 @@ function headerOnlyWav(): Buffer {
 }
 
 let badFiles: string[];
+let skippedEntries: Map<string, { reason: RegExp; hides: number }>;
 const db = (backend: string) => path.join(dir, `${backend}.db`);
 
 beforeAll(async () => {
@@ -70,6 +102,7 @@ beforeAll(async () => {
   await writeTone(path.join(lib, 'nested', 'deeper', 'short.wav'), 5, 0.5);
   for (const n of GOOD_ODD_NAMES) await writeImage(path.join(lib, n), n.length);
   badFiles = await makeMalformed(lib);
+  skippedEntries = await makeSkipped(lib);
   before = await checksums(lib);
   for (const backend of ['vec', 'vss']) {
     await expectOk(runCli(['--db', db(backend), '--backend', backend, 'add', lib]));
@@ -107,6 +140,27 @@ describe('bindery index on a mixed library', () => {
     expect(failed.get(path.join(lib, 'pipe.jpg'))).toMatch(/named pipe/);
     expect(status.model.testPack).toBe(true);
     expect(status.vectors.backend).toBe(backend);
+  });
+
+  it('lists every entry it passes over with its reason: links, hidden entries, non-UTF-8 names (0 lost)', async () => {
+    const status = JSON.parse((await expectOk(runCli(['--db', db('vec'), 'status', '--json']))).stdout);
+    const root = status.roots[0] as { skipped: { path: string; reason: string }[]; skippedTotal: number };
+    const listed = new Map(root.skipped.map((k) => [k.path, k.reason]));
+    for (const [p, { reason }] of skippedEntries) expect(listed.get(p), p).toMatch(reason);
+    expect(root.skippedTotal).toBe(skippedEntries.size);
+    // Every entry on disk that is not a folder is indexed, failed or skipped (a link counts as
+    // one entry; each skipped folder here holds exactly one file).
+    const onDisk = Number(
+      execFileSync('sh', ['-c', `find "$0" -mindepth 1 ! -type d -printf x | wc -c`, lib]).toString(),
+    );
+    const inSkippedFolders = [...skippedEntries.values()].reduce((a, k) => a + k.hides, 0);
+    const skippedFolders = [...skippedEntries.values()].filter((k) => k.hides > 0).length;
+    expect(
+      status.files.indexed + status.files.failed + root.skippedTotal - skippedFolders + inSkippedFolders,
+    ).toBe(onDisk);
+    expect(status.failures.map((f: { path: string }) => f.path)).not.toContain(
+      path.join(lib, 'link-outside.jpg'),
+    );
   });
 
   it.each(['vec', 'vss'])('finds dog_image.jpg first for its own image (%s)', async (backend) => {
@@ -180,6 +234,21 @@ describe('bindery index on a mixed library', () => {
       ).results[0];
       expect(hit.path).toBe(path.join(lib, 'moved', 'renamed dog.jpg'));
     }
+  });
+});
+
+describe('an indexed file replaced by a symbolic link', () => {
+  it('is retired and the link is listed as skipped with its reason, never silently', async () => {
+    const victim = path.join(lib, 'nested', 'deeper', 'tiny.png');
+    await unlink(victim);
+    await symlink(path.join(lib, 'bird_image.jpg'), victim);
+    const r = await expectOk(runCli(['--db', db('vec'), 'index', '--json']));
+    expect((jsonLines(r.stdout).at(-1) as { summary: { removed: number } }).summary.removed).toBe(1);
+    const status = JSON.parse((await expectOk(runCli(['--db', db('vec'), 'status', '--json']))).stdout);
+    const listed = (status.roots[0].skipped as { path: string; reason: string }[]).find(
+      (k) => k.path === victim,
+    );
+    expect(listed?.reason).toMatch(/symbolic link/);
   });
 });
 

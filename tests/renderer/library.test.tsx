@@ -32,6 +32,8 @@ function libraryClient() {
       files: counts(0),
       unreachable: [],
       unreachableTotal: 0,
+      skipped: [],
+      skippedTotal: 0,
     });
     return status!.roots[1];
   });
@@ -54,6 +56,8 @@ function libraryClient() {
               files: counts(10, 2, 1),
               unreachable: [{ path: '/photos', error: 'not reachable (unplugged or unmounted?)' }],
               unreachableTotal: 1,
+              skipped: [{ path: '/photos/link.jpg', reason: 'a symbolic link: links are not followed' }],
+              skippedTotal: 1,
             },
           ],
         };
@@ -100,6 +104,8 @@ describe('library panel', () => {
     expect(failures.textContent).toContain('broken.jpg');
     expect(failures.textContent).toContain('unsupported file type');
     expect(screen.getByText(TEST_PACK_MESSAGE)).toBeTruthy();
+    const skipped = within(root).getByTestId('root-skipped');
+    expect(skipped.textContent).toMatch(/1 entry skipped.*link\.jpg.*symbolic link/);
   });
 
   it('adds a folder by path and shows why one cannot be added', async () => {

@@ -55,17 +55,18 @@ export async function tempDir(
 /** sha256 of every regular file under a folder: proof that indexing never modifies user files. */
 export async function checksums(dir: string): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
-    const full = path.join(entry.parentPath, entry.name);
-    if (!entry.isFile()) continue;
-    const s = await stat(full);
-    if (!(s.mode & 0o444)) continue;
-    out.set(
-      full,
-      createHash('sha256')
-        .update(await readFile(full))
-        .digest('hex'),
-    );
-  }
+  // Paths as bytes, so names that are not valid UTF-8 are checksummed too; links are not followed.
+  const visit = async (d: Buffer): Promise<void> => {
+    const entries = await readdir(d, { withFileTypes: true, encoding: 'buffer' }).catch(() => []);
+    for (const entry of entries) {
+      const full = Buffer.concat([d, Buffer.from('/'), entry.name]);
+      if (entry.isDirectory()) await visit(full);
+      if (!entry.isFile()) continue;
+      const s = await stat(full);
+      if (!(s.mode & 0o444)) continue;
+      out.set(full.toString('latin1'), createHash('sha256').update(await readFile(full)).digest('hex'));
+    }
+  };
+  await visit(Buffer.from(dir));
   return out;
 }

@@ -44,6 +44,9 @@ function printHuman(st: Status): void {
     for (const u of r.unreachable) console.log(`  unreadable ${u.path}: ${u.error} (its files are kept)`);
     if (r.unreachableTotal > r.unreachable.length)
       console.log(`  … and ${r.unreachableTotal - r.unreachable.length} more unreadable paths`);
+    for (const k of r.skipped) console.log(`  skipped ${k.path}: ${k.reason}`);
+    if (r.skippedTotal > r.skipped.length)
+      console.log(`  … and ${r.skippedTotal - r.skipped.length} more skipped entries`);
   }
   if (st.failures.length) console.log('failures:');
   for (const x of st.failures) console.log(`  ${x.path}: ${x.error}`);

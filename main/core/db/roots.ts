@@ -66,23 +66,52 @@ export interface ScanProblem {
   error: string;
 }
 
-const MAX_PROBLEMS = 100;
+export interface ScanSkip {
+  path: string;
+  reason: string;
+}
+
+/** What the last scan of a root could not read, and what it passed over on purpose, with totals. */
+export interface ScanReport {
+  total: number;
+  problems: ScanProblem[];
+  skippedTotal: number;
+  skipped: ScanSkip[];
+}
+
+const MAX_LISTED = 100;
 const problemsKey = (rootId: number) => `scan_problems:${rootId}`;
 
 /**
- * What the last scan of a root could not read (folders, files, the root itself), kept until the
- * next scan so status, the API and the app can say which part of the library is unreachable and why.
+ * Kept until the next scan so status, the API and the app can say which part of the library is
+ * unreachable, and which entries were skipped, and why (at most MAX_LISTED of each are listed).
  */
-export function recordScanProblems(db: Db, rootId: number, problems: readonly ScanProblem[]): void {
-  const kept = problems.slice(0, MAX_PROBLEMS).map(({ path: p, error }) => ({ path: p, error }));
+export function recordScanProblems(
+  db: Db,
+  rootId: number,
+  found: { unreadable: readonly ScanProblem[]; skipped: readonly ScanSkip[] },
+): void {
+  const record: ScanReport = {
+    total: found.unreadable.length,
+    problems: found.unreadable.slice(0, MAX_LISTED).map(({ path: p, error }) => ({ path: p, error })),
+    skippedTotal: found.skipped.length,
+    skipped: found.skipped.slice(0, MAX_LISTED).map(({ path: p, reason }) => ({ path: p, reason })),
+  };
   db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)').run(
     problemsKey(rootId),
-    JSON.stringify({ total: problems.length, problems: kept }),
+    JSON.stringify(record),
   );
 }
 
-export function scanProblems(db: Db, rootId: number): { total: number; problems: ScanProblem[] } {
+export function scanProblems(db: Db, rootId: number): ScanReport {
   const raw = db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get(problemsKey(rootId)) as
     string | undefined;
-  return raw ? (JSON.parse(raw) as { total: number; problems: ScanProblem[] }) : { total: 0, problems: [] };
+  // Records from before skipped entries were kept have no skipped list.
+  const r = raw ? (JSON.parse(raw) as Partial<ScanReport>) : {};
+  return {
+    total: r.total ?? 0,
+    problems: r.problems ?? [],
+    skippedTotal: r.skippedTotal ?? 0,
+    skipped: r.skipped ?? [],
+  };
 }

@@ -14,7 +14,7 @@ import { listRoots, recordScanProblems, setRootStatus, type RootRow } from '../d
 import type { Engine } from '../engine.js';
 import { encodeBatch } from './encode.js';
 import { prepareJob, type Prepared } from './prepare.js';
-import { walk, type WalkProblem } from './scan.js';
+import { walk, type WalkReport } from './scan.js';
 import { addSummary, writeBatch } from './write.js';
 
 export interface IndexOptions {
@@ -31,7 +31,8 @@ export interface IndexOptions {
 
 export interface IndexResult {
   summary: IndexSummary;
-  problems: WalkProblem[];
+  /** What the scans could not read, and what they passed over on purpose. */
+  report: WalkReport;
   cancelled: boolean;
 }
 
@@ -40,13 +41,13 @@ const SCAN_COMMIT = 500;
 /** scan → sniff → hash → decode → batch → encode → write, resumable from the job queue at any point. */
 export async function indexLibrary(engine: Engine, opts: IndexOptions = {}): Promise<IndexResult> {
   const summary = emptySummary();
-  const problems: WalkProblem[] = [];
+  const report: WalkReport = { unreadable: [], skipped: [] };
   const progress = new ProgressTracker(summary, opts.onProgress);
   if (opts.retryFailed) requeueFailed(engine.db);
   if (!opts.skipScan) {
     for (const root of listRoots(engine.db)) {
       if (opts.signal?.aborted) break;
-      await scanRoot(engine, root, summary, problems, progress);
+      await scanRoot(engine, root, summary, report, progress);
     }
   }
   const cancelled = await drainQueue(engine, summary, progress, opts);
@@ -56,14 +57,14 @@ export async function indexLibrary(engine: Engine, opts: IndexOptions = {}): Pro
     engine.promoteIfComplete();
   }
   progress.phase(cancelled ? 'cancelled' : 'done');
-  return { summary, problems, cancelled };
+  return { summary, report, cancelled };
 }
 
 async function scanRoot(
   engine: Engine,
   root: RootRow,
   summary: IndexSummary,
-  problems: WalkProblem[],
+  report: WalkReport,
   progress: ProgressTracker,
 ): Promise<void> {
   const { db } = engine;
@@ -74,9 +75,10 @@ async function scanRoot(
   // An unplugged drive is offline, not deleted: its files keep their embeddings.
   setRootStatus(db, root.id, online ? 'online' : 'offline');
   if (!online)
-    return recordScanProblems(db, root.id, [
-      { path: root.path, error: 'not reachable (unplugged or unmounted?)' },
-    ]);
+    return recordScanProblems(db, root.id, {
+      unreadable: [{ path: root.path, error: 'not reachable (unplugged or unmounted?)' }],
+      skipped: [],
+    });
   const scanId = Date.now();
   let pending: Parameters<typeof recordSeen>[3][] = [];
   const flush = () => {
@@ -86,15 +88,16 @@ async function scanRoot(
     progress.scanned(pending.length, pending.at(-1)?.path ?? null);
     pending = [];
   };
-  const mine: WalkProblem[] = [];
+  const mine: WalkReport = { unreadable: [], skipped: [] };
   for await (const f of walk(root.path, mine)) {
     pending.push(f);
     if (pending.length >= SCAN_COMMIT) flush();
   }
   flush();
-  problems.push(...mine);
+  report.unreadable.push(...mine.unreadable);
+  report.skipped.push(...mine.skipped);
   // A root that cannot be listed at all is like an unplugged drive: offline, nothing retired.
-  const rootUnreadable = mine.some((p) => p.path === root.path);
+  const rootUnreadable = mine.unreadable.some((p) => p.path === root.path);
   db.transaction(() => {
     recordScanProblems(db, root.id, mine);
     if (rootUnreadable) return setRootStatus(db, root.id, 'offline');
@@ -102,7 +105,7 @@ async function scanRoot(
       db,
       root.id,
       scanId,
-      mine.map((p) => p.path),
+      mine.unreadable.map((p) => p.path),
     );
     markUnseenMissing(db, root.id, scanId);
     setRootStatus(db, root.id, 'online', scanId);

@@ -1,47 +1,104 @@
+import type { Dir } from 'node:fs';
 import { opendir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { SeenFile } from '../db/files.js';
 
+/** A path the walk could not read: its files are kept, like an unplugged drive's. */
 export interface WalkProblem {
   path: string;
   error: string;
 }
 
+/** A path the walk passes over on purpose, with why: listed for the user, never dropped silently. */
+export interface WalkSkip {
+  path: string;
+  reason: string;
+}
+
+export interface WalkReport {
+  unreadable: WalkProblem[];
+  skipped: WalkSkip[];
+}
+
+export const SKIP_REASONS = {
+  symlink:
+    'a symbolic link: links are not followed (no loops, nothing outside the folder); the file it points to is indexed where it lies in a library folder',
+  hidden: 'hidden (its name starts with a dot)',
+  notUtf8: 'its name is not valid UTF-8, so Bindery cannot index it: rename it',
+} as const;
+
 /**
- * Walks a folder depth-first, yielding every non-directory entry. Symbolic links are not followed (no loops,
- * and nothing outside the user's folder is indexed through a link); hidden entries (".git",
- * ".Trash", dot-files) are skipped. Unreadable folders are reported, never fatal.
+ * Walks a folder depth-first, yielding every file that is not a folder (docs/architecture.md §7,
+ * "What a scan passes over"). Symbolic links are not followed and hidden entries (".git", ".Trash",
+ * dot-files) are not entered; both are listed as skipped, as are names that are not valid UTF-8
+ * (a path Node cannot name as a string). Unreadable folders are reported, never fatal.
  */
-export async function* walk(root: string, problems: WalkProblem[]): AsyncGenerator<SeenFile> {
+export async function* walk(root: string, report: WalkReport): AsyncGenerator<SeenFile> {
   const stack = [root];
   while (stack.length > 0) {
     const dir = stack.pop()!;
-    let handle;
+    let handle: Dir;
     try {
-      handle = await opendir(dir);
+      handle = await opendir(dir, { encoding: 'buffer' as BufferEncoding });
     } catch (e) {
-      problems.push({ path: dir, error: errorText(e) });
+      report.unreadable.push({ path: dir, error: errorText(e) });
       continue;
     }
     for await (const entry of handle) {
-      if (entry.name.startsWith('.')) continue;
-      const full = path.join(dir, entry.name);
-      if (entry.isDirectory()) stack.push(full);
+      const raw = entry.name as unknown as Buffer;
+      const name = raw.toString('utf8');
+      const full = path.join(dir, name);
+      const skip = skipReason(raw, name, entry.isSymbolicLink());
+      if (skip)
+        report.skipped.push({
+          path: skip === 'notUtf8' ? path.join(dir, escapeBytes(raw)) : full,
+          reason: SKIP_REASONS[skip],
+        });
+      else if (entry.isDirectory()) stack.push(full);
       // Pipes, sockets and devices are listed so they are reported as failures rather than vanish.
-      else if (!entry.isSymbolicLink()) {
-        const seen = await statFile(full, problems);
+      else {
+        const seen = await statFile(full, report);
         if (seen) yield seen;
       }
     }
   }
 }
 
-async function statFile(full: string, problems: WalkProblem[]): Promise<SeenFile | undefined> {
+function skipReason(raw: Buffer, name: string, isLink: boolean): keyof typeof SKIP_REASONS | null {
+  if (!Buffer.from(name, 'utf8').equals(raw)) return 'notUtf8';
+  if (name.startsWith('.')) return 'hidden';
+  return isLink ? 'symlink' : null;
+}
+
+/** A name's bytes as text a person can read: valid UTF-8 as it is, every other byte as \xNN. */
+export function escapeBytes(raw: Buffer): string {
+  let out = '';
+  let i = 0;
+  while (i < raw.length) {
+    const len = utf8Length(raw, i);
+    if (len > 0) {
+      out += raw.subarray(i, i + len).toString('utf8');
+      i += len;
+    } else out += `\\x${raw[i++].toString(16).padStart(2, '0')}`;
+  }
+  return out;
+}
+
+/** The length of the valid UTF-8 sequence starting at `i`, or 0 when the byte there starts none. */
+function utf8Length(b: Buffer, i: number): number {
+  const lead = b[i];
+  const len = lead < 0x80 ? 1 : lead >> 5 === 0x6 ? 2 : lead >> 4 === 0xe ? 3 : lead >> 3 === 0x1e ? 4 : 0;
+  if (len === 0 || i + len > b.length) return 0;
+  const seq = b.subarray(i, i + len);
+  return Buffer.from(seq.toString('utf8'), 'utf8').equals(seq) ? len : 0;
+}
+
+async function statFile(full: string, report: WalkReport): Promise<SeenFile | undefined> {
   try {
     const s = await stat(full);
     return { path: full, size: s.size, mtimeMs: s.mtimeMs };
   } catch (e) {
-    problems.push({ path: full, error: errorText(e) });
+    report.unreadable.push({ path: full, error: errorText(e) });
     return undefined;
   }
 }

@@ -123,6 +123,20 @@ function RootItem({ root, onRemoved }: { root: RootInfo; onRemoved: () => void }
             </ul>
           </details>
         )}
+        {root.skippedTotal > 0 && (
+          <details className="root-skipped" data-testid="root-skipped">
+            <summary className="muted">
+              {root.skippedTotal === 1 ? '1 entry' : `${formatCount(root.skippedTotal)} entries`} skipped
+            </summary>
+            <ul>
+              {root.skipped.map((k) => (
+                <li key={k.path}>
+                  <span className="root-path" title={k.path}>{`\u200e${k.path}\u200e`}</span> — {k.reason}
+                </li>
+              ))}
+            </ul>
+          </details>
+        )}
         {confirming && (
           <div className="confirm" role="alertdialog" aria-label={`Remove ${root.path}?`}>
             <span>Remove this folder from the library? Files on disk are not touched.</span>

@@ -91,6 +91,8 @@ function fakeStatus(n: number): Status {
         files: counts,
         unreachable: [],
         unreachableTotal: 0,
+        skipped: [],
+        skippedTotal: 0,
       },
     ],
     indexing: false,
