@@ -64,7 +64,12 @@ export async function checksums(dir: string): Promise<Map<string, string>> {
       if (!entry.isFile()) continue;
       const s = await stat(full);
       if (!(s.mode & 0o444)) continue;
-      out.set(full.toString('latin1'), createHash('sha256').update(await readFile(full)).digest('hex'));
+      out.set(
+        full.toString('latin1'),
+        createHash('sha256')
+          .update(await readFile(full))
+          .digest('hex'),
+      );
     }
   };
   await visit(Buffer.from(dir));
