@@ -20,8 +20,10 @@ import { addSummary, writeBatch } from './write.js';
 export interface IndexOptions {
   signal?: AbortSignal;
   onProgress?: (p: IndexProgress) => void;
-  /** Files per decode → encode → write batch (also the commit size). */
+  /** Most files per decode → encode → write batch (also the commit size). */
   batchFiles?: number;
+  /** Batches are sized so a commit lands about this often (default 2000 ms), whatever the files cost. */
+  commitEveryMs?: number;
   /** Files decoded at once (ffmpeg and sharp run in their own threads and processes). */
   decodeConcurrency?: number;
   retryFailed?: boolean;
@@ -122,38 +124,78 @@ async function drainQueue(
   progress: ProgressTracker,
   opts: IndexOptions,
 ) {
-  const batchFiles = opts.batchFiles ?? 16;
+  const sizer = new BatchSizer(opts.batchFiles ?? 16, opts.commitEveryMs ?? 2000);
   const concurrency = opts.decodeConcurrency ?? 2;
   progress.startEmbedding(queuedCount(engine.db));
   let lastJob = 0;
   const take = () => {
-    const jobs = nextJobs(engine.db, lastJob, batchFiles);
+    const jobs = nextJobs(engine.db, lastJob, sizer.size);
     if (jobs.length > 0) lastJob = jobs[jobs.length - 1].jobId;
     return jobs;
   };
-  let next = prepareAll(engine, take(), concurrency);
+  const prepare = () => prepareAll(engine, take(), concurrency, sizer.targetMs);
+  let next = prepare();
   for (;;) {
-    const batch = await next;
+    const { batch, unstarted } = await next;
     if (batch.length === 0) return false;
     if (opts.signal?.aborted) return true;
-    next = prepareAll(engine, take(), concurrency);
+    // Jobs left when the batch's time ran out are taken again by the next batch.
+    if (unstarted.length > 0) lastJob = unstarted[0].jobId - 1;
+    next = prepare();
     const delta = writeBatch(engine, await encodeBatch(engine, batch));
+    sizer.committed(batch.length);
     addSummary(summary, delta);
     progress.embedded(batch.length, batch.at(-1)!.job.file.path);
   }
 }
 
-async function prepareAll(engine: Engine, jobs: QueuedJob[], concurrency: number): Promise<Prepared[]> {
-  const out: Prepared[] = new Array(jobs.length);
+/**
+ * Commits by time as well as by count (docs/architecture.md §7): the first batch is one file, so a
+ * run killed again and again still commits something each time; later batches hold as many files
+ * as the recent pace fits into `targetMs` (a smoothed estimate, at most doubling per commit, as
+ * photos and videos cost very different times), up to `max`.
+ */
+class BatchSizer {
+  size = 1;
+  private msPerFile: number | null = null;
+  private last = performance.now();
+
+  constructor(
+    private readonly max: number,
+    readonly targetMs: number,
+  ) {}
+
+  committed(files: number): void {
+    const now = performance.now();
+    const pace = Math.max((now - this.last) / files, 1);
+    this.last = now;
+    this.msPerFile = this.msPerFile === null ? pace : (this.msPerFile + pace) / 2;
+    const fits = Math.max(1, Math.floor(this.targetMs / this.msPerFile));
+    this.size = Math.min(this.max, 2 * this.size, fits);
+  }
+}
+
+/**
+ * Decodes a batch's jobs, `concurrency` at a time, starting no new one once `budgetMs` has passed
+ * (after the first), so slow files shorten a batch rather than delay its commit.
+ */
+async function prepareAll(
+  engine: Engine,
+  jobs: QueuedJob[],
+  concurrency: number,
+  budgetMs: number,
+): Promise<{ batch: Prepared[]; unstarted: QueuedJob[] }> {
+  const out: Prepared[] = [];
+  const started = performance.now();
   let at = 0;
   const worker = async () => {
-    while (at < jobs.length) {
+    while (at < jobs.length && (at === 0 || performance.now() - started < budgetMs)) {
       const i = at++;
       out[i] = await prepareJob(engine, jobs[i]);
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, jobs.length) }, worker));
-  return out;
+  return { batch: out.slice(0, at), unstarted: jobs.slice(at) };
 }
 
 function cleanup(engine: Engine): number {

@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process';
 import { accessSync, constants as fsConstants } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { spawnTied } from './tied-spawn.js';
 
 /**
  * The one place Bindery talks to ffmpeg/ffprobe (docs/architecture.md §5: real decoders, system or bundled,
@@ -106,7 +106,7 @@ function superviseChild(
   let stderr = '';
   let failure: string | null = null;
   let spawnError: Error | null = null;
-  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
+  const child = spawnTied(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
   const kill = (why: string): void => {
     failure ??= why;
     child.kill('SIGKILL');
