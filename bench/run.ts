@@ -8,6 +8,7 @@ import { benchIngest } from './ingest.js';
 import { benchModels } from './models.js';
 import { benchPreprocess } from './preprocess.js';
 import { writeImage, writeTone, writeVideo } from './synth-media.js';
+import { benchServe } from './serve.js';
 import { benchVectors } from './vectors.js';
 import { benchGridScroll } from './grid.js';
 import { chromiumMissing } from './browser.js';
@@ -38,6 +39,7 @@ export async function runBench(opts: BenchOptions): Promise<string> {
   await step('models', async () => benchModels(await loadPack(bundledTestPackDir()), { quick: opts.quick }));
   await step('preprocess', () => withInputs((inputs) => benchPreprocess(inputs, { quick: opts.quick })));
   await step('ingest', () => benchIngest({ quick: opts.quick }));
+  await step('serve', () => benchServe({ quick: opts.quick }));
   await step('grid', async () => chromiumMissing() ?? (await benchGridScroll()));
   report.peakRssMB = Math.round(process.resourceUsage().maxRSS / 1024);
   report.totalSeconds = Math.round((Date.now() - started.getTime()) / 100) / 10;

@@ -7,7 +7,7 @@ export function registerBench(program: Command): void {
     .description('run the benchmarks and write a JSON report to bench/results/ (its path is the last line)')
     .option('--quick', 'the fast subset (about a minute)')
     .option('--out <folder>', 'write the report here instead')
-    .option('--only <parts>', 'comma-separated: vector,models,preprocess,ingest')
+    .option('--only <parts>', 'comma-separated: vector,models,preprocess,ingest,serve,grid')
     .action(async (o: { quick?: boolean; out?: string; only?: string }) => {
       const file = await runBench({ quick: Boolean(o.quick), outDir: o.out, only: o.only?.split(',') });
       console.log(file);
