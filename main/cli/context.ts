@@ -1,8 +1,7 @@
 import path from 'node:path';
-import { Engine } from '../core/engine.js';
-import { parseProviderList } from '../core/models/providers.js';
 import { defaultCataloguePath } from '../core/paths.js';
-import { CoreService } from '../core/service.js';
+import type { EngineOptions } from '../core/engine.js';
+import type { CoreService } from '../core/service.js';
 import type { BackendName } from '../core/vectors/index.js';
 import { INPUT_KINDS, type InputKind } from '../../app/modality.js';
 
@@ -31,16 +30,28 @@ export function cataloguePath(g: GlobalOptions): string {
   return g.db ? path.resolve(g.db) : defaultCataloguePath();
 }
 
-/** Opens the engine, runs `fn` with the service, and always closes the catalogue. */
-export async function withService<T>(g: GlobalOptions, fn: (s: CoreService) => Promise<T>): Promise<T> {
-  const engine = await Engine.open({
+/** The engine options the global flags ask for: one home for every command that opens an engine. */
+export async function engineOptions(g: GlobalOptions): Promise<EngineOptions> {
+  // Loaded here, not at the top: `bindery --help` and usage errors never load onnxruntime.
+  const { parseProviderList } = await import('../core/models/providers.js');
+  return {
     dbPath: cataloguePath(g),
     packDir: g.pack ? path.resolve(g.pack) : undefined,
     backend: parseBackend(g.backend),
     providers: g.ep ? parseProviderList(g.ep) : undefined,
     batchSize: g.batch ? positiveInt(g.batch, '--batch') : undefined,
     intraOpThreads: g.threads ? positiveInt(g.threads, '--threads') : undefined,
-  });
+  };
+}
+
+/** Opens the engine, runs `fn` with the service, and always closes the catalogue. */
+export async function withService<T>(g: GlobalOptions, fn: (s: CoreService) => Promise<T>): Promise<T> {
+  const options = await engineOptions(g);
+  const [{ Engine }, { CoreService }] = await Promise.all([
+    import('../core/engine.js'),
+    import('../core/service.js'),
+  ]);
+  const engine = await Engine.open(options);
   try {
     return await fn(new CoreService(engine));
   } finally {

@@ -59,6 +59,23 @@ export class CoreService implements AppApi {
     if (engine.backgroundReembed) this.reembedInBackground();
   }
 
+  /**
+   * Long-running hosts (serve, the app) call this once at start, in the background: the serving
+   * pack's query encoders are loaded and the text path (tokenizer, session, a first run) exercised,
+   * so the user's first query does not pay for it. Failures are left for that query to report.
+   */
+  async warmUp(): Promise<void> {
+    const { encoders } = this.engine.serving.pack;
+    try {
+      if (encoders.includes('text'))
+        await this.terms.encode({ modality: 'text', text: 'warm up', weight: 1 });
+      for (const m of ['vision', 'audio'] as const)
+        if (encoders.includes(m)) await this.engine.serving.runtime.load(m);
+    } catch {
+      // Nothing to do here: the first query that needs the encoder says what is wrong.
+    }
+  }
+
   /** While a newly chosen pack catches up, the library is re-embedded without blocking anyone. */
   private reembedInBackground(): void {
     if (this.engine.serving === this.engine.active) return;

@@ -11,7 +11,9 @@ async function start(): Promise<void> {
   const port = parentPort!;
   try {
     const engine = await Engine.open(workerData as EngineOptions);
-    serveApi(port, new CoreService(engine));
+    const service = new CoreService(engine);
+    serveApi(port, service);
+    void service.warmUp();
     port.on('message', (m) => {
       if ((m as { type?: string })?.type === 'shutdown') void engine.close().then(() => process.exit(0));
     });

@@ -117,6 +117,7 @@ async function start(): Promise<void> {
   // A forked Node child loses its parent when the IPC channel closes; Electron reaps utility processes itself.
   process.once('disconnect', () => shutdown(0));
   serveApi(port, service);
+  void service.warmUp();
 }
 
 // Imported by tests for its helpers; started only as a process entry.

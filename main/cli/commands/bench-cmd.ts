@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { runBench } from '../../../bench/run.js';
 
 export function registerBench(program: Command): void {
   program
@@ -9,6 +8,8 @@ export function registerBench(program: Command): void {
     .option('--out <folder>', 'write the report here instead')
     .option('--only <parts>', 'comma-separated: vector,models,preprocess,ingest,serve,grid')
     .action(async (o: { quick?: boolean; out?: string; only?: string }) => {
+      // The benchmark code is loaded only when asked for: it is not on any other command's path.
+      const { runBench } = await import('../../../bench/run.js');
       const file = await runBench({ quick: Boolean(o.quick), outDir: o.out, only: o.only?.split(',') });
       console.log(file);
     });

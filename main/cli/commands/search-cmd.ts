@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { MEDIA_KINDS, type MediaKind } from '../../../app/modality.js';
-import { QuerySchema, type QueryInput, type QueryTerm, type SearchResponse } from '../../../app/query.js';
+import type { QueryInput, QueryTerm, SearchResponse } from '../../../app/query.js';
 import { printJson, positiveInt, UsageError, withService, type GlobalOptions } from '../context.js';
 
 interface SearchFlags {
@@ -59,6 +59,8 @@ async function buildQuery(o: SearchFlags): Promise<QueryInput> {
   if (o.k) query.k = positiveInt(o.k, '--k');
   if (o.kind) query.filters = { ...base.filters, kinds: [parseKind(o.kind)] };
   if (o.level) query.level = o.level as 'files';
+  // zod loads only when a command needs it: `bindery --help` stays fast.
+  const { QuerySchema } = await import('../../../app/query.js');
   const parsed = QuerySchema.safeParse(query);
   if (!parsed.success)
     throw new UsageError(`invalid query: ${parsed.error.issues.map(issueText).join('; ')}`);

@@ -2,11 +2,8 @@ import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { isLoopback } from '../../bridge/auth.js';
-import { startBridge } from '../../bridge/server.js';
-import { parseProviderList } from '../../core/models/providers.js';
 import { packageRoot } from '../../core/paths.js';
-import { startEngineThread } from '../../worker/spawn-thread.js';
-import { cataloguePath, parseBackend, positiveInt, type GlobalOptions } from '../context.js';
+import { engineOptions, positiveInt, type GlobalOptions } from '../context.js';
 
 interface ServeFlags {
   host: string;
@@ -34,20 +31,19 @@ export function registerServe(program: Command, g: () => GlobalOptions): void {
           `warning: listening on ${o.host}: anyone who can reach it and has the token can read your library\n`,
         );
       }
-      const dbPath = cataloguePath(opts);
-      const engine = await startEngineThread({
-        dbPath,
-        packDir: opts.pack ? path.resolve(opts.pack) : undefined,
-        backend: parseBackend(opts.backend),
-        providers: opts.ep ? parseProviderList(opts.ep) : undefined,
-        backgroundReembed: true,
-      });
+      const port = o.port === '0' ? 0 : positiveInt(o.port, '--port');
+      const { dbPath, ...rest } = await engineOptions(opts);
+      const [{ startEngineThread }, { startBridge }] = await Promise.all([
+        import('../../worker/spawn-thread.js'),
+        import('../../bridge/server.js'),
+      ]);
+      const engine = await startEngineThread({ dbPath, ...rest, backgroundReembed: true });
       const rendererDir = path.join(packageRoot(), 'renderer', 'dist');
       const bridge = await startBridge({
         api: engine.api,
         dbPath,
         host: o.host,
-        port: o.port === '0' ? 0 : positiveInt(o.port, '--port'),
+        port,
         token: o.token ?? process.env.BINDERY_TOKEN,
         rendererDir: existsSync(rendererDir) ? rendererDir : undefined,
       });

@@ -39,9 +39,10 @@ export async function decodeFile(file: string, kind: MediaKind, pack: PackManife
     const t = await preprocessImage(file, enc.vision.preprocess);
     return { kind, durationS: null, works: [photoWork(t)] };
   }
-  const probe = await probeMedia(file);
-  if (kind === 'video' && probe.video) return decodeVideo(file, pack, probe);
-  if (!probe.audio) throw new Error(kind === 'video' ? 'no video or audio stream' : 'no audio stream');
+  // A recording is probed by preprocessAudio only when it is not a plain WAV (those need no process).
+  const probe = kind === 'video' ? await probeMedia(file) : undefined;
+  if (probe?.video) return decodeVideo(file, pack, probe);
+  if (probe && !probe.audio) throw new Error('no video or audio stream');
   if (!enc.audio) throw new Error('the active model pack has no audio encoder');
   const audio = await audioWork(file, pack, probe);
   return { kind: 'audio', durationS: audio.durationS, works: [audio.work] };
@@ -84,7 +85,7 @@ async function decodeVideo(file: string, pack: PackManifest, probe: MediaProbe):
 async function audioWork(
   file: string,
   pack: PackManifest,
-  probe: MediaProbe,
+  probe: MediaProbe | undefined,
 ): Promise<{ work: EncodeWork; durationS: number }> {
   const params = pack.encoders.audio?.preprocess ?? DEFAULT_AUDIO_PARAMS;
   const a = await preprocessAudio(file, params, { probe });

@@ -11,9 +11,11 @@ import {
 } from './ffmpeg.js';
 import { resample, resampleKernel, resampledLength } from './resample.js';
 import { floatTensor, type FloatTensor } from './tensor.js';
+import { readWavChannel0, readWavInfo, type WavInfo } from './wav.js';
 
 /**
- * ImageBind's load_and_transform_audio_data (imagebind/data.py), on ffmpeg:
+ * ImageBind's load_and_transform_audio_data (imagebind/data.py), on ffmpeg (or, for plain WAV
+ * files, a reader of our own that gives the same samples without starting a process):
  * decode channel 0 at the native rate → torchaudio-exact resample of the whole signal to 16 kHz →
  * ConstantClipsPerVideoSampler windows → per clip: subtract the mean, Kaldi fbank, transpose to
  * [bins, frames], zero-pad/cut to targetLength, normalise (x − mean)/std.
@@ -222,6 +224,43 @@ interface DecodeRange {
   durationS: number;
 }
 
+/** Channel 0 of one audio stream at its native rate, read whole or by window. */
+interface ChannelSource {
+  sampleRate: number;
+  /** The stream's length as its container states it (a decode may find a little more or less). */
+  durationS: number;
+  read(range: DecodeRange | null, maxSamples: number): Promise<Float32Array>;
+}
+
+/** ffmpeg for a stream the caller probed (a video's soundtrack); else a plain WAV file, else ffprobe + ffmpeg. */
+async function openSource(file: string, opts: AudioDecodeOptions): Promise<ChannelSource> {
+  if (!opts.probe) {
+    const wav = await readWavInfo(file).catch(() => null);
+    if (wav) return wavSource(file, wav);
+  }
+  const probe = opts.probe ?? (await probeMedia(file, { signal: opts.signal }));
+  const audio = probe.audio;
+  if (!audio) throw new Error('no audio stream');
+  if (!(audio.sampleRate > 0)) throw new Error('audio stream has no sample rate');
+  return {
+    sampleRate: audio.sampleRate,
+    durationS: audio.durationS ?? probe.durationS,
+    read: (range, maxSamples) => decodeChannel0(file, audio, range, maxSamples, opts),
+  };
+}
+
+function wavSource(file: string, wav: WavInfo): ChannelSource {
+  const sr = wav.sampleRate;
+  return {
+    sampleRate: sr,
+    durationS: wav.frames / sr,
+    read: (range) =>
+      range
+        ? readWavChannel0(file, wav, Math.round(range.startS * sr), Math.round(range.durationS * sr))
+        : readWavChannel0(file, wav),
+  };
+}
+
 /**
  * Channel 0 of the first audio stream as float32 at its native rate. ImageBind does not downmix
  * (Kaldi fbank reads channel 0), so neither does this: pan keeps c0 bit-exactly.
@@ -262,18 +301,14 @@ export async function preprocessAudio(
   params: AudioParams = DEFAULT_AUDIO_PARAMS,
   opts: AudioDecodeOptions = {},
 ): Promise<AudioClips> {
-  const probe = opts.probe ?? (await probeMedia(file, { signal: opts.signal }));
-  const audio = probe.audio;
-  if (!audio) throw new Error('no audio stream');
-  if (!(audio.sampleRate > 0)) throw new Error('audio stream has no sample rate');
-  const probedS = audio.durationS ?? probe.durationS;
+  const source = await openSource(file, opts);
   const fullMax = opts.fullDecodeMaxS ?? AUDIO_FULL_DECODE_MAX_S;
-  if (probedS > fullMax) return decodeWindows(file, audio, probedS, params, opts);
+  if (source.durationS > fullMax) return decodeWindows(source, params);
   // Room for twice the probed length (estimates for VBR/streams can be short), bounded below.
-  const maxSamples = Math.max(probedS, fullMax) * 2 * audio.sampleRate;
-  const native = await decodeChannel0(file, audio, null, maxSamples, opts);
+  const maxSamples = Math.max(source.durationS, fullMax) * 2 * source.sampleRate;
+  const native = await source.read(null, maxSamples);
   if (native.length === 0) throw new Error('audio stream decoded to no samples');
-  return waveformToClips(resample(native, audio.sampleRate, params.sampleRate), params);
+  return waveformToClips(resample(native, source.sampleRate, params.sampleRate), params);
 }
 
 /**
@@ -282,14 +317,9 @@ export async function preprocessAudio(
  * from a block boundary s0 = B·orig resamples to the full signal's outputs shifted by B·target.
  * Sample-exact for PCM/FLAC; for codecs whose seeking is not sample-exact, within a few samples.
  */
-async function decodeWindows(
-  file: string,
-  audio: AudioStreamInfo,
-  probedS: number,
-  p: AudioParams,
-  opts: AudioDecodeOptions,
-): Promise<AudioClips> {
-  const sr = audio.sampleRate;
+async function decodeWindows(source: ChannelSource, p: AudioParams): Promise<AudioClips> {
+  const sr = source.sampleRate;
+  const probedS = source.durationS;
   const k = resampleKernel(sr, p.sampleRate);
   const total = resampledLength(Math.round(probedS * sr), sr, p.sampleRate);
   const durationS = total / p.sampleRate;
@@ -303,13 +333,7 @@ async function decodeWindows(
     const lastBlock = Math.ceil(b / k.target) + marginBlocks;
     const s0 = firstBlock * k.orig;
     const len = (lastBlock - firstBlock) * k.orig;
-    const chunk = await decodeChannel0(
-      file,
-      audio,
-      { startS: s0 / sr, durationS: len / sr },
-      len * 1.5,
-      opts,
-    );
+    const chunk = await source.read({ startS: s0 / sr, durationS: len / sr }, len * 1.5);
     const out = resample(chunk, sr, p.sampleRate);
     const shift = firstBlock * k.target;
     const from = Math.min(a - shift, out.length);
