@@ -6,6 +6,7 @@ import {
   type IndexSummary,
 } from './indexing.js';
 import { ENCODER_MODALITIES, INPUT_KINDS, MEDIA_KINDS } from './modality.js';
+import { PRECISIONS } from './pack.js';
 import {
   FileTermSchema,
   QuerySchema,
@@ -172,7 +173,7 @@ export const InstallModelRequestSchema = z
     /** An http(s) URL or folder of a pack, or a checkpoint file (.pth, .safetensors) to convert. */
     source: z.string().min(1).max(4096),
     /** Checkpoints: the precision of the converted graphs. */
-    precision: z.enum(['fp16', 'fp32']).default('fp16'),
+    precision: z.enum(PRECISIONS).default('fp16'),
     /** The user accepted the licence of the weights (recorded in the pack). */
     acceptLicence: z.boolean().default(false),
     /** Install without running the pack's self-test (it is then not `verified`). */
@@ -192,7 +193,7 @@ export const AvailableModelSchema = z.object({
   name: z.string(),
   description: z.string(),
   modalities: z.array(z.enum(ENCODER_MODALITIES)),
-  precision: z.enum(['fp16', 'fp32']),
+  precision: z.enum(PRECISIONS),
   /** Bytes still to download (0 when a copy is on disk), and disk needed for that plus the converted pack. */
   downloadBytes: z.number(),
   diskBytes: z.number(),
@@ -209,6 +210,8 @@ export const AvailableModelSchema = z.object({
   /** Bytes of an interrupted download, which the next install resumes. */
   partialBytes: z.number(),
   installed: z.boolean(),
+  /** The one to pick on this computer: fp16 where a GPU provider works, int8 on a CPU alone. */
+  recommended: z.boolean(),
 });
 export type AvailableModel = z.infer<typeof AvailableModelSchema>;
 export const AvailableModelsSchema = z.object({

@@ -16,6 +16,13 @@ const relFile = z
     'file must be a plain relative path',
   );
 
+/**
+ * The precisions a checkpoint converts to: fp16 (half the size; GPUs), fp32, and int8 (trunk
+ * Linears dynamically quantised; for CPUs). One list for the API, the CLI and the converter.
+ */
+export const PRECISIONS = ['fp16', 'fp32', 'int8'] as const;
+export type Precision = (typeof PRECISIONS)[number];
+
 export const PackFileSchema = z.object({ file: relFile, sha256, bytes: z.number().int().nonnegative() });
 export type PackFile = z.infer<typeof PackFileSchema>;
 

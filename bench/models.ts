@@ -20,7 +20,7 @@ export interface ModelBenchResult {
 const BATCHES = [1, 8, 32];
 
 /** Deterministic filler: the test pack's cost does not depend on values, a real pack's barely does. */
-function syntheticInput(m: EncoderModality, batch: number): Tensor {
+export function syntheticInput(m: EncoderModality, batch: number): Tensor {
   const dims = [batch, ...ITEM_DIMS[m]];
   const size = dims.reduce((a, b) => a * b, 1);
   if (m === 'text') {
@@ -34,13 +34,13 @@ function syntheticInput(m: EncoderModality, batch: number): Tensor {
 }
 
 /** Runs until both a minimum count and a minimum time are reached (quick: a couple of runs). */
-async function itemsPerSec(
+export async function itemsPerSec(
   runtime: EncoderRuntime,
   m: EncoderModality,
-  batch: number,
+  input: Tensor,
   quick: boolean,
 ): Promise<number> {
-  const input = syntheticInput(m, batch);
+  const batch = input.dims[0];
   await runtime.embed(m, input); // warm-up: first-run allocations and arena growth
   const [minRuns, minMs, maxRuns] = quick ? [2, 0, 2] : [5, 1000, 500];
   let runs = 0;
@@ -71,7 +71,7 @@ export async function benchModels(pack: LoadedPack, opts: { quick: boolean }): P
       result.loadMs[m] = Math.round(report.loadMs * 10) / 10;
       result.providers[m] = report.provider;
       for (const batch of BATCHES) {
-        const rate = await itemsPerSec(runtime, m, batch, opts.quick);
+        const rate = await itemsPerSec(runtime, m, syntheticInput(m, batch), opts.quick);
         result.throughput.push({ modality: m, batch, itemsPerSec: Math.round(rate * 10) / 10 });
       }
     } finally {

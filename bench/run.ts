@@ -5,6 +5,7 @@ import path from 'node:path';
 import { loadPack } from '../main/core/models/pack.js';
 import { bundledTestPackDir, packageRoot } from '../main/core/paths.js';
 import { benchIngest } from './ingest.js';
+import { benchEncoders } from './encoders.js';
 import { benchModels } from './models.js';
 import { benchPreprocess } from './preprocess.js';
 import { writeImage, writeTone, writeVideo } from './synth-media.js';
@@ -37,6 +38,7 @@ export async function runBench(opts: BenchOptions): Promise<string> {
   };
   await step('vector', () => benchVectors({ quick: opts.quick }));
   await step('models', async () => benchModels(await loadPack(bundledTestPackDir()), { quick: opts.quick }));
+  await step('encoders', () => benchEncoders({ quick: opts.quick }));
   await step('preprocess', () => withInputs((inputs) => benchPreprocess(inputs, { quick: opts.quick })));
   await step('ingest', () => benchIngest({ quick: opts.quick }));
   await step('serve', () => benchServe({ quick: opts.quick }));

@@ -78,7 +78,13 @@ describe('bindery models available', () => {
     expect(r.code, r.stderr).toBe(0);
     const a = JSON.parse(r.stdout) as AvailableModels;
     expect(a.mirror).toBe(mirror());
-    expect(a.models.map((m) => m.id)).toEqual(['imagebind-huge-fp16', 'imagebind-huge-fp32']);
+    expect(a.models.map((m) => m.id)).toEqual([
+      'imagebind-huge-fp16',
+      'imagebind-huge-fp32',
+      'imagebind-huge-int8',
+    ]);
+    // One is recommended for this computer: int8 where no GPU provider works (fp16 where one does).
+    expect(a.models.filter((x) => x.recommended)).toHaveLength(1);
     const m = a.models[0];
     expect(m.licence.summary).toBe('Non-commercial use only');
     expect(m.licence.terms.map((t) => t.name)).toEqual(['CC-BY-NC 4.0', 'CC BY-NC-SA 4.0']);

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCheckpoint, type Checkpoint } from '../../main/core/models/checkpoint/checkpoint.js';
 import { convertCheckpoint, type Conversion } from '../../main/core/models/imagebind/convert.js';
+import type { Precision } from '../../app/pack.js';
 import { trimTokens } from '../../main/core/models/runtime.js';
 import { compareWithGolden } from '../../models/converter-check/check.js';
 import { goldenCases, goldenOutput, SMALL_GOLDEN_DIR } from '../../models/converter-check/golden.js';
@@ -22,6 +23,8 @@ const CHECKPOINT = path.join(SMALL_GOLDEN_DIR, 'checkpoint.pth');
 const BAD = path.join(REPO_ROOT, 'tests', 'fixtures', 'bad-checkpoints');
 const FP32_MAX_DIFF = 1e-5;
 const FP16_MIN_COSINE = 0.9999;
+/** issue 11's accuracy gate for the dynamically quantised CPU graphs. */
+const INT8_MIN_COSINE = 0.99;
 
 const cleanups: Array<() => Promise<void>> = [];
 async function freshDir(): Promise<string> {
@@ -31,10 +34,7 @@ async function freshDir(): Promise<string> {
 }
 afterAll(() => Promise.all(cleanups.map((c) => c())));
 
-async function convertTo(
-  file: string,
-  precision: 'fp16' | 'fp32',
-): Promise<{ dir: string; conv: Conversion }> {
+async function convertTo(file: string, precision: Precision): Promise<{ dir: string; conv: Conversion }> {
   const dir = await freshDir();
   const conv = await convertCheckpoint(file, { outDir: dir, precision });
   await writeFile(path.join(dir, 'pack.json'), JSON.stringify(conv.manifest));
@@ -44,9 +44,11 @@ async function convertTo(
 describe('converting the official architecture', () => {
   let fp32: { dir: string; conv: Conversion };
   let fp16: { dir: string; conv: Conversion };
+  let int8: { dir: string; conv: Conversion };
   beforeAll(async () => {
     fp32 = await convertTo(CHECKPOINT, 'fp32');
     fp16 = await convertTo(CHECKPOINT, 'fp16');
+    int8 = await convertTo(CHECKPOINT, 'int8');
   });
 
   it('reads widths and depths from the checkpoint', () => {
@@ -72,6 +74,24 @@ describe('converting the official architecture', () => {
   it('fp16 graphs reproduce ImageBind: cosine ≥ 0.9999 for every modality', async () => {
     for (const r of await compareWithGolden(fp16.dir, SMALL_GOLDEN_DIR))
       expect(r.minCosine, r.name).toBeGreaterThanOrEqual(FP16_MIN_COSINE);
+  });
+
+  it('int8 graphs stay close to ImageBind: cosine ≥ 0.99 for every modality', async () => {
+    const results = await compareWithGolden(int8.dir, SMALL_GOLDEN_DIR);
+    for (const r of results) expect(r.minCosine, r.name).toBeGreaterThanOrEqual(INT8_MIN_COSINE);
+    console.log(results.map((r) => `${r.name} ${r.minCosine.toFixed(5)}`).join(', '));
+  });
+
+  it('int8 graphs quantise every trunk Linear and nothing else', async () => {
+    for (const t of int8.conv.towers) {
+      const model = (await readFile(path.join(int8.dir, `${t.modality}.onnx`))).toString('latin1');
+      // Each block: attention in/out projections and two MLP Linears (node names are Op_<n>).
+      const quantised = model.match(/\bDynamicQuantizeMatMul_\d+/g) ?? [];
+      expect(quantised, t.modality).toHaveLength(4 * int8.conv.dims.towers[t.modality].blocks);
+      const full = fp32.conv.towers.find((x) => x.modality === t.modality)!;
+      expect(t.weightBytes, t.modality).toBeLessThan(full.weightBytes);
+    }
+    expect(int8.conv.manifest.id).toMatch(/-int8$/);
   });
 
   it('keeps each postprocessor logit scale, read from the checkpoint', async () => {

@@ -94,8 +94,13 @@ function imagebind(precision: Precision, packBytes: number, note: string): Catal
 }
 
 export const CATALOGUE: readonly CatalogueEntry[] = [
-  imagebind('fp16', 2_400_000_000, 'Recommended: half the size, fast on GPUs.'),
+  imagebind('fp16', 2_400_000_000, 'Half the size of fp32; for computers with a GPU.'),
   imagebind('fp32', 4_800_000_000, 'Full precision.'),
+  imagebind(
+    'int8',
+    1_400_000_000,
+    'For computers without a GPU: about 2.4× faster than fp32 on a CPU at a quarter of its size (cosine ≥ 0.999 to fp32).',
+  ),
 ];
 
 export function catalogueEntry(id: string): CatalogueEntry | undefined {

@@ -67,6 +67,17 @@ export function defaultProviderOrder(
   return [...order.filter((p) => p === 'cuda' || supported.includes(p)), 'cpu'];
 }
 
+/**
+ * Whether any GPU provider in this platform's order works here (the cached probe of each). It picks
+ * the precision Bindery recommends: fp16 for a GPU, int8 for a CPU, where fp16 runs slowest.
+ */
+export async function gpuProviderUsable(
+  order: readonly ProviderName[] = defaultProviderOrder(),
+): Promise<boolean> {
+  for (const p of order.filter((x) => x !== 'cpu')) if ((await probeProvider(p)).ok) return true;
+  return false;
+}
+
 /** Where onnxruntime-node ships no binary at all, Bindery cannot embed anything: said once, plainly. */
 export function unsupportedPlatform(
   platform: NodeJS.Platform = process.platform,

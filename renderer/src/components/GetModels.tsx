@@ -98,6 +98,7 @@ function CatalogueCard({
       <div className="model-body">
         <strong>{m.name}</strong>
         {m.installed && <span className="pill">installed</span>}
+        {m.recommended && <span className="pill accent">recommended for this computer</span>}
         <div className="muted small">{m.description}</div>
         <div className="small">
           {download} · {formatBytes(m.diskBytes)} of disk · {m.modalities.join(', ')}

@@ -8,7 +8,7 @@ import { openCheckpoint, type Checkpoint } from '../checkpoint/checkpoint.js';
 import { sha256File } from '../pack.js';
 import type { WrittenFile } from '../onnx/builder.js';
 import { inferDims, validateCheckpoint, variantName, type ImageBindDims } from './architecture.js';
-import { buildTowerGraph, type GraphForm, type Precision, type TowerGraph } from './graphs.js';
+import { buildTowerGraph, isTrunkLinear, type GraphForm, type Precision, type TowerGraph } from './graphs.js';
 import { IMAGEBIND_PACK_LICENCE, IMAGEBIND_PREPROCESS } from './pack-defaults.js';
 
 /**
@@ -104,9 +104,11 @@ export async function convertCheckpoint(file: string, opts: ConvertOptions): Pro
 
 /** Bytes of the converted weights (the pack's size, near enough): every tensor at the target precision. */
 export function convertedBytes(ckpt: Checkpoint, precision: Precision): number {
-  const width = precision === 'fp16' ? 2 : 4;
   let n = 0;
-  for (const t of ckpt.tensors.values()) n += t.shape.reduce((a, b) => a * b, 1) * width;
+  for (const [name, t] of ckpt.tensors) {
+    const width = precision === 'fp16' ? 2 : precision === 'int8' && isTrunkLinear(name) ? 1 : 4;
+    n += t.shape.reduce((a, b) => a * b, 1) * width;
+  }
   return n;
 }
 

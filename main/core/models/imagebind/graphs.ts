@@ -1,4 +1,5 @@
 import type { EncoderModality } from '../../../../app/modality.js';
+import type { Precision } from '../../../../app/pack.js';
 import { CheckpointError, type Checkpoint } from '../checkpoint/checkpoint.js';
 import { float32ToHalf } from '../half.js';
 import {
@@ -39,10 +40,14 @@ import {
  *
  * Precision: fp32 graphs compute in float32. fp16 graphs hold weights in float16 and compute the
  * towers in float16 (LayerNormalization accumulates in float32), with float32 input, output and
- * postprocessor, so the pack's interface is the same either way.
+ * postprocessor, so the pack's interface is the same either way. int8 graphs (for CPUs) are fp32
+ * graphs whose trunk Linears (attention in/out projections, MLP) are dynamically quantised, as
+ * onnxruntime's quantize_dynamic does: weights int8 per output column, symmetric; activations
+ * quantised per call inside onnxruntime's DynamicQuantizeMatMul (u8 × s8 GEMM). Stems, attention
+ * products, norms and heads stay float32 (docs/architecture.md §12).
  */
 
-export type Precision = 'fp16' | 'fp32';
+export type { Precision };
 
 /**
  * How attention is written: `onnx`, standard operators only (every provider runs them); `fused`,
@@ -142,6 +147,31 @@ function transposed(v: Float32Array, rows: number, cols: number): Float32Array {
   return out;
 }
 
+/** The weights an int8 graph quantises: each trunk block's attention projections and MLP. */
+export function isTrunkLinear(name: string): boolean {
+  return /\.blocks\.\d+\.(attn\.in_proj_weight|attn\.out_proj\.weight|mlp\.fc[12]\.weight)$/.test(name);
+}
+
+/**
+ * Symmetric per-column int8: scale[c] = max|w[·, c]| / 127 (1 for an all-zero column) and
+ * q = round(w / scale), so q ∈ [−127, 127] and zero is exact, as onnxruntime's quantiser does it.
+ */
+export function quantiseColumns(
+  w: Float32Array,
+  rows: number,
+  cols: number,
+): { q: Int8Array; scale: Float32Array } {
+  const scale = new Float32Array(cols);
+  for (let r = 0; r < rows; r++)
+    for (let c = 0; c < cols; c++) scale[c] = Math.max(scale[c], Math.abs(w[r * cols + c]));
+  for (let c = 0; c < cols; c++) scale[c] = scale[c] > 0 ? scale[c] / 127 : 1;
+  const q = new Int8Array(w.length);
+  for (let r = 0; r < rows; r++)
+    for (let c = 0; c < cols; c++)
+      q[r * cols + c] = Math.max(-127, Math.min(127, Math.round(w[r * cols + c] / scale[c])));
+  return { q, scale };
+}
+
 /** Where a weight's element type comes from: the compute type (matrices) or the residual type (norms, positions). */
 type WeightClass = 'compute' | 'residual';
 
@@ -161,7 +191,7 @@ class Tower {
     private readonly ckpt: Checkpoint,
     modality: EncoderModality,
     dims: TowerDims,
-    precision: Precision,
+    private readonly precision: Precision,
     private readonly form: GraphForm,
   ) {
     this.T = precision === 'fp16' ? 'float16' : 'float32';
@@ -278,10 +308,46 @@ class Tower {
     return this.g.op('LayerNormalization', [x, w, b], { axis: -1, epsilon: { float: eps } });
   }
 
-  /** nn.Linear as MatMul (+ Add) in the compute type, on [.., in] → [.., out]. */
+  /**
+   * nn.Linear as MatMul (+ Add) in the compute type, on [.., in] → [.., out]; a trunk Linear of an
+   * int8 graph (isTrunkLinear) as one DynamicQuantizeMatMul with the bias folded in.
+   */
   private linear(x: string, weight: string, bias: string | null): string {
+    if (this.precision === 'int8' && isTrunkLinear(weight)) {
+      const { q, scale } = this.quantisedMatrix(weight);
+      return this.g.opIn('com.microsoft', 1, 'DynamicQuantizeMatMul', [
+        x,
+        q,
+        scale,
+        '',
+        bias ? this.weight(bias) : '',
+      ]);
+    }
     const y = this.g.op('MatMul', [x, this.matrix(weight)]);
     return bias ? this.g.op('Add', [y, this.weight(bias)]) : y;
+  }
+
+  /** nn.Linear's weight as MatMul's [in, out] int8 matrix and its per-column float32 scale. */
+  private quantisedMatrix(name: string): { q: string; scale: string } {
+    const [out, inp] = this.ckpt.tensors.get(name)!.shape;
+    let quantised: Promise<{ q: Int8Array; scale: Float32Array }> | null = null;
+    // Both initializers come from one read of the checkpoint tensor.
+    const quantise = () =>
+      (quantised ??= this.ckpt
+        .read(name)
+        .then((v) => quantiseColumns(transposed(checkFinite(name, v), out, inp), inp, out)));
+    const q = this.g.initializer(`${name}.int8`, 'int8', [inp, out], {
+      byteLength: inp * out,
+      load: async () => {
+        const { q: values } = await quantise();
+        return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+      },
+    });
+    const scale = this.g.initializer(`${name}.scale`, 'float32', [out], {
+      byteLength: out * 4,
+      load: async () => bytesOf((await quantise()).scale),
+    });
+    return { q, scale };
   }
 
   // --- the stems: input → [B, L, D] tokens, float32 ------------------------------------------------

@@ -33,13 +33,14 @@ export type Dim = number | string;
 /** Smaller tensors (shapes, scalars) stay inline even when a model has external data, as onnx's own tools do. */
 const EXTERNAL_MIN_BYTES = 1024;
 export type AttrValue = number | number[] | { float: number } | { tensor: ITensorProto };
-export type ElemType = 'float32' | 'float16' | 'int64' | 'bool';
+export type ElemType = 'float32' | 'float16' | 'int64' | 'bool' | 'int8';
 
 const ELEM: Record<ElemType, number> = {
   float32: DT.FLOAT,
   float16: DT.FLOAT16,
   int64: DT.INT64,
   bool: DT.BOOL,
+  int8: DT.INT8,
 };
 
 export function elemTypeCode(t: ElemType): number {
