@@ -147,9 +147,12 @@ export function GetModels({
         using it.
       </p>
       <ul className="models">
-        {models.map((m) => (
-          <CatalogueCard key={m.id} m={m} busy={busy} onInstall={onInstall} />
-        ))}
+        {/* The pack recommended for this computer first; the rest in the catalogue's order. */}
+        {[...models]
+          .sort((a, b) => Number(b.recommended) - Number(a.recommended))
+          .map((m) => (
+            <CatalogueCard key={m.id} m={m} busy={busy} onInstall={onInstall} />
+          ))}
       </ul>
     </section>
   );
