@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mulberry32, writeLibrary } from '../../bench/synth-media.js';
 import { childrenDieWithUs } from '../../main/core/preprocess/tied-spawn.js';
+import { expectEveryFileOnce } from '../support/catalogue.js';
 import { collect, runCli, startCli, tempDir } from '../support/cli.js';
 
 /**
@@ -110,18 +111,7 @@ describe.skipIf(Boolean(SKIP))('a crash loop of bindery index (quant backend)', 
 
     const final = await runCli(['--db', catalogue, 'index', '--json']);
     expect(final.code, final.stderr).toBe(0);
-    const db = new Database(catalogue, { readonly: true });
-    try {
-      expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
-      const count = (sql: string) => db.prepare(sql).pluck().get() as number;
-      expect(count(`SELECT COUNT(*) FROM files WHERE status = 'indexed'`)).toBe(total);
-      expect(count(`SELECT COUNT(*) FROM files`)).toBe(total);
-      expect(count(`SELECT COUNT(*) FROM jobs`)).toBe(0);
-      expect(count(`SELECT COUNT(*) FROM contents`)).toBe(total);
-      expect(count(`SELECT COUNT(*) FROM embeddings`)).toBe(count(`SELECT COUNT(*) FROM segments`));
-    } finally {
-      db.close();
-    }
+    expectEveryFileOnce(catalogue, total);
     const status = JSON.parse((await runCli(['--db', catalogue, 'status', '--json'])).stdout);
     expect(status.vectors.count).toBe(status.segments);
   }, 600_000);

@@ -20,13 +20,12 @@ beforeAll(async () => {
 });
 afterAll(async () => cleanup?.());
 
+const ffmpeg = (...args: string[]) => execFileSync('ffmpeg', ['-v', 'error', '-y', ...args]);
+
 /** A 1.3 s three-tone signal with noise, written by ffmpeg in the given codec and channel count. */
 function writeWav(name: string, codec: string, channels: number, rate = 22050): string {
   const file = path.join(dir, name);
-  execFileSync('ffmpeg', [
-    '-v',
-    'error',
-    '-y',
+  ffmpeg(
     '-f',
     'lavfi',
     '-i',
@@ -36,7 +35,7 @@ function writeWav(name: string, codec: string, channels: number, rate = 22050): 
     '-c:a',
     codec,
     file,
-  ]);
+  );
   return file;
 }
 
@@ -93,18 +92,7 @@ describe('WAV reader', () => {
     await writeFile(mp3ish, Buffer.from('ID3\u0004\u0000\u0000 not a wav at all'));
     expect(await readWavInfo(mp3ish)).toBeNull();
     const adpcm = path.join(dir, 'adpcm.wav');
-    execFileSync('ffmpeg', [
-      '-v',
-      'error',
-      '-y',
-      '-f',
-      'lavfi',
-      '-i',
-      'sine=d=0.5',
-      '-c:a',
-      'adpcm_ms',
-      adpcm,
-    ]);
+    ffmpeg('-f', 'lavfi', '-i', 'sine=d=0.5', '-c:a', 'adpcm_ms', adpcm);
     expect(await readWavInfo(adpcm)).toBeNull();
     const s16 = await readFile(writeWav('rf.wav', 'pcm_s16le', 1));
     const rf64 = Buffer.from(s16);
