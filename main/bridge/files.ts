@@ -2,23 +2,9 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
+import { CSP } from '../../app/csp.js';
+import { parseRange } from '../core/media/range.js';
 import { SECURITY_HEADERS } from './send.js';
-
-/** Parses a single `bytes=a-b` range; multi-range requests are served whole (players never send them). */
-export function parseRange(
-  header: string | undefined,
-  size: number,
-): { start: number; end: number } | 'invalid' | null {
-  const m = header ? /^bytes=(\d*)-(\d*)$/.exec(header.trim()) : null;
-  if (!m) return null;
-  const [, a, b] = m;
-  if (a === '' && b === '') return 'invalid';
-  let start = a === '' ? size - Number(b) : Number(a);
-  let end = a === '' || b === '' ? size - 1 : Number(b);
-  start = Math.max(0, start);
-  end = Math.min(end, size - 1);
-  return start > end || start >= size ? 'invalid' : { start, end };
-}
 
 /** Streams a file with Range support, so audio and video can seek to the matched moment. */
 export function streamFile(
@@ -88,17 +74,3 @@ export async function serveStatic(
   createReadStream(file).pipe(res);
   return true;
 }
-
-/** The same strict policy the Electron window uses, plus the WebSocket back to this server. */
-export const CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data: blob:",
-  "media-src 'self' blob:",
-  "connect-src 'self' ws: wss:",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "frame-ancestors 'none'",
-  "form-action 'none'",
-].join('; ');

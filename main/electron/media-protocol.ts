@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { MEDIA_VARIANTS, type MediaVariant } from '../../app/api.js';
-import { parseRange } from '../bridge/files.js';
+import { parseRange } from '../core/media/range.js';
 import type { ServedFile } from '../core/media/media.js';
 import { MEDIA_SCHEME } from './schemes.js';
 

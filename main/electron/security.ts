@@ -1,5 +1,5 @@
 import type { Session, WebContents } from 'electron';
-import { CSP as BRIDGE_CSP } from '../bridge/files.js';
+import { CSP as BRIDGE_CSP } from '../../app/csp.js';
 import { isAppUrl, MEDIA_SCHEME } from './schemes.js';
 
 /**

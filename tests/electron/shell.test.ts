@@ -4,7 +4,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { CSP as BRIDGE_CSP } from '../../main/bridge/files.js';
+import { CSP as BRIDGE_CSP } from '../../app/csp.js';
 import { appRequestPath, createAppHandler, NOT_BUILT } from '../../main/electron/app-protocol.js';
 import { aboutDetail, buildMenuTemplate, licenceUrl } from '../../main/electron/menu.js';
 import { APP_ENTRY_URL, isAppUrl, PRIVILEGED_SCHEMES } from '../../main/electron/schemes.js';

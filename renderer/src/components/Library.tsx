@@ -107,36 +107,7 @@ function RootItem({ root, onRemoved }: { root: RootInfo; onRemoved: () => void }
           {f.failed > 0 && ` · ${formatCount(f.failed)} failed`}
           {total === 0 && ' · not scanned yet'}
         </span>
-        {root.unreachableTotal > 0 && (
-          <details className="root-unreachable" data-testid="root-unreachable">
-            <summary className="warn-text">
-              <Icon name="warning" size={14} />{' '}
-              {root.unreachableTotal === 1 ? '1 part' : `${root.unreachableTotal} parts`} could not be read;
-              their files are kept
-            </summary>
-            <ul>
-              {root.unreachable.map((u) => (
-                <li key={u.path}>
-                  <span className="root-path" title={u.path}>{`\u200e${u.path}\u200e`}</span> — {u.error}
-                </li>
-              ))}
-            </ul>
-          </details>
-        )}
-        {root.skippedTotal > 0 && (
-          <details className="root-skipped" data-testid="root-skipped">
-            <summary className="muted">
-              {root.skippedTotal === 1 ? '1 entry' : `${formatCount(root.skippedTotal)} entries`} skipped
-            </summary>
-            <ul>
-              {root.skipped.map((k) => (
-                <li key={k.path}>
-                  <span className="root-path" title={k.path}>{`\u200e${k.path}\u200e`}</span> — {k.reason}
-                </li>
-              ))}
-            </ul>
-          </details>
-        )}
+        <ScanReport root={root} />
         {confirming && (
           <div className="confirm" role="alertdialog" aria-label={`Remove ${root.path}?`}>
             <span>Remove this folder from the library? Files on disk are not touched.</span>
@@ -367,5 +338,36 @@ export function Library({ status, statusError, progress, refresh, onIndexed, onI
       )}
       <Failures count={status?.files.failed ?? 0} onRetry={() => void run(true)} busy={indexing} />
     </section>
+  );
+}
+
+/** What the last scan could not read (kept, like an unplugged drive's) and what it passed over, with why. */
+function ScanReport({ root }: { root: RootInfo }) {
+  const entry = (p: string, why: string) => (
+    <li key={p}>
+      <span className="root-path" title={p}>{`\u200e${p}\u200e`}</span> — {why}
+    </li>
+  );
+  return (
+    <>
+      {root.unreachableTotal > 0 && (
+        <details className="root-unreachable" data-testid="root-unreachable">
+          <summary className="warn-text">
+            <Icon name="warning" size={14} />{' '}
+            {root.unreachableTotal === 1 ? '1 part' : `${root.unreachableTotal} parts`} could not be read;
+            their files are kept
+          </summary>
+          <ul>{root.unreachable.map((u) => entry(u.path, u.error))}</ul>
+        </details>
+      )}
+      {root.skippedTotal > 0 && (
+        <details className="root-skipped" data-testid="root-skipped">
+          <summary className="muted">
+            {root.skippedTotal === 1 ? '1 entry' : `${formatCount(root.skippedTotal)} entries`} skipped
+          </summary>
+          <ul>{root.skipped.map((k) => entry(k.path, k.reason))}</ul>
+        </details>
+      )}
+    </>
   );
 }
