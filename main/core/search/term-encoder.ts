@@ -5,13 +5,8 @@ import type { QueryTerm } from '../../../app/query.js';
 import { meanDirection } from '../../../app/vector-math.js';
 import { getEmbedding } from '../db/contents.js';
 import type { Engine, PackHandle } from '../engine.js';
-import { preprocessAudio } from '../preprocess/audio.js';
-import { preprocessImage } from '../preprocess/image.js';
-import { preprocessImu } from '../preprocess/imu.js';
-import { preprocessDepth, preprocessThermal } from '../preprocess/single-channel.js';
-import type { Tensor } from '../preprocess/tensor.js';
-import { ClipTokenizer, textTensor } from '../preprocess/text.js';
-import { preprocessVideo } from '../preprocess/video.js';
+import { prepareInput } from '../preprocess/inputs.js';
+import { ClipTokenizer } from '../preprocess/text.js';
 
 const CACHE_SIZE = 256;
 
@@ -38,8 +33,8 @@ export class TermEncoder {
     }
     const v =
       term.modality === 'text'
-        ? await this.embedText(handle, term.text)
-        : await this.embedFile(handle, term.modality, term.path);
+        ? await this.embedInput(handle, 'text', term.text)
+        : await this.embedInput(handle, term.modality, term.path);
     this.cache.set(key, v);
     if (this.cache.size > CACHE_SIZE) this.cache.delete(this.cache.keys().next().value!);
     return v;
@@ -62,59 +57,24 @@ export class TermEncoder {
     return v;
   }
 
-  private async embedText(handle: PackHandle, text: string): Promise<Float32Array> {
-    const tok = await this.loadTokenizer(handle);
-    const [v] = await handle.runtime.embed('text', textTensor(tok, [text]));
-    return v;
+  /** Text or a file, through the one input registry; clips and views are averaged as ImageBind does. */
+  private async embedInput(handle: PackHandle, kind: InputKind, input: string): Promise<Float32Array> {
+    const { tensor } = await prepareInput(kind, input, handle.pack.manifest, () =>
+      this.loadTokenizer(handle),
+    );
+    const vectors = await handle.runtime.embed(ENCODER_FOR_INPUT[kind], tensor);
+    return vectors.length === 1 ? vectors[0] : meanDirection(vectors);
   }
 
   private loadTokenizer(handle: PackHandle): Promise<ClipTokenizer> {
     const { id, pack } = handle;
     const { manifest } = pack;
-    if (!manifest.tokenizer || !manifest.encoders.text)
-      throw new Error('the active model pack has no text encoder');
+    if (!manifest.tokenizer) throw new Error('the active model pack has no tokenizer');
     let tok = this.tokenizers.get(id);
     if (!tok) {
-      tok = ClipTokenizer.load(pack.filePath(manifest.tokenizer.file), manifest.encoders.text.preprocess);
+      tok = ClipTokenizer.load(pack.filePath(manifest.tokenizer.file), manifest.encoders.text?.preprocess);
       this.tokenizers.set(id, tok);
     }
     return tok;
-  }
-
-  /** A file term: the same preprocessing as ingest; clips and views are averaged as ImageBind does. */
-  private async embedFile(
-    handle: PackHandle,
-    kind: Exclude<InputKind, 'text'>,
-    file: string,
-  ): Promise<Float32Array> {
-    const modality = ENCODER_FOR_INPUT[kind];
-    if (!handle.pack.encoders.includes(modality))
-      throw new Error(`the active model pack cannot embed ${kind} input`);
-    const vectors = await handle.runtime.embed(modality, await preprocessQueryFile(handle, kind, file));
-    return vectors.length === 1 ? vectors[0] : meanDirection(vectors);
-  }
-}
-
-/** The batched tensor a query file of each kind turns into. */
-export async function preprocessQueryFile(
-  handle: PackHandle,
-  kind: Exclude<InputKind, 'text'>,
-  file: string,
-): Promise<Tensor> {
-  const enc = handle.pack.manifest.encoders;
-  const single = (t: Tensor): Tensor => ({ ...t, dims: [1, ...t.dims] }) as Tensor;
-  switch (kind) {
-    case 'image':
-      return single(await preprocessImage(file, enc.vision?.preprocess));
-    case 'video':
-      return (await preprocessVideo(file, enc.vision?.preprocess)).tensor;
-    case 'audio':
-      return (await preprocessAudio(file, enc.audio?.preprocess)).tensor;
-    case 'depth':
-      return single(await preprocessDepth(file, enc.depth!.preprocess));
-    case 'thermal':
-      return single(await preprocessThermal(file, enc.thermal!.preprocess));
-    case 'imu':
-      return (await preprocessImu(file, enc.imu!.preprocess)).tensor;
   }
 }
