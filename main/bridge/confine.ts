@@ -8,7 +8,7 @@ import type { UploadStore } from './uploads.js';
 /** The API methods whose payload names files to read: search terms and the embed input. */
 const FILE_READING_METHODS = new Set(['search', 'embed']);
 
-export const OUTSIDE_MESSAGE =
+const OUTSIDE_MESSAGE =
   'only files in your library folders, or dropped into this window, can be used as a query';
 
 /**
@@ -28,30 +28,39 @@ export async function confineFileTerms(
 ): Promise<void> {
   if (!FILE_READING_METHODS.has(method)) return;
   const terms = method === 'embed' ? [payload] : termsOf(payload);
-  let allowed: string[] | null = null;
+  let folders: Promise<Folders> | null = null;
   for (const [i, term] of terms.entries()) {
-    const file = (term as { path?: unknown } | null)?.path;
-    if (typeof file !== 'string') continue; // text and segment terms, or a payload the schema refuses
-    allowed ??= [uploads.folder, ...(await api.listRoots()).map((r) => r.path)];
-    if (!(await insideAny(file, allowed))) throw outside(method, i, term);
+    const file = (term as { path?: unknown }).path;
+    if (typeof file !== 'string') continue; // text and segment terms
+    folders ??= allowedFolders(api, uploads);
+    if (!(await insideAny(file, await folders))) throw outside(method, i, term);
     uploads.touch(file);
   }
 }
 
-function termsOf(payload: unknown): unknown[] {
-  const terms = (payload as { terms?: unknown } | null)?.terms;
-  return Array.isArray(terms) ? terms : [];
+interface Folders {
+  written: string[];
+  real: string[];
 }
 
-async function insideAny(file: string, folders: string[]): Promise<boolean> {
-  if (!path.isAbsolute(file) || file.includes('\0')) return false;
+/** The library folders and the upload folder, as written and resolved: read once per request. */
+async function allowedFolders(api: AppApi, uploads: UploadStore): Promise<Folders> {
+  const written = [uploads.folder, ...(await api.listRoots()).map((r) => r.path)];
+  return { written, real: await Promise.all(written.map((f) => realpath(f).catch(() => f))) };
+}
+
+function termsOf(payload: unknown): unknown[] {
+  // The request is the schema's parse of a search: its terms are there.
+  return (payload as { terms: unknown[] }).terms;
+}
+
+async function insideAny(file: string, folders: Folders): Promise<boolean> {
+  if (!path.isAbsolute(file)) return false;
   const written = path.resolve(file);
-  if (!folders.some((f) => isInside(written, f))) return false;
+  if (!folders.written.some((f) => isInside(written, f))) return false;
   const real = await realpath(written).catch(() => null);
   // A file that does not exist inside a library folder is the ordinary "cannot read" 4xx later.
-  if (real === null) return true;
-  const realFolders = await Promise.all(folders.map((f) => realpath(f).catch(() => f)));
-  return realFolders.some((f) => isInside(real, f));
+  return real === null || folders.real.some((f) => isInside(real, f));
 }
 
 function outside(method: string, i: number, term: unknown): ApiError {

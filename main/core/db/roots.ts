@@ -89,7 +89,7 @@ const problemsKey = (rootId: number) => `scan_problems:${rootId}`;
 export function recordScanProblems(
   db: Db,
   rootId: number,
-  found: { unreadable: readonly ScanProblem[]; skipped: readonly ScanSkip[] },
+  found: { readonly unreadable: readonly ScanProblem[]; readonly skipped: readonly ScanSkip[] },
 ): void {
   const record: ScanReport = {
     total: found.unreadable.length,

@@ -2,22 +2,15 @@ import type { Dir } from 'node:fs';
 import { opendir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { SeenFile } from '../db/files.js';
+import type { ScanProblem, ScanSkip } from '../db/roots.js';
 
-/** A path the walk could not read: its files are kept, like an unplugged drive's. */
-export interface WalkProblem {
-  path: string;
-  error: string;
-}
-
-/** A path the walk passes over on purpose, with why: listed for the user, never dropped silently. */
-export interface WalkSkip {
-  path: string;
-  reason: string;
-}
-
+/**
+ * The paths a walk could not read (their files are kept, like an unplugged drive's) and those it
+ * passes over on purpose, with why: in the shapes the catalogue records per root.
+ */
 export interface WalkReport {
-  unreadable: WalkProblem[];
-  skipped: WalkSkip[];
+  unreadable: ScanProblem[];
+  skipped: ScanSkip[];
 }
 
 export const SKIP_REASONS = {
