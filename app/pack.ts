@@ -17,10 +17,12 @@ const relFile = z
   );
 
 /**
- * The precisions a checkpoint converts to: fp16 (half the size; GPUs), fp32, and int8 (trunk
- * Linears dynamically quantised; for CPUs). One list for the API, the CLI and the converter.
+ * The precisions a checkpoint converts to: fp16 (half the size; GPUs), fp32, int8 (trunk Linears
+ * dynamically quantised; for CPUs) and q8 (trunk Linears as 8-bit weights in blocks of 32 with
+ * fp16 activations and fused attention; for the WebGPU provider, which runs them with integer dot
+ * products). One list for the API, the CLI and the converter (docs/architecture.md §12).
  */
-export const PRECISIONS = ['fp16', 'fp32', 'int8'] as const;
+export const PRECISIONS = ['fp16', 'fp32', 'int8', 'q8'] as const;
 export type Precision = (typeof PRECISIONS)[number];
 
 export const PackFileSchema = z.object({ file: relFile, sha256, bytes: z.number().int().nonnegative() });
@@ -107,6 +109,11 @@ const encoderBase = {
   output: TensorSpecSchema,
   /** The scale ImageBind's postprocessor multiplies by (1 where none); Bindery re-normalises anyway. */
   logitScale: z.number().positive().default(1),
+  /**
+   * Bytes of the graph's largest intermediate tensor per clip (converted packs state it): the
+   * runtime keeps each WebGPU run under that provider's 128 MiB buffer limit with it.
+   */
+  activationBytes: z.number().int().positive().optional(),
 };
 
 export const EncodersSchema = z.object({

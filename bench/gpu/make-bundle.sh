@@ -9,8 +9,17 @@ checkout=$(cd "${1:?usage: make-bundle.sh <ImageBind checkout>}" && pwd)
 root=$(git rev-parse --show-toplevel); cd "$root"
 shared=${BINDERY_SHARED:-$root/../shared}
 bash "$shared/gpu/make-bundle.sh"
-npx esbuild bench/gpu/webgpu-vision.ts --bundle --platform=node --format=cjs \
-  --external:onnxruntime-node --outfile=.gpu/webgpu-vision.cjs --log-level=warning
+for b in webgpu-vision webgpu-matmul; do
+  npx esbuild "bench/gpu/$b.ts" --bundle --platform=node --format=cjs \
+    --external:onnxruntime-node --outfile=".gpu/$b.cjs" --log-level=warning
+done
+# Bindery's runtime runs as ESM (the probe resolves onnxruntime-node from import.meta.url).
+for b in webgpu-runtime webgpu-pack; do
+  npx esbuild "bench/gpu/$b.ts" --bundle --platform=node --format=esm \
+    --external:onnxruntime-node --outfile=".gpu/$b.mjs" --log-level=warning \
+    --banner:js="import { createRequire as bannerRequire } from 'node:module'; const require = bannerRequire(import.meta.url);"
+done
+rm -rf .gpu/test-pack && cp -r models/test-pack .gpu/test-pack
 cp bench/gpu/torch_vision.py bench/gpu/device-run.sh models/imagebind/official.py .gpu/
 mkdir -p .gpu/ImageBind/imagebind/models
 cp "$checkout"/imagebind/*.py .gpu/ImageBind/imagebind/

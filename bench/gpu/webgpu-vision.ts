@@ -1,9 +1,10 @@
 /**
  * The onnxruntime side of the GPU vision benchmark (bench/gpu/README.md), run on the GPU machine
  * after torch_vision.py: converts the random-init imagebind_huge vision tower with Bindery's
- * converter (fp16 with standard and with fused attention, fp32), then for each graph on the
- * WebGPU provider: session time, nodes per provider (from onnxruntime's profile), images/s at
- * batch 1, 16 and 64, and the cosine against PyTorch's fp32 embedding of the same input.
+ * converter in several operator forms (fused attention, 8-bit block-quantised Linears, fp32),
+ * then for each graph and provider setting on the WebGPU provider: session time, nodes per
+ * provider (from onnxruntime's profile), images/s at batch 1, 16, 32 and 64, and the cosine
+ * against PyTorch's fp32 embedding of the same input.
  *
  *   node webgpu-vision.cjs <work dir> <out dir>     (bundled by bench/gpu/make-bundle.sh)
  */
@@ -16,7 +17,12 @@ import { EXTERNAL_DATA_THRESHOLD } from '../../main/core/models/imagebind/conver
 import { buildTowerGraph, type GraphForm, type Precision } from '../../main/core/models/imagebind/graphs.js';
 import { cosine, formulaInput } from '../../models/converter-check/compare.js';
 
-const BATCHES = [1, 16, 64];
+/** Batches and variants may be narrowed for a focused run: VISION_BATCHES=8,32 VISION_ONLY=<name>,… */
+const BATCHES = (process.env.VISION_BATCHES ?? '1,16,32,64').split(',').map(Number);
+/** Session config entries for every session (e.g. the WebGPU provider's buffer limits), as JSON. */
+const EXTRA = JSON.parse(process.env.VISION_EXTRA ?? '{}') as Record<string, string>;
+/** WebGPU provider options for every session, as JSON. */
+const WEBGPU = JSON.parse(process.env.VISION_WEBGPU ?? '{}') as Record<string, string>;
 const HUGE_VISION: ImageBindDims['towers']['vision'] = { width: 1280, blocks: 32, heads: 16 };
 
 /** make_golden.py's formula input as a [1,1,3,2,224,224] clip: the image repeated as 2 frames (PadIm2Video). */
@@ -35,22 +41,27 @@ function formula(salt: number): Float32Array {
 interface Variant {
   precision: Precision;
   form: GraphForm;
+  /** WebGPU provider options beyond the name (validationMode …). */
+  webgpu?: Record<string, string>;
 }
+const FUSED: GraphForm = { attention: 'fused', residual: 'float32', linears: 'dense' };
 const VARIANTS: Variant[] = [
-  { precision: 'fp16', form: { attention: 'fused', residual: 'float32' } },
-  { precision: 'fp16', form: { attention: 'fused', residual: 'compute' } },
-  { precision: 'fp16', form: { attention: 'onnx', residual: 'float32' } },
-  { precision: 'fp32', form: { attention: 'onnx', residual: 'float32' } },
+  { precision: 'fp16', form: FUSED },
+  { precision: 'fp16', form: FUSED, webgpu: { validationMode: 'disabled' } },
+  { precision: 'fp16', form: { ...FUSED, linears: 'blocks8' } },
+  { precision: 'fp32', form: { ...FUSED, linears: 'blocks8' } },
+  { precision: 'fp32', form: { attention: 'onnx', residual: 'float32', linears: 'dense' } },
 ];
 
-const name = (v: Variant) => `${v.precision}-${v.form.attention}-${v.form.residual}`;
+const graphName = (v: Variant) => `${v.precision}-${v.form.attention}-${v.form.residual}-${v.form.linears}`;
+const name = (v: Variant) => graphName(v) + (v.webgpu ? `-${Object.values(v.webgpu).join('-')}` : '');
 
 async function convert(work: string, v: Variant): Promise<string> {
   const ckpt = await openCheckpoint(path.join(work, 'vision.pth'));
   try {
     const dims = { out: 1024, towers: { vision: HUGE_VISION } } as unknown as ImageBindDims;
     const graph = await buildTowerGraph(ckpt, dims, 'vision', v.precision, v.form);
-    const file = `vision-${name(v)}.onnx`;
+    const file = `vision-${graphName(v)}.onnx`;
     const externalData = graph.builder.weightBytes() > EXTERNAL_DATA_THRESHOLD ? `${file}.data` : undefined;
     await graph.builder.write(work, file, graph.header, { externalData });
     return path.join(work, file);
@@ -76,11 +87,14 @@ async function placements(dir: string, prefix: string): Promise<Record<string, n
   return counts;
 }
 
-async function bench(model: string, work: string, ref: Float32Array) {
-  const prefix = path.join(work, `profile-${path.basename(model, '.onnx')}`);
+async function bench(model: string, work: string, ref: Float32Array, v: Variant) {
+  const prefix = path.join(work, `profile-${name(v)}`);
   let t = performance.now();
   const session = await ort.InferenceSession.create(model, {
-    executionProviders: ['webgpu'],
+    executionProviders: [
+      { name: 'webgpu', ...WEBGPU, ...v.webgpu } as ort.InferenceSession.ExecutionProviderConfig,
+    ],
+    extra: EXTRA,
     enableProfiling: true,
     profileFilePrefix: prefix,
   });
@@ -104,7 +118,8 @@ async function bench(model: string, work: string, ref: Float32Array) {
       224,
     ]);
     await session.run({ vision: x });
-    const runs = b === 1 ? 20 : b === 16 ? 6 : 3;
+    const runs = b === 1 ? 20 : b <= 32 ? 5 : 3;
+    // (3 runs of 64 take about as long as 5 of 32: a few seconds per batch size.)
     t = performance.now();
     for (let i = 0; i < runs; i++) await session.run({ vision: x });
     (result.imagesPerSec as Record<number, number>)[b] = (b * runs) / ((performance.now() - t) / 1000);
@@ -118,13 +133,18 @@ async function main(): Promise<void> {
   const refBuf = await readFile(path.join(work, 'ref.f32'));
   const ref = new Float32Array(refBuf.buffer, refBuf.byteOffset, refBuf.byteLength / 4);
   const report: Record<string, unknown> = { ortVersion: ort.env.versions?.common };
-  for (const v of VARIANTS) {
+  const converted = new Map<string, { model: string; convertS: number }>();
+  const only = process.env.VISION_ONLY?.split(',');
+  for (const v of VARIANTS.filter((x) => !only || only.includes(name(x)))) {
     const n = name(v);
-    const t = performance.now();
-    const model = await convert(work, v);
-    const convertS = (performance.now() - t) / 1000;
+    if (!converted.has(graphName(v))) {
+      const t = performance.now();
+      const model = await convert(work, v);
+      converted.set(graphName(v), { model, convertS: (performance.now() - t) / 1000 });
+    }
+    const { model, convertS } = converted.get(graphName(v))!;
     try {
-      report[n] = { convertS, ...(await bench(model, work, ref)) };
+      report[n] = { convertS, ...(await bench(model, work, ref, v)) };
     } catch (e) {
       report[n] = { convertS, error: e instanceof Error ? e.message : String(e) };
     }

@@ -11,7 +11,7 @@ import {
   type ModelSummary,
 } from '../../app/api.js';
 import { ApiError } from '../../app/errors.js';
-import { licenceLabel, type PackManifest, type Precision } from '../../app/pack.js';
+import { licenceLabel, type PackManifest } from '../../app/pack.js';
 import { isInside } from './db/roots.js';
 import { unembeddedContents } from './db/files.js';
 import { getMeta, listModels, registerModel, setMeta, type ModelRow } from './db/models.js';
@@ -24,9 +24,10 @@ import {
   checkMirror,
   effectiveMirror,
   findLocalCheckpoint,
+  recommendedPrecision,
   sourceUrl,
 } from './models/catalogue.js';
-import { gpuProviderUsable } from './models/providers.js';
+import { usableGpuProvider } from './models/providers.js';
 import type { SelfTestResult } from './models/selftest.js';
 import { dropVectorIndex } from './vectors/index.js';
 
@@ -105,9 +106,9 @@ export class ModelManager {
     const mirror = this.mirror();
     const installed = new Set(listModels(this.engine.db).map((m) => m.id));
     const downloads = downloadsDir(this.packsDir);
-    const recommended: Precision = (await gpuProviderUsable(this.engine.active.runtime.providerOrder))
-      ? 'fp16'
-      : 'int8';
+    const recommended = recommendedPrecision(
+      await usableGpuProvider(this.engine.active.runtime.providerOrder),
+    );
     const models = [];
     for (const e of CATALOGUE) {
       const local = await findLocalCheckpoint(e, downloads);

@@ -2,7 +2,7 @@
  * Converts a golden checkpoint with Bindery's TypeScript converter and compares every output with
  * the official ImageBind code's (docs/architecture.md §11, "Proof").
  *
- *   node dist/models/converter-check/check.js <golden-dir> [--precision fp32|fp16|int8] [--attention onnx|fused]
+ *   node dist/models/converter-check/check.js <golden-dir> [--precision fp32|fp16|int8|q8] [--attention onnx|fused]
  *       [--out DIR] [--json]
  *
  * `<golden-dir>` comes from models/imagebind/make_golden.py (`--size huge` for the full-size
@@ -95,7 +95,7 @@ function printReport(r: CheckReport): void {
 async function main(argv: string[]): Promise<number> {
   const goldenDir = argv.find((a) => !a.startsWith('--'));
   if (!goldenDir) {
-    console.error('usage: check.js <golden-dir> [--precision fp32|fp16|int8] [--out DIR] [--json]');
+    console.error('usage: check.js <golden-dir> [--precision fp32|fp16|int8|q8] [--out DIR] [--json]');
     return 2;
   }
   const flag = (name: string) => {

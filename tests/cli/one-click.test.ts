@@ -82,8 +82,9 @@ describe('bindery models available', () => {
       'imagebind-huge-fp16',
       'imagebind-huge-fp32',
       'imagebind-huge-int8',
+      'imagebind-huge-q8',
     ]);
-    // One is recommended for this computer: int8 where no GPU provider works (fp16 where one does).
+    // One is recommended for this computer: int8 where no GPU provider works (recommendedPrecision).
     expect(a.models.filter((x) => x.recommended)).toHaveLength(1);
     const m = a.models[0];
     expect(m.licence.summary).toBe('Non-commercial use only');

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCheckpoint, type Checkpoint } from '../../main/core/models/checkpoint/checkpoint.js';
 import { convertCheckpoint, type Conversion } from '../../main/core/models/imagebind/convert.js';
+import { NBITS_BLOCK, quantiseBlocks, type GraphForm } from '../../main/core/models/imagebind/graphs.js';
 import type { Precision } from '../../app/pack.js';
 import { trimTokens } from '../../main/core/models/runtime.js';
 import { compareWithGolden } from '../../models/converter-check/check.js';
@@ -175,6 +176,59 @@ describe('converting the official architecture', () => {
     const { EXTERNAL_DATA_THRESHOLD } = await import('../../main/core/models/imagebind/convert.js');
     expect(EXTERNAL_DATA_THRESHOLD).toBeLessThan(2 ** 31);
     expect(fp32.conv.manifest.encoders.vision!.externalData).toEqual([]);
+  });
+});
+
+describe('graph forms for GPU providers, run here on the CPU', () => {
+  async function formPack(precision: Precision, form: Partial<GraphForm>): Promise<string> {
+    const dir = await freshDir();
+    const conv = await convertCheckpoint(CHECKPOINT, { outDir: dir, precision, form });
+    await writeFile(path.join(dir, 'pack.json'), JSON.stringify(conv.manifest));
+    return dir;
+  }
+
+  it('fused MultiHeadAttention is the same attention: fp32 max |Δ| ≤ 1e-5, fp16 with an fp16 residual stream cosine ≥ 0.9999', async () => {
+    const fused = await formPack('fp32', { attention: 'fused' });
+    for (const r of await compareWithGolden(fused, SMALL_GOLDEN_DIR))
+      expect(r.maxAbsDiff, r.name).toBeLessThanOrEqual(FP32_MAX_DIFF);
+    const half = await formPack('fp16', { attention: 'fused', residual: 'compute' });
+    for (const r of await compareWithGolden(half, SMALL_GOLDEN_DIR))
+      expect(r.minCosine, r.name).toBeGreaterThanOrEqual(FP16_MIN_COSINE);
+    const vision = (await readFile(path.join(fused, 'vision.onnx'))).toString('latin1');
+    expect(vision.match(/\bMultiHeadAttention_\d+/g)).toHaveLength(2); // one per block
+  });
+
+  it('q8 (8-bit block-quantised Linears, fused attention) passes the int8 gate, cosine ≥ 0.99, on every trunk Linear', async () => {
+    const dir = await freshDir();
+    const conv = await convertCheckpoint(CHECKPOINT, { outDir: dir, precision: 'q8' });
+    await writeFile(path.join(dir, 'pack.json'), JSON.stringify(conv.manifest));
+    const results = await compareWithGolden(dir, SMALL_GOLDEN_DIR);
+    for (const r of results) expect(r.minCosine, r.name).toBeGreaterThanOrEqual(INT8_MIN_COSINE);
+    console.log(results.map((r) => `q8 ${r.name} ${r.minCosine.toFixed(5)}`).join(', '));
+    for (const t of conv.towers) {
+      const model = (await readFile(path.join(dir, `${t.modality}.onnx`))).toString('latin1');
+      expect(model.match(/\bMatMulNBits_\d+/g), t.modality).toHaveLength(
+        4 * conv.dims.towers[t.modality].blocks,
+      );
+    }
+    expect(conv.manifest.id).toMatch(/-q8$/);
+    // The largest tensor per clip, for WebGPU's run sizes: vision's MLP, 257 tokens × 4·48 × fp16.
+    expect(conv.manifest.encoders.vision!.activationBytes).toBe(257 * Math.max(4 * 48, 16 * 257) * 2);
+    // The same form at fp32 compute also passes.
+    for (const r of await compareWithGolden(await formPack('fp32', { linears: 'blocks8' }), SMALL_GOLDEN_DIR))
+      expect(r.minCosine, `fp32 blocks8 ${r.name}`).toBeGreaterThanOrEqual(INT8_MIN_COSINE);
+  });
+
+  it('quantises a block symmetrically around 128, pads the last block and keeps zero exact', () => {
+    const w = Float32Array.from({ length: 40 }, (_, i) => (i - 20) / 10);
+    const { q, scale } = quantiseBlocks(w, 40);
+    expect(q).toHaveLength(2 * NBITS_BLOCK);
+    expect(scale[0]).toBeCloseTo(2 / 127, 9); // max |w| of inputs 0..31 is 2.0
+    expect(q[5]).toBe(128 + Math.round(-1.5 / scale[0]));
+    expect(q[20]).toBe(128); // w = 0
+    expect([...q.subarray(NBITS_BLOCK + 8)]).toEqual(new Array(NBITS_BLOCK - 8).fill(128)); // padding
+    expect(Math.max(...q)).toBeLessThanOrEqual(255);
+    expect(Math.min(...q)).toBeGreaterThanOrEqual(1);
   });
 });
 

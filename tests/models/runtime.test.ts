@@ -14,7 +14,14 @@ import {
   unsupportedPlatform,
 } from '../../main/core/models/providers.js';
 import { probeKey, probeProvider } from '../../main/core/models/probe.js';
-import { EncoderRuntime, ITEM_DIMS, planInput } from '../../main/core/models/runtime.js';
+import { recommendedPrecision } from '../../main/core/models/catalogue.js';
+import {
+  EncoderRuntime,
+  ITEM_DIMS,
+  itemsPerRun,
+  planInput,
+  WEBGPU_MAX_BUFFER_BYTES,
+} from '../../main/core/models/runtime.js';
 import type { FloatTensor, IntTensor, Tensor } from '../../main/core/preprocess/tensor.js';
 import { buildEncoder } from '../../models/test-pack-generator/generate.js';
 import { mulberry32 } from '../../app/random.js';
@@ -392,6 +399,31 @@ describe('execution providers', () => {
     expect(defaultProviderOrder('linux', 'x64', undefined, false)).toEqual(['webgpu', 'cpu']);
     expect(unsupportedPlatform('darwin', 'x64')).toMatch(/no binary for Intel Macs/);
     expect(unsupportedPlatform('linux', 'x64')).toBeNull();
+  });
+
+  it('sizes runs by provider and keeps every WebGPU tensor under its 128 MiB buffer limit', () => {
+    // ViT-H's MLP hidden layer per view: 257 tokens × 5120 × 2 bytes (fp16), 4 bytes (fp32).
+    const fp16 = 257 * 5120 * 2;
+    expect(itemsPerRun({ provider: 'cpu', clips: 1, activationBytes: fp16 })).toBe(8);
+    expect(itemsPerRun({ provider: 'webgpu', clips: 1, activationBytes: fp16 })).toBe(48);
+    expect(itemsPerRun({ provider: 'webgpu', clips: 1, activationBytes: 2 * fp16 })).toBe(25);
+    expect(itemsPerRun({ provider: 'webgpu', batchSize: 64, clips: 1, activationBytes: fp16 })).toBe(51);
+    expect(51 * fp16).toBeLessThanOrEqual(WEBGPU_MAX_BUFFER_BYTES);
+    expect(52 * fp16).toBeGreaterThan(WEBGPU_MAX_BUFFER_BYTES);
+    // Items of several views (audio's 3 clips) count every view; never fewer than one item.
+    expect(itemsPerRun({ provider: 'webgpu', clips: 3, activationBytes: 2 * fp16 })).toBe(8);
+    expect(itemsPerRun({ provider: 'webgpu', clips: 1, activationBytes: WEBGPU_MAX_BUFFER_BYTES * 2 })).toBe(
+      1,
+    );
+    // A pack that does not state its activations (the test pack, older packs): the batch as set.
+    expect(itemsPerRun({ provider: 'webgpu', batchSize: 64, clips: 2 })).toBe(32);
+    expect(itemsPerRun({ provider: 'cuda', clips: 1, activationBytes: fp16 * 100 })).toBe(8);
+  });
+
+  it('recommends q8 for WebGPU, fp16 for the other GPU providers and int8 without a GPU', () => {
+    expect(recommendedPrecision('webgpu')).toBe('q8');
+    for (const p of ['cuda', 'dml', 'coreml'] as const) expect(recommendedPrecision(p)).toBe('fp16');
+    expect(recommendedPrecision(null)).toBe('int8');
   });
 
   it('probes WebGPU once on a tiny graph and falls back to CPU with the reason, cached', async () => {

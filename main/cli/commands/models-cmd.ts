@@ -36,7 +36,8 @@ export function registerModels(program: Command, g: () => GlobalOptions): void {
     )
     .option(
       '--precision <p>',
-      'checkpoints: fp16 (default; half the size, fast on GPUs), fp32, or int8 (a quarter of fp32; fastest on CPUs)',
+      'checkpoints: fp16 (default; half the size, for GPUs on CUDA, DirectML, CoreML), fp32, int8 (a quarter of ' +
+        'fp32; fastest on CPUs) or q8 (8-bit weights in blocks; fastest on WebGPU)',
     )
     .option('--accept-licence', "accept the weights' licence (ImageBind: non-commercial use only)")
     .option('--skip-selftest', 'do not run the self-test (the pack is then unverified and not made active)')

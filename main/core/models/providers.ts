@@ -68,14 +68,14 @@ export function defaultProviderOrder(
 }
 
 /**
- * Whether any GPU provider in this platform's order works here (the cached probe of each). It picks
- * the precision Bindery recommends: fp16 for a GPU, int8 for a CPU, where fp16 runs slowest.
+ * The first GPU provider in this order that works here (the cached probe of each), or null: it
+ * picks the precision Bindery recommends (recommendedPrecision in catalogue.ts).
  */
-export async function gpuProviderUsable(
+export async function usableGpuProvider(
   order: readonly ProviderName[] = defaultProviderOrder(),
-): Promise<boolean> {
-  for (const p of order.filter((x) => x !== 'cpu')) if ((await probeProvider(p)).ok) return true;
-  return false;
+): Promise<ProviderName | null> {
+  for (const p of order.filter((x) => x !== 'cpu')) if ((await probeProvider(p)).ok) return p;
+  return null;
 }
 
 /** Where onnxruntime-node ships no binary at all, Bindery cannot embed anything: said once, plainly. */

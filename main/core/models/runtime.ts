@@ -30,7 +30,7 @@ export interface RuntimeOptions {
   /** Providers to try in order; CPU is always the last resort. Default: defaultProviderOrder(). */
   providers?: ProviderName[];
   intraOpThreads?: number;
-  /** Most encoder items (views, clips) per session.run. Default 8. */
+  /** Most encoder items (views, clips) per session.run. Default: by provider (itemsPerRun). */
   batchSize?: number;
   /** Further session settings (inter-op threads, CPU arena, optimisation level). */
   session?: Omit<SessionConfig, 'intraOpNumThreads'>;
@@ -50,12 +50,42 @@ interface LoadedEncoder {
   tail: Promise<unknown>;
   inFlight: number;
   spec: EncoderSpec;
+  provider: ProviderName;
   /** The graph's declared input shape, symbolic axes as names. */
   inputShape: Dims;
   inputType: string;
 }
 
 export const DEFAULT_BATCH_SIZE = 8;
+/**
+ * Views per run where the user set none, by provider, from measurement (docs/architecture.md §4): on
+ * a CPU batch 8 is as fast per item as larger ones; the WebGPU provider gains up to batch ~48
+ * (ViT-H q8 on an H100: 112 images/s at 8, 160 at 16, 176 at 32, 183 at 48; bench/gpu/README.md).
+ */
+export const PROVIDER_BATCH: Readonly<Partial<Record<ProviderName, number>>> = { webgpu: 48 };
+/**
+ * The largest buffer the WebGPU provider binds fast: Dawn's default maxStorageBufferBindingSize,
+ * which onnxruntime's device keeps (its session setting for it changed nothing). One tensor past
+ * it made a whole run 2.5–3.5× slower (bench/gpu/README.md), so runs stay under it.
+ */
+export const WEBGPU_MAX_BUFFER_BYTES = 128 * 1024 * 1024;
+
+/**
+ * Items per session.run: the user's batch size or the provider's (PROVIDER_BATCH), in views, cut
+ * on WebGPU so the graph's largest tensor (activationBytes per view, from pack.json) stays under
+ * WEBGPU_MAX_BUFFER_BYTES; divided by the views each item has. At least one item.
+ */
+export function itemsPerRun(p: {
+  provider: ProviderName;
+  batchSize?: number;
+  clips: number;
+  activationBytes?: number;
+}): number {
+  let views = p.batchSize ?? PROVIDER_BATCH[p.provider] ?? DEFAULT_BATCH_SIZE;
+  if (p.provider === 'webgpu' && p.activationBytes)
+    views = Math.min(views, Math.floor(WEBGPU_MAX_BUFFER_BYTES / p.activationBytes));
+  return Math.max(1, Math.floor(views / p.clips));
+}
 
 /** Per-item dims as preprocessing produces them (vision: a still image, the common ingest case). */
 export const ITEM_DIMS: Readonly<Record<EncoderModality, readonly number[]>> = {
@@ -72,7 +102,7 @@ export class EncoderRuntime {
   private readonly reports: Partial<Record<EncoderModality, EncoderReport>> = {};
   /** Providers in the order sessions try them, ending with CPU (shown in status). */
   readonly providerOrder: ProviderName[];
-  private readonly batchSize: number;
+  private readonly batchSize: number | undefined;
   private closed = false;
   /** Runs in flight, so close() never releases a session under a running batch. */
   private readonly running = new Set<Promise<unknown>>();
@@ -82,8 +112,8 @@ export class EncoderRuntime {
     private readonly opts: RuntimeOptions = {},
   ) {
     this.providerOrder = attemptOrder(opts.providers?.length ? opts.providers : defaultProviderOrder());
-    this.batchSize = opts.batchSize ?? DEFAULT_BATCH_SIZE;
-    if (!Number.isInteger(this.batchSize) || this.batchSize < 1) {
+    this.batchSize = opts.batchSize;
+    if (this.batchSize !== undefined && (!Number.isInteger(this.batchSize) || this.batchSize < 1)) {
       throw new Error(`batchSize must be a positive integer, got ${opts.batchSize}`);
     }
   }
@@ -99,7 +129,12 @@ export class EncoderRuntime {
     const enc = await this.encoder(modality);
     const tensor = modality === 'text' && typeof enc.inputShape[1] === 'string' ? trimTokens(input) : input;
     const clips = clipsPerItem(tensor.dims, enc.inputShape);
-    const perRun = Math.max(1, Math.floor(this.batchSize / clips));
+    const perRun = itemsPerRun({
+      provider: enc.provider,
+      batchSize: this.batchSize,
+      clips,
+      activationBytes: enc.spec.activationBytes,
+    });
     const out: Float32Array[] = [];
     for (let start = 0; start < tensor.dims[0]; start += perRun) {
       if (this.closed) throw new Error('EncoderRuntime is closed');
@@ -165,6 +200,7 @@ export class EncoderRuntime {
         tail: Promise.resolve(),
         inFlight: 0,
         spec,
+        provider: created.provider,
         ...declaredInput(created.session, spec, modality),
       };
     } catch (e) {

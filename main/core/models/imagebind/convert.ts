@@ -8,7 +8,15 @@ import { openCheckpoint, type Checkpoint } from '../checkpoint/checkpoint.js';
 import { sha256File } from '../pack.js';
 import type { WrittenFile } from '../onnx/builder.js';
 import { inferDims, validateCheckpoint, variantName, type ImageBindDims } from './architecture.js';
-import { buildTowerGraph, isTrunkLinear, type GraphForm, type Precision, type TowerGraph } from './graphs.js';
+import {
+  NBITS_BLOCK,
+  buildTowerGraph,
+  computeType,
+  isTrunkLinear,
+  type GraphForm,
+  type Precision,
+  type TowerGraph,
+} from './graphs.js';
 import { IMAGEBIND_PACK_LICENCE, IMAGEBIND_PREPROCESS } from './pack-defaults.js';
 
 /**
@@ -105,11 +113,15 @@ export async function convertCheckpoint(file: string, opts: ConvertOptions): Pro
 /** Bytes of the converted weights (the pack's size, near enough): every tensor at the target precision. */
 export function convertedBytes(ckpt: Checkpoint, precision: Precision): number {
   let n = 0;
-  for (const [name, t] of ckpt.tensors) {
-    const width = precision === 'fp16' ? 2 : precision === 'int8' && isTrunkLinear(name) ? 1 : 4;
-    n += t.shape.reduce((a, b) => a * b, 1) * width;
-  }
+  for (const [name, t] of ckpt.tensors)
+    n += t.shape.reduce((a, b) => a * b, 1) * bytesPerWeight(name, precision);
   return n;
+}
+
+function bytesPerWeight(name: string, precision: Precision): number {
+  if (isTrunkLinear(name) && precision === 'int8') return 1;
+  if (isTrunkLinear(name) && precision === 'q8') return 1 + 2 / NBITS_BLOCK; // + an fp16 scale per block
+  return computeType(precision) === 'float16' ? 2 : 4;
 }
 
 async function writeTower(
@@ -152,6 +164,7 @@ function encoderEntry(graph: TowerGraph, files: WrittenFile[], m: EncoderModalit
     input: graph.input,
     output: graph.output,
     logitScale: graph.logitScale,
+    activationBytes: graph.activationBytes,
     preprocess: IMAGEBIND_PREPROCESS[m],
   };
 }

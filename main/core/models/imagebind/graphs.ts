@@ -44,7 +44,9 @@ import {
  * graphs whose trunk Linears (attention in/out projections, MLP) are dynamically quantised, as
  * onnxruntime's quantize_dynamic does: weights int8 per output column, symmetric; activations
  * quantised per call inside onnxruntime's DynamicQuantizeMatMul (u8 × s8 GEMM). Stems, attention
- * products, norms and heads stay float32 (docs/architecture.md §12).
+ * products, norms and heads stay float32. q8 graphs (for the WebGPU provider) are fp16 graphs whose
+ * trunk Linears are MatMulNBits on 8-bit weights with a scale per 32 inputs (quantiseBlocks), with
+ * fused attention (formFor) (docs/architecture.md §12).
  */
 
 export type { Precision };
@@ -63,8 +65,32 @@ export type AttentionForm = 'onnx' | 'fused';
 export interface GraphForm {
   attention: AttentionForm;
   residual: 'float32' | 'compute';
+  /**
+   * How trunk Linears are written in fp16/fp32 graphs: `dense`, MatMul on float weights; `blocks8`,
+   * onnxruntime's MatMulNBits on 8-bit weights with one scale per 32 inputs (quantiseBlocks), which
+   * the WebGPU provider runs with integer dot products (DP4A) at accuracy level 4.
+   */
+  linears: 'dense' | 'blocks8';
 }
-const DEFAULT_FORM: GraphForm = { attention: 'onnx', residual: 'float32' };
+const DEFAULT_FORM: GraphForm = { attention: 'onnx', residual: 'float32', linears: 'dense' };
+
+/**
+ * The operator forms each precision is built with (docs/architecture.md §12). fp16, fp32 and int8
+ * keep standard attention, which every provider runs (CoreML and the CPU have no fused kernel);
+ * q8 is built for the WebGPU provider: fused attention and block-quantised Linears, 2.4× fp16's
+ * images/s on an H100 (bench/gpu/README.md).
+ */
+export function formFor(precision: Precision): GraphForm {
+  return precision === 'q8' ? { attention: 'fused', residual: 'float32', linears: 'blocks8' } : DEFAULT_FORM;
+}
+
+/** The element type a precision's matrix products compute in. */
+export function computeType(precision: Precision): 'float16' | 'float32' {
+  return precision === 'fp16' || precision === 'q8' ? 'float16' : 'float32';
+}
+
+/** Inputs per scale in a `blocks8` weight: MatMulNBits' block size (a multiple of 32 for DP4A). */
+export const NBITS_BLOCK = 32;
 
 export interface TowerGraph {
   builder: GraphBuilder;
@@ -73,6 +99,8 @@ export interface TowerGraph {
   output: { name: string; dtype: 'float32'; shape: Dim[] };
   /** The postprocessor's scale (1 for vision), recorded in pack.json. */
   logitScale: number;
+  /** Bytes of the largest intermediate tensor per clip, recorded in pack.json (activationBytes). */
+  activationBytes: number;
 }
 
 const INPUTS: Record<EncoderModality, { dtype: 'float32' | 'int64'; shape: Dim[] }> = {
@@ -97,7 +125,10 @@ export async function buildTowerGraph(
   form: Partial<GraphForm> = {},
 ): Promise<TowerGraph> {
   const g = new GraphBuilder();
-  const t = new Tower(g, ckpt, modality, dims.towers[modality], precision, { ...DEFAULT_FORM, ...form });
+  const t = new Tower(g, ckpt, modality, dims.towers[modality], precision, {
+    ...formFor(precision),
+    ...form,
+  });
   const layout = TOWERS[modality];
   let x = t.tokens(modality, layout);
   for (let b = 0; b < dims.towers[modality].blocks; b++)
@@ -115,7 +146,24 @@ export async function buildTowerGraph(
     outputs: [{ name: output.name, elemType: 'float32', shape: output.shape }],
     metadata: { 'bindery.modality': modality, 'bindery.precision': precision },
   };
-  return { builder: g, header, input, output, logitScale };
+  return {
+    builder: g,
+    header,
+    input,
+    output,
+    logitScale,
+    activationBytes: activationBytes(dims, modality, precision),
+  };
+}
+
+/**
+ * The largest intermediate tensor of one clip: the MLP's hidden layer (tokens × 4·width) or the
+ * attention scores (heads × tokens²), in the compute type. The runtime sizes WebGPU runs by it.
+ */
+function activationBytes(dims: ImageBindDims, modality: EncoderModality, precision: Precision): number {
+  const { width, heads } = dims.towers[modality];
+  const L = TOWERS[modality].tokens;
+  return L * Math.max(4 * width, heads * L) * (computeType(precision) === 'float16' ? 2 : 4);
 }
 
 /** exp(log_logit_scale) clipped at 100, as LearnableLogitScaling computes it (1 without a postprocessor scale). */
@@ -172,6 +220,31 @@ export function quantiseColumns(
   return { q, scale };
 }
 
+/**
+ * nn.Linear's [out, in] weight as MatMulNBits wants it: each output row cut into blocks of
+ * NBITS_BLOCK inputs (the last one padded with zeros), each with scale = max|w| / 127 (1 for an
+ * all-zero block) and q = round(w / scale) + 128 as uint8, 128 being MatMulNBits' implied zero
+ * point for 8 bits. Returns q as [out, blocks, NBITS_BLOCK] and the scales as [out · blocks].
+ */
+export function quantiseBlocks(w: Float32Array, inputs: number): { q: Uint8Array; scale: Float32Array } {
+  const rows = w.length / inputs;
+  const perRow = Math.ceil(inputs / NBITS_BLOCK);
+  const scale = new Float32Array(rows * perRow);
+  const q = new Uint8Array(rows * perRow * NBITS_BLOCK).fill(128);
+  for (let r = 0; r < rows; r++)
+    for (let b = 0; b < perRow; b++) {
+      const from = r * inputs + b * NBITS_BLOCK;
+      const to = r * inputs + Math.min(inputs, (b + 1) * NBITS_BLOCK);
+      let max = 0;
+      for (let i = from; i < to; i++) max = Math.max(max, Math.abs(w[i]));
+      const s = max > 0 ? max / 127 : 1;
+      scale[r * perRow + b] = s;
+      const at = (r * perRow + b) * NBITS_BLOCK - from;
+      for (let i = from; i < to; i++) q[at + i] = 128 + Math.max(-127, Math.min(127, Math.round(w[i] / s)));
+    }
+  return { q, scale };
+}
+
 /** Where a weight's element type comes from: the compute type (matrices) or the residual type (norms, positions). */
 type WeightClass = 'compute' | 'residual';
 
@@ -194,7 +267,7 @@ class Tower {
     private readonly precision: Precision,
     private readonly form: GraphForm,
   ) {
-    this.T = precision === 'fp16' ? 'float16' : 'float32';
+    this.T = computeType(precision);
     this.R = form.residual === 'compute' ? this.T : 'float32';
     this.d = dims.width;
     this.heads = dims.heads;
@@ -323,8 +396,35 @@ class Tower {
         bias ? this.weight(bias) : '',
       ]);
     }
-    const y = this.g.op('MatMul', [x, this.matrix(weight)]);
+    const y =
+      this.form.linears === 'blocks8' && isTrunkLinear(weight)
+        ? this.blockLinear(x, weight)
+        : this.g.op('MatMul', [x, this.matrix(weight)]);
     return bias ? this.g.op('Add', [y, this.weight(bias)]) : y;
+  }
+
+  /** x · Wᵀ as one com.microsoft.MatMulNBits on the block-quantised weight (accuracy level 4: int8 products). */
+  private blockLinear(x: string, name: string): string {
+    const [out, inp] = this.ckpt.tensors.get(name)!.shape;
+    let quantised: Promise<{ q: Uint8Array; scale: Float32Array }> | null = null;
+    const quantise = () =>
+      (quantised ??= this.ckpt.read(name).then((v) => quantiseBlocks(checkFinite(name, v), inp)));
+    const blocks = Math.ceil(inp / NBITS_BLOCK);
+    const q = this.g.initializer(`${name}.q8`, 'uint8', [out, blocks, NBITS_BLOCK], {
+      byteLength: out * blocks * NBITS_BLOCK,
+      load: async () => (await quantise()).q,
+    });
+    const scale = this.g.initializer(`${name}.q8scale`, this.T, [out * blocks], {
+      byteLength: out * blocks * (this.T === 'float16' ? 2 : 4),
+      load: async () => this.encode((await quantise()).scale, this.T),
+    });
+    return this.g.opIn('com.microsoft', 1, 'MatMulNBits', [x, q, scale], {
+      K: inp,
+      N: out,
+      bits: 8,
+      block_size: NBITS_BLOCK,
+      accuracy_level: 4,
+    });
   }
 
   /** nn.Linear's weight as MatMul's [in, out] int8 matrix and its per-column float32 scale. */

@@ -33,7 +33,7 @@ export type Dim = number | string;
 /** Smaller tensors (shapes, scalars) stay inline even when a model has external data, as onnx's own tools do. */
 const EXTERNAL_MIN_BYTES = 1024;
 export type AttrValue = number | number[] | { float: number } | { tensor: ITensorProto };
-export type ElemType = 'float32' | 'float16' | 'int64' | 'bool' | 'int8';
+export type ElemType = 'float32' | 'float16' | 'int64' | 'bool' | 'int8' | 'uint8';
 
 const ELEM: Record<ElemType, number> = {
   float32: DT.FLOAT,
@@ -41,6 +41,7 @@ const ELEM: Record<ElemType, number> = {
   int64: DT.INT64,
   bool: DT.BOOL,
   int8: DT.INT8,
+  uint8: DT.UINT8,
 };
 
 export function elemTypeCode(t: ElemType): number {
