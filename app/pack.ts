@@ -16,14 +16,7 @@ const relFile = z
     'file must be a plain relative path',
   );
 
-/**
- * The precisions a checkpoint converts to: fp16 (half the size; GPUs), fp32, int8 (trunk Linears
- * dynamically quantised; for CPUs) and q8 (trunk Linears as 8-bit weights in blocks of 32 with
- * fp16 activations and fused attention; for the WebGPU provider, which runs them with integer dot
- * products). One list for the API, the CLI and the converter (docs/architecture.md §12).
- */
-export const PRECISIONS = ['fp16', 'fp32', 'int8', 'q8'] as const;
-export type Precision = (typeof PRECISIONS)[number];
+export { PRECISIONS, type Precision } from './precision.js';
 
 export const PackFileSchema = z.object({ file: relFile, sha256, bytes: z.number().int().nonnegative() });
 export type PackFile = z.infer<typeof PackFileSchema>;

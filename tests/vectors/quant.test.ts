@@ -12,7 +12,9 @@ import {
   type VectorIndex,
 } from '../../main/core/vectors/index.js';
 import { Kernels } from '../../main/core/vectors/kernels.js';
+import { descendingOrder } from '../../main/core/vectors/quant-backend.js';
 import { DEFAULT_SEED, Quantizer } from '../../main/core/vectors/quantizer.js';
+import { sketchBytes, sketchCosine, writeSketch } from '../../main/core/vectors/sketch.js';
 
 /**
  * The quantized backend beyond the contract suite: the fast path (Hamming cut, estimate,
@@ -142,6 +144,28 @@ describe('quant backend on 20k clustered vectors', () => {
     expect(index.search(queries[0], { k: 10 })).toEqual(before[0]);
   });
 
+  it('sketches every vector, and an index from before sketches (or of another layout) gets them on open', () => {
+    const sketches = () => db.prepare('SELECT count(*) FROM vx_q_sketches').pluck().get() as number;
+    const rightSize = () =>
+      db.prepare('SELECT count(*) FROM vx_q_sketches WHERE length(q) = ?').pluck().get(sketchBytes(DIM));
+    expect(sketches()).toBe(N);
+    const before = queries.slice(0, 5).map((q) => index.search(q, { k: 10 }));
+    // As an index written before sketches existed: no table rows, no layout in the meta table.
+    db.exec(`DELETE FROM vx_q_sketches; DELETE FROM vx_q_meta WHERE key = 'sketches'`);
+    db.close();
+    openDb();
+    expect(sketches()).toBe(N);
+    expect(queries.slice(0, 5).map((q) => index.search(q, { k: 10 }))).toEqual(before);
+    // Sketches of another layout are redone, not misread.
+    db.exec(
+      `UPDATE vx_q_sketches SET q = zeroblob(10) WHERE id < 100; UPDATE vx_q_meta SET value = 'int16' WHERE key = 'sketches'`,
+    );
+    db.close();
+    openDb();
+    expect(rightSize()).toBe(N);
+    expect(queries.slice(0, 5).map((q) => index.search(q, { k: 10 }))).toEqual(before);
+  });
+
   it('refuses to reopen with another rotation seed', () => {
     expect(() => openVectorIndex(db, { backend: 'quant', name: 'q', dim: DIM, seed: 7 })).toThrow(/seed/);
     expect(() => openVectorIndex(db, { backend: 'quant', name: 'q', dim: DIM, floats: () => [] })).toThrow(
@@ -233,6 +257,49 @@ function popcount(x: number): number {
   for (; x; x &= x - 1) c++;
   return c;
 }
+
+describe('int8 sketches and the re-rank order', () => {
+  it('score within a few of their stated standard errors of the exact cosine', () => {
+    const dim = 1024;
+    const vs = randomUnitVectors(400, dim, 31);
+    const qs = randomUnitVectors(5, dim, 32);
+    const buf = Buffer.alloc(sketchBytes(dim));
+    let worst = 0;
+    let sumSq = 0;
+    let sumErr = 0;
+    for (const v of vs) {
+      writeSketch(
+        v.map((x) => x * 3),
+        buf,
+        0,
+      ); // the length must not matter
+      for (const q of qs) {
+        let exact = 0;
+        for (let i = 0; i < dim; i++) exact += v[i] * q[i];
+        const { score, error } = sketchCosine(q, 1, buf);
+        worst = Math.max(worst, Math.abs(score - exact) / error);
+        sumSq += (score - exact) ** 2;
+        sumErr += error;
+      }
+    }
+    const n = vs.length * qs.length;
+    expect(worst).toBeLessThan(5);
+    // The stated error is the measured one, within 30%.
+    expect(Math.sqrt(sumSq / n) / (sumErr / n)).toBeGreaterThan(0.7);
+    expect(Math.sqrt(sumSq / n) / (sumErr / n)).toBeLessThan(1.3);
+    writeSketch(new Float32Array(dim), buf, 0);
+    expect(sketchCosine(qs[0], 1, buf).score).toBe(0);
+  });
+
+  it('orders indices by value, largest first, ties by index, negatives and zeros included', () => {
+    const values = Float32Array.from([0.5, -0.25, 0, -0, 2.5, 0.5, -3, 1e-9, -1e-9, 0.5]);
+    // Equal values keep index order; +0 sorts above -0 (both are zero).
+    expect([...descendingOrder(values)]).toEqual([4, 0, 5, 9, 7, 2, 3, 8, 1, 6]);
+    const rand = Float32Array.from({ length: 5000 }, (_, i) => Math.sin(i * 12.9898) * 2);
+    const got = [...descendingOrder(rand)];
+    expect(got.map((i) => rand[i])).toEqual([...rand].sort((a, b) => b - a));
+  });
+});
 
 describe('IdSlots', () => {
   it('agrees with a Map through random inserts, updates and deletes, large ids included', () => {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import type { InstallResult, ModelProgress, ModelSummary } from '../../../app/api.js';
-import { PRECISIONS, type Precision } from '../../../app/pack.js';
+import { PRECISIONS, type Precision } from '../../../app/precision.js';
 import type { CoreService } from '../../core/service.js';
 import { printJson, UsageError, withService, type GlobalOptions } from '../context.js';
 
