@@ -3,7 +3,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clusteredVectors, exactTopK, heldOutQueries, randomUnitVectors } from '../../bench/vectors.js';
+import {
+  clusteredVectors,
+  exactTopK,
+  heldOutQueries,
+  mulberry32,
+  randomUnitVectors,
+} from '../../bench/vectors.js';
 import { IdSlots } from '../../main/core/vectors/id-slots.js';
 import {
   defaultBackend,
@@ -11,7 +17,7 @@ import {
   type VectorHit,
   type VectorIndex,
 } from '../../main/core/vectors/index.js';
-import { Kernels } from '../../main/core/vectors/kernels.js';
+import { Kernels, SPLIT_MIN_CODES } from '../../main/core/vectors/kernels.js';
 import { descendingOrder } from '../../main/core/vectors/quant-backend.js';
 import { DEFAULT_SEED, Quantizer } from '../../main/core/vectors/quantizer.js';
 import { sketchBytes, sketchCosine, writeSketch } from '../../main/core/vectors/sketch.js';
@@ -217,6 +223,40 @@ describe('quantizer and kernels', () => {
     expect(pinned.factor).toBeCloseTo(0.108798338, 8);
     expect(code(DEFAULT_SEED)).toEqual(pinned);
     expect(code(DEFAULT_SEED + 1).code).not.toBe(pinned.code);
+  });
+
+  it('splits a large Hamming pass with a helper thread, with the same distances, and survives its death', () => {
+    const dim = 256;
+    const n = SPLIT_MIN_CODES + 999; // odd: the halves differ by one
+    const quantizer = new Quantizer(dim, 5);
+    const kernels: Kernels = quantizer.kernels;
+    kernels.reserve(n);
+    const rand = mulberry32(17);
+    for (let slot = 0; slot < n; slot++)
+      kernels.code(slot).set(Array.from({ length: 32 }, () => rand() * 256));
+    quantizer.prepare(randomUnitVectors(1, dim, 3)[0]);
+    const scalar = (slot: number) => {
+      let bits = 0;
+      const code = kernels.code(slot);
+      for (let j = 0; j < kernels.stride; j++) bits += popcount(code[j] ^ kernels.queryBits[j]);
+      return bits;
+    };
+    const check = () => {
+      const { distances, histogram } = kernels.hamming(n);
+      const want = new Int32Array(dim + 1);
+      for (let slot = 0; slot < n; slot++) {
+        const d = scalar(slot);
+        want[d]++;
+        if (distances[slot] !== d) expect(distances[slot], `slot ${slot}`).toBe(d);
+      }
+      expect([...histogram]).toEqual([...want]);
+    };
+    check();
+    const helper = (kernels as unknown as { helper: { stop(): void } | null }).helper;
+    expect(helper, 'this runtime has shared WebAssembly memory and worker threads').toBeTruthy();
+    helper!.stop(); // as if it died: the caller scans both halves
+    check();
+    check();
   });
 
   it('rotates orthogonally and counts Hamming distances like a scalar popcount', () => {
