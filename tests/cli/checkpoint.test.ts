@@ -133,6 +133,6 @@ describe('bindery models install <checkpoint.pth>', () => {
   it('refuses a usage mistake with exit code 2', async () => {
     const r = await cli(['models', 'install', CHECKPOINT, '--precision', 'fp8']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/--precision must be one of fp16, fp32, int8, not fp8/);
+    expect(r.stderr).toMatch(/--precision must be one of fp16, fp32, int8, q8, not fp8/);
   });
 });
