@@ -1,6 +1,6 @@
 import type { EncoderModality, MediaKind } from '../../../app/modality.js';
 import type { PackManifest } from '../../../app/pack.js';
-import { DEFAULT_AUDIO_PARAMS, DEFAULT_VISION_PARAMS } from '../../../app/pack.js';
+import { DEFAULT_AUDIO_PARAMS, DEFAULT_VISION_PARAMS, type VisionParams } from '../../../app/pack.js';
 import type { SegmentSpec } from '../db/contents.js';
 import { preprocessAudio } from '../preprocess/audio.js';
 import { probeMedia, type MediaProbe } from '../preprocess/ffmpeg.js';
@@ -58,28 +58,38 @@ function photoWork(t: FloatTensor): EncodeWork {
   };
 }
 
+/**
+ * A video's frames and soundtrack are decoded at the same time (two ffmpeg processes): a 3 s clip
+ * is ready in ~0.55 s instead of ~0.8 s (probe 0.17, frames 0.37, sound 0.23 here). A library's
+ * throughput on 2 cores stays bound by the CPU ffmpeg's starts take (1.2–1.3 videos/s either way).
+ */
 async function decodeVideo(file: string, pack: PackManifest, probe: MediaProbe): Promise<Decoded> {
-  const works: EncodeWork[] = [];
-  let durationS: number | null = null;
-  if (pack.encoders.vision) {
-    const params = pack.encoders.vision.preprocess ?? DEFAULT_VISION_PARAMS;
-    const v = await preprocessVideo(file, params, { probe });
-    durationS = v.durationS;
-    const crops = v.tensor.dims[0] / v.clips.length;
-    const groups = v.clips.map((c, i) => ({
-      segment: clipSegment('vision', c.startS, c.endS),
-      rows: Array.from({ length: crops }, (_, j) => i * crops + j),
-    }));
-    works.push({ modality: 'vision', tensor: v.tensor, groups, fileLevel: fileSegment('vision') });
-  }
-  if (probe.audio && pack.encoders.audio) {
-    const a = await audioWork(file, pack, probe);
-    durationS ??= a.durationS;
-    works.push(a.work);
-  }
+  const [frames, sound] = await Promise.all([
+    pack.encoders.vision ? framesWork(file, pack.encoders.vision.preprocess, probe) : null,
+    probe.audio && pack.encoders.audio ? audioWork(file, pack, probe) : null,
+  ]);
+  const works = [frames, sound].flatMap((x) => (x ? [x.work] : []));
+  const durationS = frames?.durationS ?? sound?.durationS ?? null;
   if (works.length === 0)
     throw new Error('the active model pack can embed neither the frames nor the soundtrack');
   return { kind: 'video', durationS, works };
+}
+
+async function framesWork(
+  file: string,
+  params: VisionParams | undefined,
+  probe: MediaProbe,
+): Promise<{ work: EncodeWork; durationS: number }> {
+  const v = await preprocessVideo(file, params ?? DEFAULT_VISION_PARAMS, { probe });
+  const crops = v.tensor.dims[0] / v.clips.length;
+  const groups = v.clips.map((c, i) => ({
+    segment: clipSegment('vision', c.startS, c.endS),
+    rows: Array.from({ length: crops }, (_, j) => i * crops + j),
+  }));
+  return {
+    work: { modality: 'vision', tensor: v.tensor, groups, fileLevel: fileSegment('vision') },
+    durationS: v.durationS,
+  };
 }
 
 async function audioWork(
