@@ -20,7 +20,7 @@ export function buildProgram(): Command {
     .option('--pack <folder>', 'use this model pack folder (default: the active pack, else the test pack)')
     .option(
       '--backend <name>',
-      'vector index backend: quant (default; quantized scan + float re-rank), vec (sqlite-vec) or vss (sqlite-vss)',
+      'vector index backend: quant (default; quantized scan, sketch re-rank, exact top), vec (sqlite-vec) or vss (sqlite-vss)',
     )
     .option('--ep <providers>', 'execution providers in order, e.g. cuda,cpu (default per platform)')
     .option('--batch <n>', 'encoder batch size')

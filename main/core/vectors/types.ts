@@ -22,8 +22,9 @@ export interface SearchOptions {
 }
 
 /**
- * Reads float vectors by id for the quantized backend's exact re-ranking: one entry per id, in
- * order, undefined for an id it does not know (that candidate is then skipped).
+ * Reads float vectors by id for the quantized backend's exact scores (its top k and near-ties,
+ * and building sketches): one entry per id, in order, undefined for an id it does not know
+ * (that candidate is then skipped).
  */
 export type FloatLoader = (ids: readonly number[]) => ReadonlyArray<Float32Array | undefined>;
 
@@ -69,12 +70,12 @@ export interface OpenVectorIndexOptions {
   /** sqlite-vss only: rows per vss0 shard; default computed from dim and factory (tests make it tiny). */
   shardRows?: number;
   /**
-   * 'quant' only: where re-ranking reads float vectors. Without it the index keeps its own copy
+   * 'quant' only: where exact scores read float vectors. Without it the index keeps its own copy
    * in `vx_<name>_floats`; with it (the engine passes the catalogue's embeddings, see
    * embeddingFloats in floats.ts) it stores codes only. Part of the index's identity.
    */
   floats?: FloatLoader;
-  /** 'quant' only: candidates re-ranked with float vectors per search (default: see quant-backend.ts). */
+  /** 'quant' only: candidates re-ranked (by sketch) per search (default: see quant-backend.ts). */
   rerank?: number;
   /** 'quant' only: seed of the random rotation (default DEFAULT_SEED); part of the index's identity. */
   seed?: number;
