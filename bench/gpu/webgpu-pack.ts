@@ -10,7 +10,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { openCheckpoint } from '../../main/core/models/checkpoint/checkpoint.js';
 import type { ImageBindDims } from '../../main/core/models/imagebind/architecture.js';
-import { EXTERNAL_DATA_THRESHOLD } from '../../main/core/models/imagebind/convert.js';
+import { EXTERNAL_DATA_THRESHOLD, encoderEntry } from '../../main/core/models/imagebind/convert.js';
 import { buildTowerGraph } from '../../main/core/models/imagebind/graphs.js';
 import {
   IMAGEBIND_PACK_LICENCE,
@@ -33,7 +33,6 @@ async function writePack(work: string): Promise<string> {
     const files = await graph.builder.write(dir, 'vision.onnx', graph.header, {
       externalData: big ? 'vision.onnx.data' : undefined,
     });
-    const [onnx, ...externalData] = files.map(({ file, sha256, bytes }) => ({ file, sha256, bytes }));
     const manifest = {
       format: 1,
       id: 'imagebind-huge-q8-vision',
@@ -41,17 +40,7 @@ async function writePack(work: string): Promise<string> {
       version: '0',
       licence: IMAGEBIND_PACK_LICENCE,
       embeddingDim: 1024,
-      encoders: {
-        vision: {
-          onnx,
-          externalData,
-          input: graph.input,
-          output: graph.output,
-          logitScale: graph.logitScale,
-          activationBytes: graph.activationBytes,
-          preprocess: IMAGEBIND_PREPROCESS.vision,
-        },
-      },
+      encoders: { vision: encoderEntry(graph, files, 'vision') },
     };
     await writeFile(path.join(dir, 'pack.json'), JSON.stringify(manifest, null, 1));
     return dir;

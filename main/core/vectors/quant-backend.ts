@@ -511,15 +511,16 @@ export class QuantIndex implements VectorIndex {
     return est;
   }
 
-  /** Sketch cosines of the slots (unsorted); a slot without a sketch is scored exactly. */
+  /** Sketch cosines of the slots (unsorted); a slot without a readable sketch is scored exactly. */
   private sketchScores(query: Float32Array, slots: Int32Array): SketchHit[] {
     const ids = Array.from(slots, (slot) => this.ids[slot]);
     const queryNorm = norm(query);
     const hits: SketchHit[] = [];
     const seen = new Set<number>();
     for (const [id, q] of this.st.sketches.all(JSON.stringify(ids)) as [number, Buffer][]) {
+      if (q.length !== sketchBytes(this.dim)) continue; // damaged: the floats decide instead
       seen.add(id);
-      if (q.length === sketchBytes(this.dim)) hits.push({ id, ...sketchCosine(query, queryNorm, q) });
+      hits.push({ id, ...sketchCosine(query, queryNorm, q) });
     }
     const missing = ids.filter((id) => !seen.has(id));
     if (missing.length === 0) return hits;

@@ -156,7 +156,8 @@ async function writeTower(
   }
 }
 
-function encoderEntry(graph: TowerGraph, files: WrittenFile[], m: EncoderModality): unknown {
+/** The pack.json entry of one converted tower (also used by bench/gpu/webgpu-pack.ts). */
+export function encoderEntry(graph: TowerGraph, files: WrittenFile[], m: EncoderModality): unknown {
   const [model, ...external] = files.map(({ file, sha256, bytes }) => ({ file, sha256, bytes }));
   return {
     onnx: model,
