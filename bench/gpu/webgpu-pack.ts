@@ -12,10 +12,7 @@ import { openCheckpoint } from '../../main/core/models/checkpoint/checkpoint.js'
 import type { ImageBindDims } from '../../main/core/models/imagebind/architecture.js';
 import { EXTERNAL_DATA_THRESHOLD, encoderEntry } from '../../main/core/models/imagebind/convert.js';
 import { buildTowerGraph } from '../../main/core/models/imagebind/graphs.js';
-import {
-  IMAGEBIND_PACK_LICENCE,
-  IMAGEBIND_PREPROCESS,
-} from '../../main/core/models/imagebind/pack-defaults.js';
+import { IMAGEBIND_PACK_LICENCE } from '../../main/core/models/imagebind/pack-defaults.js';
 import { loadPack } from '../../main/core/models/pack.js';
 import { EncoderRuntime, itemsPerRun } from '../../main/core/models/runtime.js';
 import { cosine, formulaInput } from '../../models/converter-check/compare.js';
