@@ -223,6 +223,31 @@ describe('EncoderRuntime', () => {
     expect(fromImage).toEqual(fromClip);
   });
 
+  it('embeds a list of parts as their concatenation, runs straddling parts', async () => {
+    const small = new EncoderRuntime(pack, { providers: ['cpu'], batchSize: 3 });
+    const image = noise([5, 3, 224, 224], 11);
+    const whole = await small.embed('vision', image);
+    const per = 3 * 224 * 224;
+    const part = (a: number, b: number): FloatTensor => ({
+      dtype: 'float32',
+      dims: [b - a, 3, 224, 224],
+      data: image.data.subarray(a * per, b * per),
+    });
+    // Runs of 3: [0,1,2] spans two parts, [3,4] lies in one.
+    expect(await small.embed('vision', [part(0, 2), part(2, 3), part(3, 5)])).toEqual(whole);
+    const tok = input('text', 4, 2) as IntTensor;
+    const rows = (a: number, b: number): IntTensor => ({
+      dtype: 'int64',
+      dims: [b - a, 77],
+      data: tok.data.subarray(a * 77, b * 77),
+    });
+    expect(await small.embed('text', [rows(0, 1), rows(1, 4)])).toEqual(await small.embed('text', tok));
+    await expect(small.embed('vision', [part(0, 1), noise([1, 1, 224, 224], 1)])).rejects.toThrow(
+      /cannot batch/,
+    );
+    await small.close();
+  });
+
   it('averages the S views of a full-rank [N,S,…] call, like ImageBind’s forward', async () => {
     const small = new EncoderRuntime(pack, { providers: ['cpu'], batchSize: 4 });
     for (const [m, view] of [

@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync, statSync, truncateSync, writeFileSync } from 'node
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_VISION_PARAMS } from '../../app/pack.js';
+import { DEFAULT_AUDIO_PARAMS, DEFAULT_VISION_PARAMS } from '../../app/pack.js';
+import { preprocessAudio } from '../../main/core/preprocess/audio.js';
 import { probeMedia, runFfmpeg } from '../../main/core/preprocess/ffmpeg.js';
 import {
   cropOffset,
@@ -260,6 +261,31 @@ describe('preprocessVideo', () => {
     expect((await preprocessVideo(media('with-audio.mp4'))).hasAudio).toBe(true);
     expect((await preprocessVideo(media('short.mp4'))).hasAudio).toBe(false);
   });
+
+  it.skipIf(process.platform === 'win32')(
+    'decodes a short video’s soundtrack in the frames’ own run, sample for sample as its own run does',
+    async () => {
+      const probe = await probeMedia(media('with-audio.mp4'));
+      const both = await preprocessVideo(media('with-audio.mp4'), P, { probe, soundtrack: probe.audio });
+      const alone = await preprocessVideo(media('with-audio.mp4'), P, { probe });
+      expect(both.tensor.data).toEqual(alone.tensor.data);
+      expect(alone.soundtrackSamples).toBeUndefined();
+      const samples = both.soundtrackSamples!;
+      expect(samples.length).toBeGreaterThan(0.9 * (probe.audio!.durationS ?? 0) * probe.audio!.sampleRate);
+      const viaAudio = await preprocessAudio(media('with-audio.mp4'), DEFAULT_AUDIO_PARAMS, { probe });
+      const fromSamples = await preprocessAudio(media('with-audio.mp4'), DEFAULT_AUDIO_PARAMS, {
+        probe,
+        samples,
+      });
+      expect(fromSamples.tensor.data).toEqual(viaAudio.tensor.data);
+      // A long video's frames are read clip by clip, so its soundtrack is left to its own run.
+      const long = await probeMedia(media('index30.mp4'));
+      const fake = { ...probe.audio!, streamIndex: 0 };
+      expect(
+        (await preprocessVideo(media('index30.mp4'), P, { probe: long, soundtrack: fake })).soundtrackSamples,
+      ).toBeUndefined();
+    },
+  );
 
   it('rejects corrupt, truncated, empty and picture-less files with an Error', async () => {
     const started = Date.now();

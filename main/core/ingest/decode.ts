@@ -3,7 +3,7 @@ import type { PackManifest } from '../../../app/pack.js';
 import { DEFAULT_AUDIO_PARAMS, DEFAULT_VISION_PARAMS, type VisionParams } from '../../../app/pack.js';
 import type { SegmentSpec } from '../db/contents.js';
 import { preprocessAudio } from '../preprocess/audio.js';
-import { probeMedia, type MediaProbe } from '../preprocess/ffmpeg.js';
+import { probeMedia, type AudioStreamInfo, type MediaProbe } from '../preprocess/ffmpeg.js';
 import { preprocessImage } from '../preprocess/image.js';
 import type { FloatTensor } from '../preprocess/tensor.js';
 import { preprocessVideo } from '../preprocess/video.js';
@@ -59,15 +59,16 @@ function photoWork(t: FloatTensor): EncodeWork {
 }
 
 /**
- * A video's frames and soundtrack are decoded at the same time (two ffmpeg processes): a 3 s clip
- * is ready in ~0.55 s instead of ~0.8 s (probe 0.17, frames 0.37, sound 0.23 here). A library's
- * throughput on 2 cores stays bound by the CPU ffmpeg's starts take (1.2–1.3 videos/s either way).
+ * A short video's frames and soundtrack come out of one ffmpeg run (video.ts reads such a video in
+ * one pass); a longer one's soundtrack is decoded after its frames, by its own run. Throughput is
+ * bound by the CPU ffmpeg's starts take (the pipeline decodes two files at once), so starts are
+ * what to save, not latency within one file.
  */
 async function decodeVideo(file: string, pack: PackManifest, probe: MediaProbe): Promise<Decoded> {
-  const [frames, sound] = await Promise.all([
-    pack.encoders.vision ? framesWork(file, pack.encoders.vision.preprocess, probe) : null,
-    probe.audio && pack.encoders.audio ? audioWork(file, pack, probe) : null,
-  ]);
+  const { vision, audio } = pack.encoders;
+  const soundtrack = audio ? probe.audio : undefined;
+  const frames = vision ? await framesWork(file, vision.preprocess, probe, soundtrack) : null;
+  const sound = soundtrack ? await audioWork(file, pack, probe, frames?.soundtrackSamples) : null;
   const works = [frames, sound].flatMap((x) => (x ? [x.work] : []));
   const durationS = frames?.durationS ?? sound?.durationS ?? null;
   if (works.length === 0)
@@ -79,8 +80,9 @@ async function framesWork(
   file: string,
   params: VisionParams | undefined,
   probe: MediaProbe,
-): Promise<{ work: EncodeWork; durationS: number }> {
-  const v = await preprocessVideo(file, params ?? DEFAULT_VISION_PARAMS, { probe });
+  soundtrack: AudioStreamInfo | undefined,
+): Promise<{ work: EncodeWork; durationS: number; soundtrackSamples?: Float32Array }> {
+  const v = await preprocessVideo(file, params ?? DEFAULT_VISION_PARAMS, { probe, soundtrack });
   const crops = v.tensor.dims[0] / v.clips.length;
   const groups = v.clips.map((c, i) => ({
     segment: clipSegment('vision', c.startS, c.endS),
@@ -89,6 +91,7 @@ async function framesWork(
   return {
     work: { modality: 'vision', tensor: v.tensor, groups, fileLevel: fileSegment('vision') },
     durationS: v.durationS,
+    soundtrackSamples: v.soundtrackSamples,
   };
 }
 
@@ -96,9 +99,10 @@ async function audioWork(
   file: string,
   pack: PackManifest,
   probe: MediaProbe | undefined,
+  samples?: Float32Array,
 ): Promise<{ work: EncodeWork; durationS: number }> {
   const params = pack.encoders.audio?.preprocess ?? DEFAULT_AUDIO_PARAMS;
-  const a = await preprocessAudio(file, params, { probe });
+  const a = await preprocessAudio(file, params, { probe, samples });
   const groups = a.clips.map((c, i) => ({ segment: clipSegment('audio', c.startS, c.endS), rows: [i] }));
   return {
     work: { modality: 'audio', tensor: a.tensor, groups, fileLevel: fileSegment('audio') },

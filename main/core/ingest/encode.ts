@@ -2,7 +2,6 @@ import type { EncoderModality } from '../../../app/modality.js';
 import { meanDirection } from '../../../app/vector-math.js';
 import type { SegmentSpec } from '../db/contents.js';
 import type { Engine } from '../engine.js';
-import { floatTensor } from '../preprocess/tensor.js';
 import type { EncodeWork } from './decode.js';
 import type { Prepared } from './prepare.js';
 
@@ -47,13 +46,16 @@ async function encodeBatchAlone(engine: Engine, p: Prepared): Promise<Encoded[]>
   }
 }
 
-/** One embed call per modality over the concatenated rows of every work; returns each work's row vectors. */
+/** One embed call per modality over the rows of every work (the runtime gathers them per run); returns each work's row vectors. */
 async function embedWorks(engine: Engine, works: EncodeWork[]): Promise<Map<EncodeWork, Float32Array[]>> {
   const out = new Map<EncodeWork, Float32Array[]>();
   const byModality = new Map<EncoderModality, EncodeWork[]>();
   for (const w of works) byModality.set(w.modality, [...(byModality.get(w.modality) ?? []), w]);
   for (const [modality, list] of byModality) {
-    const vectors = await engine.active.runtime.embed(modality, concatRows(list));
+    const vectors = await engine.active.runtime.embed(
+      modality,
+      list.map((w) => w.tensor),
+    );
     let at = 0;
     for (const w of list) {
       out.set(w, vectors.slice(at, at + w.tensor.dims[0]));
@@ -61,19 +63,6 @@ async function embedWorks(engine: Engine, works: EncodeWork[]): Promise<Map<Enco
     }
   }
   return out;
-}
-
-function concatRows(works: EncodeWork[]) {
-  if (works.length === 1) return works[0].tensor;
-  const rowShape = works[0].tensor.dims.slice(1);
-  const total = works.reduce((n, w) => n + w.tensor.data.length, 0);
-  const data = new Float32Array(total);
-  let at = 0;
-  for (const w of works) {
-    data.set(w.tensor.data, at);
-    at += w.tensor.data.length;
-  }
-  return floatTensor(data, [works.reduce((n, w) => n + w.tensor.dims[0], 0), ...rowShape]);
 }
 
 /** Each segment is the mean direction of its rows (3 crops of a clip); the file level averages all rows. */

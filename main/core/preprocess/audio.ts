@@ -42,6 +42,11 @@ export interface AudioDecodeOptions extends RunOptions {
   fullDecodeMaxS?: number;
   /** A probeMedia result the caller already has, to save running ffprobe again. */
   probe?: MediaProbe;
+  /**
+   * Channel 0 of the probed stream, already decoded whole at its native rate by the caller's own
+   * ffmpeg run (a short video's frames and soundtrack come out of one process; video.ts).
+   */
+  samples?: Float32Array;
 }
 
 export const AUDIO_FULL_DECODE_MAX_S = 180;
@@ -211,7 +216,8 @@ export function waveformToClips(
 // ---------------------------------------------------------------------------------------------
 
 /** Decoded PCM bytes as floats (copied when the buffer is not 4-byte aligned). */
-function float32View(buf: Buffer): Float32Array {
+/** Float32 samples from an f32le buffer (copied only when the buffer is not 4-byte aligned). */
+export function float32View(buf: Buffer): Float32Array {
   const n = Math.floor(buf.length / 4);
   if (buf.byteOffset % 4 === 0) return new Float32Array(buf.buffer, buf.byteOffset, n);
   const aligned = new Uint8Array(n * 4);
@@ -273,26 +279,27 @@ async function decodeChannel0(
   opts: RunOptions,
 ): Promise<Float32Array> {
   const seek = range ? ['-ss', ffTime(range.startS + audio.startOffsetS), '-t', ffTime(range.durationS)] : [];
-  const buf = await runFfmpeg(
-    [
-      ...seek,
-      '-i',
-      inputPath(file),
-      '-map',
-      `0:${audio.streamIndex}`,
-      '-af',
-      'pan=mono|c0=c0',
-      '-ar',
-      String(audio.sampleRate),
-      '-f',
-      'f32le',
-      '-acodec',
-      'pcm_f32le',
-      'pipe:1',
-    ],
-    { ...opts, maxBytes: Math.ceil(maxSamples) * 4 + 65536 },
-  );
+  const buf = await runFfmpeg([...seek, '-i', inputPath(file), ...channel0Output(audio, 'pipe:1')], {
+    ...opts,
+    maxBytes: Math.ceil(maxSamples) * 4 + 65536,
+  });
   return float32View(buf);
+}
+
+/** ffmpeg output options that write channel 0 of `audio` as float32 at its native rate to `target`. */
+export function channel0Output(audio: AudioStreamInfo, target: string): string[] {
+  // prettier-ignore
+  return ['-map', `0:${audio.streamIndex}`, '-af', 'pan=mono|c0=c0', '-ar', String(audio.sampleRate),
+    '-f', 'f32le', '-acodec', 'pcm_f32le', target];
+}
+
+/** Output cap for a whole-stream decode: twice the probed length (VBR and stream estimates run short), bounded below. */
+export function wholeDecodeMaxBytes(
+  durationS: number,
+  sampleRate: number,
+  fullMaxS = AUDIO_FULL_DECODE_MAX_S,
+) {
+  return Math.ceil(Math.max(durationS, fullMaxS) * 2 * sampleRate) * 4 + 65536;
 }
 
 /** ImageBind's audio preprocessing for any file ffmpeg can decode (audio files or a video's soundtrack). */
@@ -303,10 +310,9 @@ export async function preprocessAudio(
 ): Promise<AudioClips> {
   const source = await openSource(file, opts);
   const fullMax = opts.fullDecodeMaxS ?? AUDIO_FULL_DECODE_MAX_S;
-  if (source.durationS > fullMax) return decodeWindows(source, params);
-  // Room for twice the probed length (estimates for VBR/streams can be short), bounded below.
-  const maxSamples = Math.max(source.durationS, fullMax) * 2 * source.sampleRate;
-  const native = await source.read(null, maxSamples);
+  if (source.durationS > fullMax && !opts.samples) return decodeWindows(source, params);
+  const maxSamples = (wholeDecodeMaxBytes(source.durationS, source.sampleRate, fullMax) - 65536) / 4;
+  const native = opts.samples ?? (await source.read(null, maxSamples));
   if (native.length === 0) throw new Error('audio stream decoded to no samples');
   return waveformToClips(resample(native, source.sampleRate, params.sampleRate), params);
 }

@@ -69,44 +69,62 @@ const DEFAULT_MAX_BYTES = 512 * 1024 * 1024;
 const STDERR_KEEP = 4096;
 
 /** Runs ffmpeg with `-nostdin -hide_banner -loglevel error` and resolves with its stdout. */
-export function runFfmpeg(args: readonly string[], opts: RunOptions = {}): Promise<Buffer> {
-  return runTool('ffmpeg', ['-nostdin', '-hide_banner', '-loglevel', 'error', ...args], opts);
+export async function runFfmpeg(args: readonly string[], opts: RunOptions = {}): Promise<Buffer> {
+  return (await runFfmpegPipes(args, [], opts))[0];
+}
+
+/**
+ * ffmpeg with more outputs written to pipe:3, pipe:4, … (one per cap in `extraMaxBytes`): resolves
+ * with [stdout, fd 3, …]. One process for several outputs saves a start (~0.1 s of CPU each).
+ */
+export function runFfmpegPipes(
+  args: readonly string[],
+  extraMaxBytes: readonly number[],
+  opts: RunOptions = {},
+): Promise<Buffer[]> {
+  const caps = [opts.maxBytes ?? DEFAULT_MAX_BYTES, ...extraMaxBytes];
+  return runTool('ffmpeg', ['-nostdin', '-hide_banner', '-loglevel', 'error', ...args], caps, opts);
 }
 
 /** Runs ffprobe with `-hide_banner -loglevel error` and resolves with its stdout. */
-export function runFfprobe(args: readonly string[], opts: RunOptions = {}): Promise<Buffer> {
-  return runTool('ffprobe', ['-hide_banner', '-loglevel', 'error', ...args], opts);
+export async function runFfprobe(args: readonly string[], opts: RunOptions = {}): Promise<Buffer> {
+  const caps = [opts.maxBytes ?? DEFAULT_MAX_BYTES];
+  return (await runTool('ffprobe', ['-hide_banner', '-loglevel', 'error', ...args], caps, opts))[0];
 }
 
-function runTool(tool: MediaTool, args: string[], opts: RunOptions): Promise<Buffer> {
+/** Runs the tool; `caps` holds the most bytes accepted on stdout, then on each extra pipe (fd 3, …). */
+function runTool(tool: MediaTool, args: string[], caps: number[], opts: RunOptions): Promise<Buffer[]> {
   let bin: string;
   try {
     bin = locateBinary(tool);
   } catch (err) {
     return Promise.reject(err as Error);
   }
-  return new Promise<Buffer>((resolve, reject) => superviseChild(tool, bin, args, opts, resolve, reject));
+  return new Promise<Buffer[]>((resolve, reject) =>
+    superviseChild(tool, bin, args, caps, opts, resolve, reject),
+  );
 }
 
 /**
  * Spawns the child and settles exactly once, and only after 'close' (the process has exited and
  * been reaped, its pipes drained), so a killed ffmpeg never lingers as a zombie or an orphan.
+ * Every output pipe is drained as it fills: ffmpeg blocks on a full pipe, so one unread output
+ * would stall the others.
  */
 function superviseChild(
   tool: MediaTool,
   bin: string,
   args: string[],
+  caps: number[],
   opts: RunOptions,
-  resolve: (b: Buffer) => void,
+  resolve: (b: Buffer[]) => void,
   reject: (e: Error) => void,
 ): void {
-  const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
-  const chunks: Buffer[] = [];
-  let bytes = 0;
   let stderr = '';
   let failure: string | null = null;
   let spawnError: Error | null = null;
-  const child = spawnTied(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
+  const pipes = caps.slice(1).map(() => 'pipe' as const);
+  const child = spawnTied(bin, args, { stdio: ['ignore', 'pipe', 'pipe', ...pipes], windowsHide: true });
   const kill = (why: string): void => {
     failure ??= why;
     child.kill('SIGKILL');
@@ -119,13 +137,18 @@ function superviseChild(
   if (opts.signal?.aborted) onAbort();
   opts.signal?.addEventListener('abort', onAbort, { once: true });
 
-  child.stdout.on('data', (chunk: Buffer) => {
-    if (failure) return;
-    bytes += chunk.length;
-    if (bytes > maxBytes) return kill(`output exceeded ${maxBytes} bytes`);
-    chunks.push(chunk);
+  const streams = [child.stdio[1], ...child.stdio.slice(3)];
+  const outputs = streams.map((stream, i) => {
+    const out = { chunks: [] as Buffer[], bytes: 0 };
+    stream?.on('data', (chunk: Buffer) => {
+      if (failure) return;
+      out.bytes += chunk.length;
+      if (out.bytes > caps[i]) return kill(`output exceeded ${caps[i]} bytes`);
+      out.chunks.push(chunk);
+    });
+    return out;
   });
-  child.stderr.on('data', (chunk: Buffer) => {
+  child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString('utf8')).slice(-STDERR_KEEP);
   });
   child.on('error', (err) => {
@@ -140,7 +163,7 @@ function superviseChild(
       const status = code === null ? `was killed by ${sig}` : `exited with code ${code}`;
       return reject(new Error(`${tool} ${status}${stderrTail(stderr)}`));
     }
-    resolve(Buffer.concat(chunks, bytes));
+    resolve(outputs.map((o) => Buffer.concat(o.chunks, o.bytes)));
   });
 }
 

@@ -1,5 +1,4 @@
-import { spawn, spawnSync, type ChildProcessByStdio, type SpawnOptions } from 'node:child_process';
-import type { Readable } from 'node:stream';
+import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 
 /**
  * A child process whose life is tied to Bindery's (docs/architecture.md §7, "kill -9"): when the
@@ -32,10 +31,8 @@ export function childrenDieWithUs(): boolean {
 export function spawnTied(
   bin: string,
   args: readonly string[],
-  options: SpawnOptions & { stdio: ['ignore', 'pipe', 'pipe'] },
-): ChildProcessByStdio<null, Readable, Readable> {
+  options: SpawnOptions & { stdio: ['ignore', 'pipe', 'pipe', ...'pipe'[]] },
+): ChildProcess {
   const tie = findSetpriv();
-  return (
-    tie ? spawn(tie, ['--pdeathsig', 'KILL', '--', bin, ...args], options) : spawn(bin, args, options)
-  ) as ChildProcessByStdio<null, Readable, Readable>;
+  return tie ? spawn(tie, ['--pdeathsig', 'KILL', '--', bin, ...args], options) : spawn(bin, args, options);
 }

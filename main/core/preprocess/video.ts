@@ -2,13 +2,21 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_VISION_PARAMS, type VisionParams } from '../../../app/pack.js';
-import { clipTimepoints, type ClipWindow } from './audio.js';
+import {
+  channel0Output,
+  clipTimepoints,
+  float32View,
+  wholeDecodeMaxBytes,
+  type ClipWindow,
+} from './audio.js';
 import {
   countPackets,
   ffTime,
   inputPath,
   probeMedia,
   runFfmpeg,
+  runFfmpegPipes,
+  type AudioStreamInfo,
   type MediaProbe,
   type RunOptions,
   type VideoStreamInfo,
@@ -39,6 +47,8 @@ export interface VideoViews {
   frameTimesS: number[][];
   durationS: number;
   hasAudio: boolean;
+  /** Channel 0 of the soundtrack asked for by `soundtrack`, when it came out of the frames' own run. */
+  soundtrackSamples?: Float32Array;
 }
 
 export interface VideoDecodeOptions extends RunOptions {
@@ -46,6 +56,12 @@ export interface VideoDecodeOptions extends RunOptions {
   concurrency?: number;
   /** A probeMedia result the caller already has, to save running ffprobe again. */
   probe?: MediaProbe;
+  /**
+   * A soundtrack to decode whole in the same ffmpeg run as the frames, where the frames are read
+   * in one pass (a short video): one process start instead of two. Not on Windows, where ffmpeg
+   * gets no pipe beyond stdout from Node reliably enough to count on (untested there).
+   */
+  soundtrack?: AudioStreamInfo;
 }
 
 interface ClipPlan {
@@ -120,11 +136,12 @@ export async function preprocessVideo(
   const { durationS, plans } = planClips(v.fps, frames, params);
   const decoded = await decodePlannedFrames(file, v, plans, durationS, params, opts);
   return {
-    tensor: buildViews(plans, decoded, params),
+    tensor: buildViews(plans, decoded.frames, params),
     clips: plans.map((c) => c.window),
     frameTimesS: plans.map((c) => c.frames.map((k) => k / v.fps)),
     durationS,
     hasAudio: probe.audio !== undefined,
+    soundtrackSamples: decoded.soundtrack,
   };
 }
 
@@ -144,16 +161,19 @@ async function decodePlannedFrames(
   durationS: number,
   p: VisionParams,
   opts: VideoDecodeOptions,
-): Promise<Map<number, RgbFrame>> {
+): Promise<{ frames: Map<number, RgbFrame>; soundtrack?: Float32Array }> {
   const unique = (ks: number[]): number[] => [...new Set(ks)].sort((a, b) => a - b);
   const onePass = durationS <= p.videoClipDurationS * p.videoClipsPerVideo * 1.5;
   const groups = onePass ? [unique(plans.flatMap((c) => c.frames))] : plans.map((c) => unique(c.frames));
+  const sound = onePass && process.platform !== 'win32' ? opts.soundtrack : undefined;
   const decoded = new Map<number, RgbFrame>();
   const missing: number[] = [];
+  let soundtrack: Float32Array | undefined;
   await mapLimit(groups, opts.concurrency ?? 2, async (wanted) => {
-    const got = await decodeFrames(file, v, wanted, !onePass, opts);
+    const got = await decodeFrames(file, v, wanted, !onePass, opts, sound);
+    if (got.soundtrack) soundtrack = got.soundtrack;
     wanted.forEach((k, i) => {
-      if (got[i]) decoded.set(k, got[i]);
+      if (got.frames[i]) decoded.set(k, got.frames[i]);
       else missing.push(k);
     });
   });
@@ -163,7 +183,7 @@ async function decodePlannedFrames(
     const last = await decodeLastFrame(file, v, frameTime(v, Math.min(...missing)), opts);
     for (const k of missing) decoded.set(k, last);
   }
-  return decoded;
+  return { frames: decoded, soundtrack };
 }
 
 /**
@@ -171,6 +191,7 @@ async function decodePlannedFrames(
  * `wanted[i]`'s nominal time less half a frame: exactly frame k at a constant rate, the frame on
  * screen at that moment at a variable one. With `seek`, it first seeks (input -ss, accurate) to
  * half a frame before the first wanted frame. May return fewer frames if the stream ends first.
+ * With `sound`, the same run also writes that stream's channel 0 whole to pipe:3.
  */
 async function decodeFrames(
   file: string,
@@ -178,37 +199,43 @@ async function decodeFrames(
   wanted: number[],
   seek: boolean,
   opts: RunOptions,
-): Promise<RgbFrame[]> {
+  sound?: AudioStreamInfo,
+): Promise<{ frames: RgbFrame[]; soundtrack?: Float32Array }> {
   const at = (k: number): number => frameTime(v, k) - 0.5 / v.fps;
   const from = seek ? Math.max(0, at(wanted[0])) : 0;
   // Timestamps count from the seek point; after a seek the first frame is the first wanted one.
   const terms = wanted.map((k, i) =>
     seek && i === 0 ? 'eq(selected_n\\,0)' : `eq(selected_n\\,${i})*gte(t\\,${(at(k) - from).toFixed(6)})`,
   );
-  const out = await runFfmpeg(
-    [
-      ...(from > 0 ? ['-ss', ffTime(from)] : []),
-      '-i',
-      inputPath(file),
-      '-map',
-      `0:${v.streamIndex}`,
-      '-vf',
-      `select=${terms.join('+')}`,
-      // Passthrough: the default constant-rate output would duplicate frames to fill the gaps.
-      // (-vsync rather than -fps_mode so that ffmpeg 4.x works too.)
-      '-vsync',
-      'passthrough',
-      '-frames:v',
-      String(wanted.length),
-      '-c:v',
-      'ppm',
-      '-f',
-      'image2pipe',
-      'pipe:1',
-    ],
-    { ...opts, maxBytes: frameBudget(v, wanted.length) },
+  const args = [
+    ...(from > 0 ? ['-ss', ffTime(from)] : []),
+    '-i',
+    inputPath(file),
+    '-map',
+    `0:${v.streamIndex}`,
+    '-vf',
+    `select=${terms.join('+')}`,
+    // Passthrough: the default constant-rate output would duplicate frames to fill the gaps.
+    // (-vsync rather than -fps_mode so that ffmpeg 4.x works too.)
+    '-vsync',
+    'passthrough',
+    '-frames:v',
+    String(wanted.length),
+    '-c:v',
+    'ppm',
+    '-f',
+    'image2pipe',
+    'pipe:1',
+  ];
+  const runOpts = { ...opts, maxBytes: frameBudget(v, wanted.length) };
+  if (!sound) return { frames: parsePpmStream(await runFfmpeg(args, runOpts)) };
+  const soundCap = wholeDecodeMaxBytes(sound.durationS ?? 0, sound.sampleRate);
+  const [frames, samples] = await runFfmpegPipes(
+    [...args, ...channel0Output(sound, 'pipe:3')],
+    [soundCap],
+    runOpts,
   );
-  return parsePpmStream(out);
+  return { frames: parsePpmStream(frames), soundtrack: float32View(samples) };
 }
 
 /** Nominal time of frame k on ffmpeg's input clock (what -ss counts). */
@@ -336,27 +363,36 @@ interface ScaledFrame {
 
 const BYTE_TO_UNIT = Float32Array.from({ length: 256 }, (_, b) => b / 255);
 
-/** One frame → normalised planes [3, h, w] at the short-side-scaled size. */
-function scaleAndNormalise(f: RgbFrame, p: VisionParams): ScaledFrame {
+/** One frame → normalised planes [3, h, w] at the short-side-scaled size, written into `floats(3·h·w)`. */
+function scaleAndNormalise(
+  f: RgbFrame,
+  p: VisionParams,
+  floats: (length: number) => Float32Array,
+): ScaledFrame {
   const { width, height } = shortSideSize(f.width, f.height, p.size);
   const xs = bilinearTaps(f.width, width);
   const ys = bilinearTaps(f.height, height);
   // Byte offsets of each output column's two source pixels within a source row.
   const x0 = xs.i0.map((i) => i * 3);
   const x1 = xs.i1.map((i) => i * 3);
-  const planes = new Float32Array(3 * width * height);
+  const planes = floats(3 * width * height);
   const rgb = f.rgb;
+  const [w0, w1] = [xs.w0, xs.w1];
+  // Plain indexed loops (no per-pixel destructuring): this runs for every pixel of every frame.
   for (let c = 0; c < 3; c++) {
-    const [mean, std] = [p.mean[c], p.std[c]];
+    const mean = p.mean[c];
+    const std = p.std[c];
     for (let y = 0; y < height; y++) {
       const r0 = ys.i0[y] * f.width * 3 + c;
       const r1 = ys.i1[y] * f.width * 3 + c;
-      const [wy0, wy1] = [ys.w0[y], ys.w1[y]];
+      const wy0 = ys.w0[y];
+      const wy1 = ys.w1[y];
       const row = (c * height + y) * width;
       for (let x = 0; x < width; x++) {
-        const [a, b, wx0, wx1] = [x0[x], x1[x], xs.w0[x], xs.w1[x]];
-        const top = wx0 * BYTE_TO_UNIT[rgb[r0 + a]] + wx1 * BYTE_TO_UNIT[rgb[r0 + b]];
-        const bottom = wx0 * BYTE_TO_UNIT[rgb[r1 + a]] + wx1 * BYTE_TO_UNIT[rgb[r1 + b]];
+        const a = x0[x];
+        const b = x1[x];
+        const top = w0[x] * BYTE_TO_UNIT[rgb[r0 + a]] + w1[x] * BYTE_TO_UNIT[rgb[r0 + b]];
+        const bottom = w0[x] * BYTE_TO_UNIT[rgb[r1 + a]] + w1[x] * BYTE_TO_UNIT[rgb[r1 + b]];
         planes[row + x] = (wy0 * top + wy1 * bottom - mean) / std;
       }
     }
@@ -383,22 +419,31 @@ export function cropOffset(
   return { x, y };
 }
 
+/**
+ * Scales each distinct frame once, into one reused buffer, and copies its crops to every view
+ * position that samples it (clips of a short video share frames).
+ */
 function buildViews(plans: ClipPlan[], decoded: Map<number, RgbFrame>, p: VisionParams): FloatTensor {
   const S = p.size;
   const T = p.videoFramesPerClip;
   const spatial = p.videoSpatialCrops === 3 ? [0, 1, 2] : [1];
   const data = new Float32Array(plans.length * spatial.length * 3 * T * S * S);
-  const scaled = new Map<number, ScaledFrame>();
-  plans.forEach((plan, c) => {
-    plan.frames.forEach((k, t) => {
-      let img = scaled.get(k);
-      if (!img) scaled.set(k, (img = scaleAndNormalise(decoded.get(k) as RgbFrame, p)));
+  const uses = new Map<number, { clip: number; t: number }[]>();
+  plans.forEach((plan, clip) =>
+    plan.frames.forEach((k, t) => uses.set(k, [...(uses.get(k) ?? []), { clip, t }])),
+  );
+  let scratch = new Float32Array(0);
+  for (const [k, at] of uses) {
+    const img = scaleAndNormalise(decoded.get(k) as RgbFrame, p, (n) =>
+      scratch.length >= n ? scratch.subarray(0, n) : (scratch = new Float32Array(n)),
+    );
+    for (const { clip, t } of at) {
       spatial.forEach((idx, j) => {
-        const view = c * spatial.length + j;
+        const view = clip * spatial.length + j;
         copyCrop(img, cropOffset(img.width, img.height, S, idx), S, T, data, (view * 3 * T + t) * S * S);
       });
-    });
-  });
+    }
+  }
   return floatTensor(data, [plans.length * spatial.length, 3, T, S, S]);
 }
 
@@ -411,10 +456,12 @@ function copyCrop(
   out: Float32Array,
   at: number,
 ): void {
+  const planes = img.planes;
   for (let c = 0; c < 3; c++) {
     for (let y = 0; y < S; y++) {
       const src = (c * img.height + off.y + y) * img.width + off.x;
-      out.set(img.planes.subarray(src, src + S), at + c * T * S * S + y * S);
+      const dst = at + c * T * S * S + y * S;
+      for (let x = 0; x < S; x++) out[dst + x] = planes[src + x];
     }
   }
 }
