@@ -379,7 +379,7 @@ function feedChunk(
   const item = parts[0].dims.slice(1);
   const { dims, repeatFrames } = planInput(modality, [end - start, ...item], graph);
   const per = item.reduce((a, b) => a * b, 1);
-  const slices = partSlices(parts, start, end, per);
+  const slices = partSlices(parts, start, end);
   let chunk: Tensor;
   if (slices.length === 1 && repeatFrames === 1) {
     chunk = { ...slices[0], dims } as Tensor;
@@ -404,7 +404,7 @@ function feedChunk(
 }
 
 /** Views (no copies) of the parts' items that fall in [start, end). */
-function partSlices(parts: readonly Tensor[], start: number, end: number, per: number): Tensor[] {
+function partSlices(parts: readonly Tensor[], start: number, end: number): Tensor[] {
   const out: Tensor[] = [];
   let first = 0;
   for (const p of parts) {
