@@ -96,7 +96,17 @@ function runTorch(batches: number[], threads: number | undefined): EncodersBench
   if (!checkpoint || !imagebind || !existsSync(checkpoint))
     return { skipped: 'set BINDERY_BENCH_CHECKPOINT and BINDERY_BENCH_IMAGEBIND to compare with PyTorch' };
   const script = path.join(packageRoot(), 'bench', 'torch_encoders.py');
-  const args = [script, '--imagebind', imagebind, '--checkpoint', checkpoint, '--batches', batches.join(',')];
+  // Debian's torch takes ~100 s per ViT-H image on this machine: BINDERY_BENCH_TORCH_BATCHES=1 keeps it to batch 1.
+  const torchBatches = process.env.BINDERY_BENCH_TORCH_BATCHES?.split(',').map(Number) ?? batches;
+  const args = [
+    script,
+    '--imagebind',
+    imagebind,
+    '--checkpoint',
+    checkpoint,
+    '--batches',
+    torchBatches.join(','),
+  ];
   args.push('--modalities', MODALITIES.join(','), '--min-seconds', '0');
   if (threads) args.push('--threads', String(threads));
   const python = pythonWithTorch();

@@ -3,7 +3,17 @@ import path from 'node:path';
 import type { EncoderModality } from '../../app/modality.js';
 import { embeddingCount, iterateEmbeddings } from './db/contents.js';
 import { enqueueMissingEmbeddings, unembeddedContents } from './db/files.js';
-import { activeModel, getMeta, listModels, registerModel, setActiveModel, setMeta } from './db/models.js';
+import {
+  activeModel,
+  getMeta,
+  indexDirty,
+  listModels,
+  markIndexesDirtyExcept,
+  registerModel,
+  setActiveModel,
+  setIndexDirty,
+  setMeta,
+} from './db/models.js';
 import type { Db } from './db/open.js';
 import { openCatalogue } from './db/open.js';
 import { finishInterruptedSwap } from './models/staging.js';
@@ -124,6 +134,20 @@ export class Engine {
     return true;
   }
 
+  /**
+   * Segments deleted from the catalogue (a garbage pass, a removed folder) leave every index: the
+   * open packs' now, in the caller's transaction; closed packs' are marked to be rebuilt from
+   * their embeddings when next opened, as their indexes are derived.
+   */
+  forgetSegments(ids: readonly number[]): void {
+    if (ids.length === 0) return;
+    for (const h of this.handles()) h.index.remove(ids);
+    markIndexesDirtyExcept(
+      this.db,
+      this.handles().map((h) => h.id),
+    );
+  }
+
   /** Every open pack handle (one, or two during a re-embedding). */
   handles(): PackHandle[] {
     return this.serving === this.active ? [this.active] : [this.active, this.serving];
@@ -198,12 +222,11 @@ export function indexName(packId: string): string {
  * crash between two versions, a garbage pass while another pack was active) it is rebuilt.
  */
 function syncIndex(db: Db, opts: OpenVectorIndexOptions, modelId: string): VectorIndex {
-  const dirtyKey = `index_dirty:${modelId}`;
   const index = openIndexFresh(db, opts);
-  if (index.count() === embeddingCount(db, modelId) && getMeta(db, dirtyKey) !== '1') return index;
+  if (index.count() === embeddingCount(db, modelId) && !indexDirty(db, modelId)) return index;
   index.drop();
   const fresh = openVectorIndex(db, opts);
   for (const page of iterateEmbeddings(db, modelId)) fresh.add(page);
-  setMeta(db, dirtyKey, '0');
+  setIndexDirty(db, modelId, false);
   return fresh;
 }

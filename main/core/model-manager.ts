@@ -11,10 +11,19 @@ import {
   type ModelSummary,
 } from '../../app/api.js';
 import { ApiError } from '../../app/errors.js';
-import { licenceLabel, type PackManifest } from '../../app/pack.js';
+import { licenceLabel } from '../../app/pack.js';
 import { isInside } from './db/roots.js';
-import { unembeddedContents } from './db/files.js';
-import { getMeta, listModels, registerModel, setMeta, type ModelRow } from './db/models.js';
+import { indexedContentCount, unembeddedContents } from './db/files.js';
+import {
+  deleteMeta,
+  deleteModel,
+  getMeta,
+  listModels,
+  modelManifest,
+  registerModel,
+  setMeta,
+  type ModelRow,
+} from './db/models.js';
 import { indexName, type Engine } from './engine.js';
 import { acquireModel, downloadsDir, selfTestInstalled } from './models/acquire.js';
 import { CheckpointError } from './models/checkpoint/checkpoint.js';
@@ -53,12 +62,7 @@ export class ModelManager {
 
   async list(): Promise<ModelSummary[]> {
     const { db } = this.engine;
-    const total = db
-      .prepare(
-        `SELECT COUNT(DISTINCT content_id) FROM files WHERE status = 'indexed' AND content_id IS NOT NULL`,
-      )
-      .pluck()
-      .get() as number;
+    const total = indexedContentCount(db);
     return listModels(db).map((m) => ({
       ...this.describe(m),
       active: m.id === this.engine.active.id,
@@ -69,9 +73,7 @@ export class ModelManager {
 
   /** A pack's identity, licence and self-test, as every view of it shows them. */
   private describe(m: ModelRow) {
-    const manifest = JSON.parse(
-      this.engine.db.prepare('SELECT manifest FROM models WHERE id = ?').pluck().get(m.id) as string,
-    ) as PackManifest;
+    const manifest = modelManifest(this.engine.db, m.id)!;
     return {
       id: m.id,
       name: m.name,
@@ -210,8 +212,8 @@ export class ModelManager {
     const row = this.row(id);
     db.transaction(() => {
       dropVectorIndex(db, indexName(id));
-      db.prepare('DELETE FROM models WHERE id = ?').run(id);
-      db.prepare('DELETE FROM meta WHERE key = ?').run(selftestKey(id));
+      deleteModel(db, id);
+      deleteMeta(db, selftestKey(id));
     })();
     // Only folders Bindery installed are deleted; a pack used in place from elsewhere stays.
     if (isInside(path.resolve(row.dir), this.packsDir)) await rm(row.dir, { recursive: true, force: true });

@@ -27,10 +27,16 @@ import type { IndexProgress, IndexSummary } from '../../app/indexing.js';
 import { inputKindsFor, MEDIA_KINDS, type MediaKind } from '../../app/modality.js';
 import { licenceLabel } from '../../app/pack.js';
 import { QuerySchema, type QueryInput, type SearchResponse } from '../../app/query.js';
-import { collectGarbage } from './db/contents.js';
-import { failures as listFailures } from './db/files.js';
+import { collectGarbage, segmentCount, segmentsOfContent } from './db/contents.js';
+import {
+  failures as listFailures,
+  fileCountsByKindAndStatus,
+  fileWithDuration,
+  queuedCount,
+  rootFileCounts,
+  rootFileTotal,
+} from './db/files.js';
 import { addRoot, getRoot, listRoots, removeRoot, scanProblems, type RootRow } from './db/roots.js';
-import type { FileRow } from './db/files.js';
 import type { Engine } from './engine.js';
 import { MediaError, resolveMedia, waveformPeaks } from './media/media.js';
 import { ModelManager } from './model-manager.js';
@@ -86,12 +92,7 @@ export class CoreService implements AppApi {
     const { db } = this.engine;
     const byKind = Object.fromEntries(MEDIA_KINDS.map((k) => [k, zero()])) as Record<MediaKind, Counts>;
     const files = zero();
-    const rows = db.prepare('SELECT kind, status, COUNT(*) AS n FROM files GROUP BY kind, status').all() as {
-      kind: MediaKind | null;
-      status: keyof Counts;
-      n: number;
-    }[];
-    for (const r of rows) {
+    for (const r of fileCountsByKindAndStatus(db)) {
       files[r.status] += r.n;
       if (r.kind) byKind[r.kind][r.status] += r.n;
     }
@@ -100,8 +101,8 @@ export class CoreService implements AppApi {
       catalogue: db.name,
       files,
       byKind,
-      segments: db.prepare('SELECT COUNT(*) FROM segments').pluck().get() as number,
-      queued: db.prepare('SELECT COUNT(*) FROM jobs').pluck().get() as number,
+      segments: segmentCount(db),
+      queued: queuedCount(db),
       failures: await this.failures(),
       model: this.modelInfo(),
       servingModel: this.engine.serving.id,
@@ -137,10 +138,7 @@ export class CoreService implements AppApi {
 
   private rootInfo(r: RootRow): RootInfo {
     const counts = zero();
-    const rows = this.engine.db
-      .prepare('SELECT status, COUNT(*) AS n FROM files WHERE root_id = ? GROUP BY status')
-      .all(r.id) as { status: keyof Counts; n: number }[];
-    for (const row of rows) counts[row.status] = row.n;
+    for (const row of rootFileCounts(this.engine.db, r.id)) counts[row.status] = row.n;
     const { total, problems, skippedTotal, skipped } = scanProblems(this.engine.db, r.id);
     return {
       id: r.id,
@@ -164,11 +162,10 @@ export class CoreService implements AppApi {
     const { id } = RemoveRootRequestSchema.parse(req);
     const { db } = this.engine;
     if (!getRoot(db, id)) throw new ApiError('not_found', `no library folder with id ${id}`);
-    const removed = db.prepare('SELECT COUNT(*) FROM files WHERE root_id = ?').pluck().get(id) as number;
+    const removed = rootFileTotal(db, id);
     db.transaction(() => {
       removeRoot(db, id);
-      const orphans = collectGarbage(db);
-      if (orphans.length > 0) for (const h of this.engine.handles()) h.index.remove(orphans);
+      this.engine.forgetSegments(collectGarbage(db));
     })();
     return { removed };
   }
@@ -217,19 +214,9 @@ export class CoreService implements AppApi {
   async fileInfo(req: { fileId: number }): Promise<FileInfo> {
     const { fileId } = FileIdRequestSchema.parse(req);
     const { db } = this.engine;
-    const f = db
-      .prepare(
-        `SELECT f.*, c.duration_s FROM files f LEFT JOIN contents c ON c.id = f.content_id WHERE f.id = ?`,
-      )
-      .get(fileId) as (FileRow & { duration_s: number | null }) | undefined;
+    const f = fileWithDuration(db, fileId);
     if (!f) throw new ApiError('not_found', `no file with id ${fileId}`);
-    const segments = f.content_id
-      ? (db
-          .prepare(
-            `SELECT id, modality, level, t_start AS start, t_end AS end FROM segments WHERE content_id = ? ORDER BY modality, level, t_start`,
-          )
-          .all(f.content_id) as FileInfo['segments'])
-      : [];
+    const segments = f.content_id ? segmentsOfContent(db, f.content_id) : [];
     return {
       fileId: f.id,
       path: f.path,

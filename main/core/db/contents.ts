@@ -1,5 +1,6 @@
 import type { MediaKind } from '../../../app/modality.js';
 import type { Db } from './open.js';
+import { statement } from './statements.js';
 
 export interface SegmentSpec {
   modality: string;
@@ -20,7 +21,7 @@ export interface SegmentRow {
 }
 
 export function contentByHash(db: Db, hash: string): { id: number; kind: MediaKind } | undefined {
-  return db.prepare('SELECT id, kind FROM contents WHERE hash = ?').get(hash) as
+  return statement(db, 'SELECT id, kind FROM contents WHERE hash = ?').get(hash) as
     { id: number; kind: MediaKind } | undefined;
 }
 
@@ -32,7 +33,8 @@ export function upsertContent(
   kind: MediaKind,
   durationS: number | null,
 ): number {
-  db.prepare(
+  statement(
+    db,
     `INSERT INTO contents (hash, size, kind, duration_s) VALUES (?, ?, ?, ?)
      ON CONFLICT (hash) DO UPDATE SET duration_s = COALESCE(excluded.duration_s, duration_s)`,
   ).run(hash, size, kind, durationS);
@@ -41,28 +43,29 @@ export function upsertContent(
 
 export function isEmbedded(db: Db, contentId: number, modelId: string): boolean {
   return (
-    db
-      .prepare('SELECT 1 FROM content_models WHERE content_id = ? AND model_id = ?')
-      .get(contentId, modelId) !== undefined
+    statement(db, 'SELECT 1 FROM content_models WHERE content_id = ? AND model_id = ?').get(
+      contentId,
+      modelId,
+    ) !== undefined
   );
 }
 
 /** Idempotent: a segment that exists (a resumed job, a second pack) keeps its id. */
 export function upsertSegment(db: Db, contentId: number, s: SegmentSpec): number {
   const args = [contentId, s.modality, s.level, s.tStart, s.tEnd, s.crop ?? ''];
-  db.prepare(
+  statement(
+    db,
     `INSERT OR IGNORE INTO segments (content_id, modality, level, t_start, t_end, crop) VALUES (?, ?, ?, ?, ?, ?)`,
   ).run(...args);
-  return db
-    .prepare(
-      `SELECT id FROM segments WHERE content_id = ? AND modality = ? AND level = ? AND t_start = ? AND t_end = ? AND crop = ?`,
-    )
-    .pluck()
-    .get(...args) as number;
+  return statement(
+    db,
+    `SELECT id FROM segments WHERE content_id = ? AND modality = ? AND level = ? AND t_start = ? AND t_end = ? AND crop = ?`,
+    'pluck',
+  ).get(...args) as number;
 }
 
 export function putEmbedding(db: Db, segmentId: number, modelId: string, vector: Float32Array): void {
-  db.prepare('INSERT OR REPLACE INTO embeddings (segment_id, model_id, vector) VALUES (?, ?, ?)').run(
+  statement(db, 'INSERT OR REPLACE INTO embeddings (segment_id, model_id, vector) VALUES (?, ?, ?)').run(
     segmentId,
     modelId,
     Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength),
@@ -70,7 +73,8 @@ export function putEmbedding(db: Db, segmentId: number, modelId: string, vector:
 }
 
 export function markEmbedded(db: Db, contentId: number, modelId: string): void {
-  db.prepare(
+  statement(
+    db,
     'INSERT OR REPLACE INTO content_models (content_id, model_id, embedded_at) VALUES (?, ?, ?)',
   ).run(contentId, modelId, Date.now());
 }
@@ -83,10 +87,11 @@ export function blobToVector(blob: Buffer): Float32Array {
 }
 
 export function getEmbedding(db: Db, segmentId: number, modelId: string): Float32Array | undefined {
-  const blob = db
-    .prepare('SELECT vector FROM embeddings WHERE segment_id = ? AND model_id = ?')
-    .pluck()
-    .get(segmentId, modelId) as Buffer | undefined;
+  const blob = statement(
+    db,
+    'SELECT vector FROM embeddings WHERE segment_id = ? AND model_id = ?',
+    'pluck',
+  ).get(segmentId, modelId) as Buffer | undefined;
   return blob ? blobToVector(blob) : undefined;
 }
 
@@ -96,7 +101,8 @@ export function* iterateEmbeddings(
   modelId: string,
   pageSize = 1000,
 ): Generator<{ id: number; vector: Float32Array }[]> {
-  const page = db.prepare(
+  const page = statement(
+    db,
     'SELECT segment_id AS id, vector FROM embeddings WHERE model_id = ? AND segment_id > ? ORDER BY segment_id LIMIT ?',
   );
   let after = 0;
@@ -109,17 +115,36 @@ export function* iterateEmbeddings(
 }
 
 export function embeddingCount(db: Db, modelId: string): number {
-  return db.prepare('SELECT COUNT(*) FROM embeddings WHERE model_id = ?').pluck().get(modelId) as number;
+  return statement(db, 'SELECT COUNT(*) FROM embeddings WHERE model_id = ?', 'pluck').get(modelId) as number;
 }
 
+/** Segments by id, in one statement (search reads a page of hits at once). */
 export function segmentsByIds(db: Db, ids: readonly number[]): Map<number, SegmentRow> {
-  const out = new Map<number, SegmentRow>();
-  const stmt = db.prepare('SELECT * FROM segments WHERE id = ?');
-  for (const id of ids) {
-    const row = stmt.get(id) as SegmentRow | undefined;
-    if (row) out.set(id, row);
-  }
-  return out;
+  const rows = statement(db, 'SELECT * FROM segments WHERE id IN (SELECT value FROM json_each(?))').all(
+    JSON.stringify(ids),
+  ) as SegmentRow[];
+  return new Map(rows.map((r) => [r.id, r]));
+}
+
+export function segmentCount(db: Db): number {
+  return statement(db, 'SELECT COUNT(*) FROM segments', 'pluck').get() as number;
+}
+
+export interface SegmentSummary {
+  id: number;
+  modality: string;
+  level: SegmentRow['level'];
+  start: number;
+  end: number;
+}
+
+/** A content's segments, as file details list them. */
+export function segmentsOfContent(db: Db, contentId: number): SegmentSummary[] {
+  return statement(
+    db,
+    `SELECT id, modality, level, t_start AS start, t_end AS end FROM segments WHERE content_id = ?
+     ORDER BY modality, level, t_start`,
+  ).all(contentId) as SegmentSummary[];
 }
 
 /**
@@ -127,17 +152,18 @@ export function segmentsByIds(db: Db, ids: readonly number[]): Map<number, Segme
  * returns the segment ids whose vectors the caller must drop from the vector indexes.
  */
 export function collectGarbage(db: Db): number[] {
-  db.prepare(
+  statement(
+    db,
     `DELETE FROM files WHERE status = 'missing' AND root_id IN (SELECT id FROM roots WHERE status = 'online')`,
   ).run();
-  const orphanSegments = db
-    .prepare(
-      `SELECT s.id FROM segments s WHERE s.content_id NOT IN
+  const orphanSegments = statement(
+    db,
+    `SELECT s.id FROM segments s WHERE s.content_id NOT IN
          (SELECT content_id FROM files WHERE content_id IS NOT NULL)`,
-    )
-    .pluck()
-    .all() as number[];
-  db.prepare(
+    'pluck',
+  ).all() as number[];
+  statement(
+    db,
     `DELETE FROM contents WHERE id NOT IN (SELECT content_id FROM files WHERE content_id IS NOT NULL)`,
   ).run();
   return orphanSegments;

@@ -1,5 +1,6 @@
 import type { MediaKind } from '../../../app/modality.js';
 import type { Db } from './open.js';
+import { statement } from './statements.js';
 
 export type FileStatus = 'pending' | 'indexed' | 'failed' | 'missing';
 
@@ -28,25 +29,25 @@ export type ScanOutcome = 'new' | 'changed' | 'unchanged';
  * transaction, so a file is never queued without its row nor its row changed without its job.
  */
 export function recordSeen(db: Db, rootId: number, scanId: number, f: SeenFile): ScanOutcome {
-  const row = db.prepare('SELECT id, size, mtime_ms, status FROM files WHERE path = ?').get(f.path) as
+  const row = statement(db, 'SELECT id, size, mtime_ms, status FROM files WHERE path = ?').get(f.path) as
     Pick<FileRow, 'id' | 'size' | 'mtime_ms' | 'status'> | undefined;
   const now = Date.now();
   if (!row) {
-    const { lastInsertRowid } = db
-      .prepare(
-        `INSERT INTO files (root_id, path, size, mtime_ms, status, scan_id, updated_at)
+    const { lastInsertRowid } = statement(
+      db,
+      `INSERT INTO files (root_id, path, size, mtime_ms, status, scan_id, updated_at)
          VALUES (?, ?, ?, ?, 'pending', ?, ?)`,
-      )
-      .run(rootId, f.path, f.size, Math.round(f.mtimeMs), scanId, now);
+    ).run(rootId, f.path, f.size, Math.round(f.mtimeMs), scanId, now);
     enqueue(db, Number(lastInsertRowid));
     return 'new';
   }
   const unchanged = row.size === f.size && row.mtime_ms === Math.round(f.mtimeMs);
   if (unchanged && (row.status === 'indexed' || row.status === 'failed')) {
-    db.prepare('UPDATE files SET scan_id = ? WHERE id = ?').run(scanId, row.id);
+    statement(db, 'UPDATE files SET scan_id = ? WHERE id = ?').run(scanId, row.id);
     return 'unchanged';
   }
-  db.prepare(
+  statement(
+    db,
     `UPDATE files SET size = ?, mtime_ms = ?, status = 'pending', error = NULL, scan_id = ?, updated_at = ?
      WHERE id = ?`,
   ).run(f.size, Math.round(f.mtimeMs), scanId, now, row.id);
@@ -55,7 +56,7 @@ export function recordSeen(db: Db, rootId: number, scanId: number, f: SeenFile):
 }
 
 export function enqueue(db: Db, fileId: number): void {
-  db.prepare('INSERT OR IGNORE INTO jobs (file_id, created_at) VALUES (?, ?)').run(fileId, Date.now());
+  statement(db, 'INSERT OR IGNORE INTO jobs (file_id, created_at) VALUES (?, ?)').run(fileId, Date.now());
 }
 
 /**
@@ -64,7 +65,8 @@ export function enqueue(db: Db, fileId: number): void {
  * files of an unplugged drive.
  */
 export function keepUnreachable(db: Db, rootId: number, scanId: number, paths: readonly string[]): void {
-  const touch = db.prepare(
+  const touch = statement(
+    db,
     `UPDATE files SET scan_id = ? WHERE root_id = ? AND (path = ? OR substr(path, 1, length(?) + 1) = ? || '/')`,
   );
   for (const p of paths) touch.run(scanId, rootId, p, p, p);
@@ -72,37 +74,39 @@ export function keepUnreachable(db: Db, rootId: number, scanId: number, paths: r
 
 /** Files of a scanned root that the scan did not see are gone (or moved): mark them, drop their jobs. */
 export function markUnseenMissing(db: Db, rootId: number, scanId: number): number {
-  db.prepare(
+  statement(
+    db,
     `DELETE FROM jobs WHERE file_id IN (SELECT id FROM files WHERE root_id = ? AND scan_id != ?)`,
   ).run(rootId, scanId);
-  return db
-    .prepare(
-      `UPDATE files SET status = 'missing', updated_at = ? WHERE root_id = ? AND scan_id != ? AND status != 'missing'`,
-    )
-    .run(Date.now(), rootId, scanId).changes;
+  return statement(
+    db,
+    `UPDATE files SET status = 'missing', updated_at = ? WHERE root_id = ? AND scan_id != ? AND status != 'missing'`,
+  ).run(Date.now(), rootId, scanId).changes;
 }
 
 export function markIndexed(db: Db, fileId: number, contentId: number, kind: MediaKind): void {
-  db.prepare(
+  statement(
+    db,
     `UPDATE files SET content_id = ?, kind = ?, status = 'indexed', error = NULL, updated_at = ? WHERE id = ?`,
   ).run(contentId, kind, Date.now(), fileId);
-  db.prepare('DELETE FROM jobs WHERE file_id = ?').run(fileId);
+  statement(db, 'DELETE FROM jobs WHERE file_id = ?').run(fileId);
 }
 
 export function markFailed(db: Db, fileId: number, error: string, kind: MediaKind | null = null): void {
-  db.prepare(
+  statement(
+    db,
     `UPDATE files SET status = 'failed', error = ?, kind = COALESCE(?, kind), content_id = NULL, updated_at = ?
      WHERE id = ?`,
   ).run(error.slice(0, 2000), kind, Date.now(), fileId);
-  db.prepare('DELETE FROM jobs WHERE file_id = ?').run(fileId);
+  statement(db, 'DELETE FROM jobs WHERE file_id = ?').run(fileId);
 }
 
 /** Queues every failed file again (after the user fixed permissions, installed a codec, …). */
 export function requeueFailed(db: Db): number {
-  const ids = db.prepare(`SELECT id FROM files WHERE status = 'failed'`).pluck().all() as number[];
+  const ids = statement(db, `SELECT id FROM files WHERE status = 'failed'`, 'pluck').all() as number[];
   db.transaction(() => {
     for (const id of ids) {
-      db.prepare(`UPDATE files SET status = 'pending', error = NULL WHERE id = ?`).run(id);
+      statement(db, `UPDATE files SET status = 'pending', error = NULL WHERE id = ?`).run(id);
       enqueue(db, id);
     }
   })();
@@ -116,44 +120,44 @@ export interface QueuedJob {
 
 /** The next queued jobs after `afterJobId`, oldest first: the pipeline's only source of work. */
 export function nextJobs(db: Db, afterJobId: number, limit: number): QueuedJob[] {
-  const rows = db
-    .prepare(
-      `SELECT j.id AS jobId, f.* FROM jobs j JOIN files f ON f.id = j.file_id
+  const rows = statement(
+    db,
+    `SELECT j.id AS jobId, f.* FROM jobs j JOIN files f ON f.id = j.file_id
        JOIN roots r ON r.id = f.root_id AND r.status = 'online'
        WHERE j.id > ? ORDER BY j.id LIMIT ?`,
-    )
-    .all(afterJobId, limit) as (FileRow & { jobId: number })[];
+  ).all(afterJobId, limit) as (FileRow & { jobId: number })[];
   return rows.map(({ jobId, ...file }) => ({ jobId, file }));
 }
 
 export function queuedCount(db: Db): number {
-  return db.prepare('SELECT COUNT(*) FROM jobs').pluck().get() as number;
+  return statement(db, 'SELECT COUNT(*) FROM jobs', 'pluck').get() as number;
 }
 
 /** Another path already indexed with this content that has since gone missing: this file is that one, moved. */
 export function hasMissingTwin(db: Db, contentId: number, fileId: number): boolean {
   return (
-    db
-      .prepare(`SELECT 1 FROM files WHERE content_id = ? AND id != ? AND status = 'missing' LIMIT 1`)
-      .get(contentId, fileId) !== undefined
+    statement(db, `SELECT 1 FROM files WHERE content_id = ? AND id != ? AND status = 'missing' LIMIT 1`).get(
+      contentId,
+      fileId,
+    ) !== undefined
   );
 }
 
 export function failures(db: Db, limit = 1000): Pick<FileRow, 'id' | 'path' | 'error' | 'kind'>[] {
-  return db
-    .prepare(`SELECT id, path, error, kind FROM files WHERE status = 'failed' ORDER BY path LIMIT ?`)
-    .all(limit) as Pick<FileRow, 'id' | 'path' | 'error' | 'kind'>[];
+  return statement(
+    db,
+    `SELECT id, path, error, kind FROM files WHERE status = 'failed' ORDER BY path LIMIT ?`,
+  ).all(limit) as Pick<FileRow, 'id' | 'path' | 'error' | 'kind'>[];
 }
 
 /** Indexed contents that a pack has not embedded yet. */
 export function unembeddedContents(db: Db, modelId: string): number {
-  return db
-    .prepare(
-      `SELECT COUNT(DISTINCT f.content_id) FROM files f WHERE f.status = 'indexed' AND f.content_id NOT IN
+  return statement(
+    db,
+    `SELECT COUNT(DISTINCT f.content_id) FROM files f WHERE f.status = 'indexed' AND f.content_id NOT IN
          (SELECT content_id FROM content_models WHERE model_id = ?)`,
-    )
-    .pluck()
-    .get(modelId) as number;
+    'pluck',
+  ).get(modelId) as number;
 }
 
 /**
@@ -161,12 +165,76 @@ export function unembeddedContents(db: Db, modelId: string): number {
  * files stay 'indexed', so the serving pack keeps finding them meanwhile.
  */
 export function enqueueMissingEmbeddings(db: Db, modelId: string): number {
-  return db
-    .prepare(
-      `INSERT OR IGNORE INTO jobs (file_id, created_at)
+  return statement(
+    db,
+    `INSERT OR IGNORE INTO jobs (file_id, created_at)
        SELECT MIN(f.id), ? FROM files f WHERE f.status = 'indexed' AND f.content_id NOT IN
          (SELECT content_id FROM content_models WHERE model_id = ?)
        GROUP BY f.content_id`,
-    )
-    .run(Date.now(), modelId).changes;
+  ).run(Date.now(), modelId).changes;
+}
+
+export type StatusCounts = Record<FileStatus, number>;
+
+/** Files per kind and status, in one pass (status counts). */
+export function fileCountsByKindAndStatus(
+  db: Db,
+): { kind: MediaKind | null; status: FileStatus; n: number }[] {
+  return statement(db, 'SELECT kind, status, COUNT(*) AS n FROM files GROUP BY kind, status').all() as {
+    kind: MediaKind | null;
+    status: FileStatus;
+    n: number;
+  }[];
+}
+
+/** Files of one library folder per status. */
+export function rootFileCounts(db: Db, rootId: number): { status: FileStatus; n: number }[] {
+  return statement(db, 'SELECT status, COUNT(*) AS n FROM files WHERE root_id = ? GROUP BY status').all(
+    rootId,
+  ) as { status: FileStatus; n: number }[];
+}
+
+export function rootFileTotal(db: Db, rootId: number): number {
+  return statement(db, 'SELECT COUNT(*) FROM files WHERE root_id = ?', 'pluck').get(rootId) as number;
+}
+
+export function missingCount(db: Db): number {
+  return statement(db, `SELECT COUNT(*) FROM files WHERE status = 'missing'`, 'pluck').get() as number;
+}
+
+/** Distinct contents that have an indexed file (what every pack must embed). */
+export function indexedContentCount(db: Db): number {
+  return statement(
+    db,
+    `SELECT COUNT(DISTINCT content_id) FROM files WHERE status = 'indexed' AND content_id IS NOT NULL`,
+    'pluck',
+  ).get() as number;
+}
+
+/** One file's row with its content's duration. */
+export function fileWithDuration(
+  db: Db,
+  fileId: number,
+): (FileRow & { duration_s: number | null }) | undefined {
+  return statement(
+    db,
+    `SELECT f.*, c.duration_s FROM files f LEFT JOIN contents c ON c.id = f.content_id WHERE f.id = ?`,
+  ).get(fileId) as (FileRow & { duration_s: number | null }) | undefined;
+}
+
+/** What serving a file's bytes needs: its path, its folder, its kind, its content hash (thumbnails). */
+export interface MediaRow {
+  path: string;
+  root: string;
+  kind: MediaKind | null;
+  hash: string | null;
+  status: FileStatus;
+}
+
+export function mediaRow(db: Db, fileId: number): MediaRow | undefined {
+  return statement(
+    db,
+    `SELECT f.path, r.path AS root, f.kind, c.hash, f.status FROM files f JOIN roots r ON r.id = f.root_id
+       LEFT JOIN contents c ON c.id = f.content_id WHERE f.id = ?`,
+  ).get(fileId) as MediaRow | undefined;
 }

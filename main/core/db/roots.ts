@@ -1,6 +1,7 @@
 import { ApiError } from '../../../app/errors.js';
 import path from 'node:path';
 import type { Db } from './open.js';
+import { statement } from './statements.js';
 
 export interface RootRow {
   id: number;
@@ -11,15 +12,15 @@ export interface RootRow {
 }
 
 export function listRoots(db: Db): RootRow[] {
-  return db.prepare('SELECT * FROM roots ORDER BY path').all() as RootRow[];
+  return statement(db, 'SELECT * FROM roots ORDER BY path').all() as RootRow[];
 }
 
 export function getRoot(db: Db, id: number): RootRow | undefined {
-  return db.prepare('SELECT * FROM roots WHERE id = ?').get(id) as RootRow | undefined;
+  return statement(db, 'SELECT * FROM roots WHERE id = ?').get(id) as RootRow | undefined;
 }
 
 export function findRootByPath(db: Db, p: string): RootRow | undefined {
-  return db.prepare('SELECT * FROM roots WHERE path = ?').get(path.resolve(p)) as RootRow | undefined;
+  return statement(db, 'SELECT * FROM roots WHERE path = ?').get(path.resolve(p)) as RootRow | undefined;
 }
 
 /**
@@ -38,12 +39,12 @@ export function addRoot(db: Db, folder: string): RootRow {
       );
     }
   }
-  db.prepare('INSERT INTO roots (path, added_at) VALUES (?, ?)').run(abs, Date.now());
+  statement(db, 'INSERT INTO roots (path, added_at) VALUES (?, ?)').run(abs, Date.now());
   return findRootByPath(db, abs)!;
 }
 
 export function setRootStatus(db: Db, id: number, status: RootRow['status'], scannedAt?: number): void {
-  db.prepare('UPDATE roots SET status = ?, last_scan_at = COALESCE(?, last_scan_at) WHERE id = ?').run(
+  statement(db, 'UPDATE roots SET status = ?, last_scan_at = COALESCE(?, last_scan_at) WHERE id = ?').run(
     status,
     scannedAt ?? null,
     id,
@@ -52,8 +53,8 @@ export function setRootStatus(db: Db, id: number, status: RootRow['status'], sca
 
 /** Removes a root and its file rows; orphaned contents are collected by the caller's garbage pass. */
 export function removeRoot(db: Db, id: number): void {
-  db.prepare('DELETE FROM roots WHERE id = ?').run(id);
-  db.prepare('DELETE FROM meta WHERE key = ?').run(problemsKey(id));
+  statement(db, 'DELETE FROM roots WHERE id = ?').run(id);
+  statement(db, 'DELETE FROM meta WHERE key = ?').run(problemsKey(id));
 }
 
 export function isInside(child: string, parent: string): boolean {
@@ -97,14 +98,14 @@ export function recordScanProblems(
     skippedTotal: found.skipped.length,
     skipped: found.skipped.slice(0, MAX_LISTED).map(({ path: p, reason }) => ({ path: p, reason })),
   };
-  db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)').run(
+  statement(db, 'INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)').run(
     problemsKey(rootId),
     JSON.stringify(record),
   );
 }
 
 export function scanProblems(db: Db, rootId: number): ScanReport {
-  const raw = db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get(problemsKey(rootId)) as
+  const raw = statement(db, 'SELECT value FROM meta WHERE key = ?', 'pluck').get(problemsKey(rootId)) as
     string | undefined;
   // Records from before skipped entries were kept have no skipped list.
   const r = raw ? (JSON.parse(raw) as Partial<ScanReport>) : {};

@@ -9,6 +9,7 @@ import {
   recordSeen,
   requeueFailed,
   type QueuedJob,
+  missingCount,
 } from '../db/files.js';
 import { listRoots, recordScanProblems, setRootStatus, type RootRow } from '../db/roots.js';
 import type { Engine } from '../engine.js';
@@ -133,15 +134,15 @@ async function drainQueue(
     if (jobs.length > 0) lastJob = jobs[jobs.length - 1].jobId;
     return jobs;
   };
-  const prepare = () => prepareAll(engine, take(), concurrency, sizer.targetMs);
-  let next = prepare();
+  const decodeNext = () => prepareAll(engine, take(), concurrency, sizer.targetMs);
+  let next = decodeNext();
   for (;;) {
     const { batch, unstarted } = await next;
     if (batch.length === 0) return false;
     if (opts.signal?.aborted) return true;
     // Jobs left when the batch's time ran out are taken again by the next batch.
     if (unstarted.length > 0) lastJob = unstarted[0].jobId - 1;
-    next = prepare();
+    next = decodeNext();
     const delta = writeBatch(engine, await encodeBatch(engine, batch));
     sizer.committed(batch.length);
     addSummary(summary, delta);
@@ -200,18 +201,9 @@ async function prepareAll(
 
 function cleanup(engine: Engine): number {
   const { db } = engine;
-  const missing = db.prepare(`SELECT COUNT(*) FROM files WHERE status = 'missing'`).pluck().get() as number;
-  db.transaction(() => {
-    const orphans = collectGarbage(db);
-    for (const h of engine.handles()) if (orphans.length > 0) h.index.remove(orphans);
-    // Closed packs' indexes are derived: they are rebuilt from their embeddings when next opened.
-    const open = engine.handles().map((h) => `index_dirty:${h.id}`);
-    db.prepare(
-      `UPDATE meta SET value = '1' WHERE key LIKE 'index_dirty:%' AND key NOT IN (${open.map(() => '?').join(',')})`,
-    ).run(...open);
-  })();
-  const left = db.prepare(`SELECT COUNT(*) FROM files WHERE status = 'missing'`).pluck().get() as number;
-  return missing - left;
+  const missing = missingCount(db);
+  db.transaction(() => engine.forgetSegments(collectGarbage(db)))();
+  return missing - missingCount(db);
 }
 
 /** Turns counts into throttled progress events with a rate and an ETA. */

@@ -5,6 +5,7 @@ import type { MediaVariant } from '../../../app/api.js';
 import { ApiError } from '../../../app/errors.js';
 import type { MediaKind } from '../../../app/modality.js';
 import type { Db } from '../db/open.js';
+import { mediaRow, type MediaRow } from '../db/files.js';
 import { isInside } from '../db/roots.js';
 import { ffTime, inputPath, probeMedia, runFfmpeg } from '../preprocess/ffmpeg.js';
 import { thumbnail } from '../preprocess/image-decode.js';
@@ -17,26 +18,13 @@ export interface ServedFile {
   size: number;
 }
 
-interface MediaRow {
-  path: string;
-  root: string;
-  kind: MediaKind | null;
-  hash: string | null;
-  status: string;
-}
-
 /**
  * Resolves an opaque file id to bytes a transport may serve. Only catalogued files under a
  * library folder qualify, and the real path (symlinks resolved) must still lie inside that
  * folder, so neither a crafted id nor a link swapped in after indexing reaches anything else.
  */
 export async function resolveMedia(db: Db, fileId: number, variant: MediaVariant): Promise<ServedFile> {
-  const row = db
-    .prepare(
-      `SELECT f.path, r.path AS root, f.kind, c.hash, f.status FROM files f JOIN roots r ON r.id = f.root_id
-       LEFT JOIN contents c ON c.id = f.content_id WHERE f.id = ?`,
-    )
-    .get(fileId) as MediaRow | undefined;
+  const row = mediaRow(db, fileId);
   if (!row || row.status === 'missing') throw new MediaError(404, `no file with id ${fileId}`);
   const real = await realpath(row.path).catch(() => null);
   const realRoot = await realpath(row.root).catch(() => null);

@@ -1,20 +1,11 @@
 import { ApiError } from '../../../app/errors.js';
-import type { MediaKind } from '../../../app/modality.js';
 import type { Query, SearchHit, SearchResponse } from '../../../app/query.js';
 import { combine, dot } from '../../../app/vector-math.js';
 import { getEmbedding, segmentsByIds, type SegmentRow } from '../db/contents.js';
+import { filesOfContents, segmentIdsMatching, type FileRef } from '../db/search-reads.js';
 import type { Engine } from '../engine.js';
 import type { VectorHit } from '../vectors/index.js';
-import { fileFilterClause, hasFilters } from './filters.js';
 import type { TermEncoder } from './term-encoder.js';
-
-interface FileRef {
-  id: number;
-  path: string;
-  kind: MediaKind;
-  size: number;
-  mtime_ms: number;
-}
 
 /** Runs a query: embed terms (cached), combine, k-NN, group to files, attribute scores to terms. */
 /**
@@ -79,15 +70,8 @@ function rank(engine: Engine, q: Float32Array, query: Query): Omit<SearchHit, 't
 }
 
 function allowedSegments(engine: Engine, query: Query): Set<number> | undefined {
-  if (!hasFilters(query.filters)) return undefined;
-  const where = fileFilterClause(query.filters);
-  const ids = engine.db
-    .prepare(
-      `SELECT DISTINCT s.id FROM segments s JOIN files f ON f.content_id = s.content_id WHERE ${where.sql}`,
-    )
-    .pluck()
-    .all(...where.params) as number[];
-  return new Set(ids);
+  if (!Object.values(query.filters).some((v) => v !== undefined)) return undefined;
+  return new Set(segmentIdsMatching(engine.db, query.filters));
 }
 
 function toResults(engine: Engine, hits: VectorHit[], query: Query): Omit<SearchHit, 'terms'>[] {
@@ -95,13 +79,17 @@ function toResults(engine: Engine, hits: VectorHit[], query: Query): Omit<Search
     engine.db,
     hits.map((h) => h.id),
   );
-  const filesOf = fileResolver(engine, query);
+  const filesByContent = filesOfContents(
+    engine.db,
+    [...new Set([...segments.values()].map((s) => s.content_id))],
+    query.filters,
+  );
   const out: Omit<SearchHit, 'terms'>[] = [];
   const seen = new Map<number, Omit<SearchHit, 'terms'>>();
   for (const hit of hits) {
     const seg = segments.get(hit.id);
     if (!seg || (query.level === 'segments' && seg.level === 'file')) continue;
-    const files = filesOf(seg.content_id);
+    const files = filesByContent.get(seg.content_id) ?? [];
     if (files.length === 0) continue;
     const prior = seen.get(seg.content_id);
     if (query.level === 'files' && prior) {
@@ -133,15 +121,6 @@ function toHit(files: FileRef[], seg: SegmentRow, score: number): Omit<SearchHit
 
 function moment(seg: SegmentRow): SearchHit['segment'] {
   return { start: seg.t_start, end: seg.t_end, modality: seg.modality };
-}
-
-/** The indexed paths of a content that pass the filters, oldest row first (stable across runs). */
-function fileResolver(engine: Engine, query: Query): (contentId: number) => FileRef[] {
-  const where = fileFilterClause(query.filters);
-  const stmt = engine.db.prepare(
-    `SELECT f.id, f.path, f.kind, f.size, f.mtime_ms FROM files f WHERE f.content_id = ? AND ${where.sql} ORDER BY f.id`,
-  );
-  return (contentId) => stmt.all(contentId, ...where.params) as FileRef[];
 }
 
 /** Cosine between each term and the result's own vector: which inputs drove this match. */
