@@ -1,4 +1,8 @@
-/** Pure vector helpers shared by the engine and the renderer (live re-ranking while sliders move). */
+/**
+ * Pure vector helpers for the engine's query arithmetic (combine: the weighted sum of terms) and
+ * segment means (meanDirection). Pure and platform-free, hence in app/; the renderer does not
+ * re-rank locally, it asks the engine again when a slider moves.
+ */
 
 export function dot(a: Float32Array, b: Float32Array): number {
   if (a.length !== b.length) throw new Error(`dimension mismatch: ${a.length} vs ${b.length}`);

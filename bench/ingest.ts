@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Engine } from '../main/core/engine.js';
 import { CoreService } from '../main/core/service.js';
-import { writeLibrary } from './synth-media.js';
+import { writeLibrary } from '../tests/support/synth-media.js';
 
 export interface IngestBenchEntry {
   modality: 'image' | 'audio' | 'video';

@@ -8,7 +8,7 @@ import { benchIngest } from './ingest.js';
 import { benchEncoders } from './encoders.js';
 import { benchModels } from './models.js';
 import { benchPreprocess } from './preprocess.js';
-import { writeImage, writeTone, writeVideo } from './synth-media.js';
+import { writeImage, writeTone, writeVideo } from '../tests/support/synth-media.js';
 import { benchServe } from './serve.js';
 import { benchVectors } from './vectors.js';
 import { benchGridScroll } from './grid.js';

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { Engine } from '../main/core/engine.js';
 import { packageRoot } from '../main/core/paths.js';
 import { CoreService } from '../main/core/service.js';
-import { writeLibrary } from './synth-media.js';
+import { writeLibrary } from '../tests/support/synth-media.js';
 
 /**
  * `bindery serve` under load (issue 13): an indexed library, then 200 searches at once over loopback

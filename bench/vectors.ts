@@ -13,19 +13,13 @@ import {
 } from '../main/core/vectors/index.js';
 import { mulberry32 } from '../app/random.js';
 import { collectGarbage, residentMB } from './process-memory.js';
-import { groundTruth, perturbQueries, querySources, recallAt, VectorFile } from './vector-data.js';
-
-export { mulberry32 };
-export {
-  clusteredChunks,
-  clusteredVectors,
-  exactTopK,
-  gaussian,
-  heldOutQueries,
-  normalize,
-  randomUnitVectors,
+import {
+  groundTruth,
+  perturbQueries,
+  querySources,
   recallAt,
-} from './vector-data.js';
+  VectorFile,
+} from '../tests/support/vector-data.js';
 
 /**
  * Vector-index benchmark (docs/architecture.md §3, §10): seeded synthetic 1024-d unit vectors with clustered

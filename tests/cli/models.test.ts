@@ -3,7 +3,7 @@ import { mkdir, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelSummary } from '../../app/api.js';
-import { writeLibrary } from '../../bench/synth-media.js';
+import { writeLibrary } from '../support/synth-media.js';
 import { checksums, collect, jsonLines, runCli, startCli, tempDir, type CliResult } from '../support/cli.js';
 import { copyTestPack, startPackServer, type PackServer } from '../support/pack-server.js';
 import { TEST_PACK_DIR } from '../support/paths.js';

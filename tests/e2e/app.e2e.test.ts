@@ -4,7 +4,7 @@ import { copyFile, cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promi
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeImage, writeTone, writeVideo } from '../../bench/synth-media.js';
+import { writeImage, writeTone, writeVideo } from '../support/synth-media.js';
 import { SMALL_GOLDEN_DIR } from '../../models/converter-check/golden.js';
 import { BIN, startCli, tempDir } from '../support/cli.js';
 import { startPackServer, type PackServer } from '../support/pack-server.js';

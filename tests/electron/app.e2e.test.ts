@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeImage } from '../../bench/synth-media.js';
+import { writeImage } from '../support/synth-media.js';
 import { tempDir } from '../support/cli.js';
 import { REPO_ROOT } from '../support/paths.js';
 

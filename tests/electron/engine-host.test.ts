@@ -4,7 +4,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { IndexProgress } from '../../app/indexing.js';
-import { writeImage } from '../../bench/synth-media.js';
+import { writeImage } from '../support/synth-media.js';
 import { EngineSupervisor, MediaLookupError, type HostProcess } from '../../main/electron/engine-host.js';
 import {
   ENGINE_OPTIONS_FLAG,

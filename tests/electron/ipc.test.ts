@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { API_SCHEMAS, type ApiMethod } from '../../app/api.js';
 import { ApiError } from '../../app/errors.js';
-import { mulberry32 } from '../../bench/synth-media.js';
+import { mulberry32 } from '../../app/random.js';
 import {
   CALL_CHANNEL,
   createCallHandler,

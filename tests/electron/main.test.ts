@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { writeImage } from '../../bench/synth-media.js';
+import { writeImage } from '../support/synth-media.js';
 import { tempDir } from '../support/cli.js';
 import { REPO_ROOT } from '../support/paths.js';
 

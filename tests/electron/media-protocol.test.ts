@@ -1,7 +1,7 @@
 import { mkdir, readFile, rm, symlink, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeImage } from '../../bench/synth-media.js';
+import { writeImage } from '../support/synth-media.js';
 import { Engine } from '../../main/core/engine.js';
 import { resolveMedia } from '../../main/core/media/media.js';
 import { CoreService } from '../../main/core/service.js';

@@ -1,9 +1,13 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mulberry32, writeLibrary } from '../../bench/synth-media.js';
+import { writeLibrary } from '../support/synth-media.js';
+import { mulberry32 } from '../../app/random.js';
 import { expectEveryFileOnce } from '../support/catalogue.js';
 import { collect, jsonLines, runCli, startCli, tempDir } from '../support/cli.js';
+
+/** Every vector backend, the default (quant) first. */
+const BACKENDS = ['quant', 'vec', 'vss'] as const;
 
 /**
  * Crash safety: `bindery index` is killed with SIGKILL at random moments over a 300-file library,
@@ -42,7 +46,7 @@ async function killAfter(delayMs: number): Promise<{ killed: boolean; lines: num
   return { killed: r.signal === 'SIGKILL', lines: r.stdout.split('\n').length };
 }
 
-describe.each(['vec', 'vss'])('ingest survives kill -9 at any moment (%s)', (backend) => {
+describe.each(BACKENDS)('ingest survives kill -9 at any moment (%s)', (backend) => {
   it('ends with every file indexed exactly once and an intact catalogue', async () => {
     catalogue = path.join(dir, `${backend}.db`);
     expect((await runCli(['--db', catalogue, '--backend', backend, 'add', lib])).code).toBe(0);

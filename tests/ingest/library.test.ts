@@ -2,9 +2,12 @@ import { execFileSync } from 'node:child_process';
 import { chmod, copyFile, mkdir, readFile, rename, symlink, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeImage, writeLibrary, writeTone } from '../../bench/synth-media.js';
+import { writeImage, writeLibrary, writeTone } from '../support/synth-media.js';
 import { checksums, jsonLines, runCli, tempDir } from '../support/cli.js';
 import { FIXTURES_DIR } from '../support/paths.js';
+
+/** Every vector backend, the default (quant) first. */
+const BACKENDS = ['quant', 'vec', 'vss'] as const;
 
 /**
  * The engine's vertical slice through the real `bindery` command: a library of real fixtures,
@@ -104,7 +107,7 @@ beforeAll(async () => {
   badFiles = await makeMalformed(lib);
   skippedEntries = await makeSkipped(lib);
   before = await checksums(lib);
-  for (const backend of ['vec', 'vss']) {
+  for (const backend of BACKENDS) {
     await expectOk(runCli(['--db', db(backend), '--backend', backend, 'add', lib]));
     const r = await expectOk(runCli(['--db', db(backend), 'index', '--json']));
     const lines = jsonLines(r.stdout) as { summary?: (typeof summaries)[string] }[];
@@ -123,7 +126,7 @@ async function expectOk(p: ReturnType<typeof runCli>) {
 const GOOD_COUNT = FIXTURES.length + 4 + 3 + 1 + 2 + GOOD_ODD_NAMES.length;
 
 describe('bindery index on a mixed library', () => {
-  it.each(['vec', 'vss'])('indexes every good file and reports every bad one (%s)', async (backend) => {
+  it.each(BACKENDS)('indexes every good file and reports every bad one (%s)', async (backend) => {
     expect(summaries[backend].indexed).toBe(GOOD_COUNT);
     expect(summaries[backend].failed).toBe(badFiles.length);
     const status = JSON.parse((await expectOk(runCli(['--db', db(backend), 'status', '--json']))).stdout);
@@ -163,7 +166,7 @@ describe('bindery index on a mixed library', () => {
     );
   });
 
-  it.each(['vec', 'vss'])('finds dog_image.jpg first for its own image (%s)', async (backend) => {
+  it.each(BACKENDS)('finds dog_image.jpg first for its own image (%s)', async (backend) => {
     const r = await expectOk(
       runCli(['--db', db(backend), 'search', '--image', path.join(FIXTURES_DIR, 'dog_image.jpg'), '--json']),
     );
@@ -211,7 +214,7 @@ describe('bindery index on a mixed library', () => {
     await mkdir(path.join(lib, 'moved'));
     await rename(path.join(lib, 'dog_image.jpg'), path.join(lib, 'moved', 'renamed dog.jpg'));
     await rename(path.join(lib, 'car_audio.wav'), path.join(lib, 'nested', 'car.wav'));
-    for (const backend of ['vec', 'vss']) {
+    for (const backend of BACKENDS) {
       const r = await expectOk(runCli(['--db', db(backend), 'index', '--json']));
       const s = (jsonLines(r.stdout).at(-1) as { summary: typeof summaries.vec & { removed: number } })
         .summary;

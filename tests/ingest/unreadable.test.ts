@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Status } from '../../app/api.js';
 import type { IndexSummary } from '../../app/indexing.js';
-import { writeImage, writeTone } from '../../bench/synth-media.js';
+import { writeImage, writeTone } from '../support/synth-media.js';
 import { BIN, collect, jsonLines, tempDir, type CliResult } from '../support/cli.js';
 
 /**

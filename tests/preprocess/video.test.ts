@@ -8,7 +8,7 @@ import { probeMedia, runFfmpeg } from '../../main/core/preprocess/ffmpeg.js';
 import {
   cropOffset,
   preprocessVideo,
-  shortSideSize,
+  shortSideScaleSize,
   uniformTemporalIndices,
   type VideoViews,
 } from '../../main/core/preprocess/video.js';
@@ -125,8 +125,8 @@ describe('sampling helpers', () => {
   });
 
   it('scales the short side to 224 and crops like ImageBind uniform_crop', () => {
-    expect(shortSideSize(320, 240, 224)).toEqual({ width: 298, height: 224 });
-    expect(shortSideSize(1080, 1920, 224)).toEqual({ width: 224, height: 398 });
+    expect(shortSideScaleSize(320, 240, 224)).toEqual({ width: 298, height: 224 });
+    expect(shortSideScaleSize(1080, 1920, 224)).toEqual({ width: 224, height: 398 });
     expect([0, 1, 2].map((i) => cropOffset(398, 224, 224, i))).toEqual([
       { x: 0, y: 0 },
       { x: 87, y: 0 },

@@ -1,5 +1,5 @@
 import { API_SCHEMAS, type ApiMethod } from '../../app/api.js';
-import { mulberry32 } from '../../bench/synth-media.js';
+import { mulberry32 } from '../../app/random.js';
 
 /**
  * Payloads no API method may accept (issue 13: the fuzz suite every transport must refuse with a

@@ -3,13 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  clusteredVectors,
-  exactTopK,
-  heldOutQueries,
-  mulberry32,
-  randomUnitVectors,
-} from '../../bench/vectors.js';
+import { clusteredVectors, exactTopK, heldOutQueries, randomUnitVectors } from '../support/vector-data.js';
+import { mulberry32 } from '../../app/random.js';
 import { IdSlots } from '../../main/core/vectors/id-slots.js';
 import {
   defaultBackend,

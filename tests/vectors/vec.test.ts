@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { randomUnitVectors } from '../../bench/vectors.js';
+import { randomUnitVectors } from '../support/vector-data.js';
 import { loadVectorExtensions, openVectorIndex } from '../../main/core/vectors/index.js';
 
 /** sqlite-vec specifics: paging through ties, and pins of the vec0 behaviour the backend relies on. */

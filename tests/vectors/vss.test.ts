@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { exactTopK, randomUnitVectors } from '../../bench/vectors.js';
+import { exactTopK, randomUnitVectors } from '../support/vector-data.js';
 import { defaultShardRows, parseFactory } from '../../main/core/vectors/faiss-factory.js';
 import { availableBackends, loadVectorExtensions, openVectorIndex } from '../../main/core/vectors/index.js';
 

@@ -344,8 +344,11 @@ function bilinearTaps(inSize: number, outSize: number): Taps {
   return t;
 }
 
-/** pytorchvideo short_side_scale's output size. */
-export function shortSideSize(
+/**
+ * pytorchvideo short_side_scale's output size: floor((long / short) · size), which can differ by one
+ * from the still-image rule (image.ts shortSideSize: int(size · long / short)).
+ */
+export function shortSideScaleSize(
   width: number,
   height: number,
   size: number,
@@ -369,7 +372,7 @@ function scaleAndNormalise(
   p: VisionParams,
   floats: (length: number) => Float32Array,
 ): ScaledFrame {
-  const { width, height } = shortSideSize(f.width, f.height, p.size);
+  const { width, height } = shortSideScaleSize(f.width, f.height, p.size);
   const xs = bilinearTaps(f.width, width);
   const ys = bilinearTaps(f.height, height);
   // Byte offsets of each output column's two source pixels within a source row.

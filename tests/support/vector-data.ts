@@ -1,6 +1,6 @@
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
-import { mulberry32 } from '../app/random.js';
-import type { VectorHit } from '../main/core/vectors/index.js';
+import { mulberry32 } from '../../app/random.js';
+import type { VectorHit } from '../../main/core/vectors/index.js';
 
 /**
  * Seeded synthetic vectors for the vector benchmark: clustered 1024-d unit vectors, held-out

@@ -3,8 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
-import { mulberry32 } from '../app/random.js';
-export { mulberry32 };
+import { mulberry32 } from '../../app/random.js';
 
 /**
  * Seeded synthetic media for tests and benchmarks: real files in real formats, made with sharp,
