@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { ApiEventName, ApiMethodName } from './transport.js';
 import {
   IndexProgressSchema,
   IndexSummarySchema,
@@ -159,9 +160,7 @@ export const ModelProgressSchema = z.object({
 });
 export type ModelProgress = z.infer<typeof ModelProgressSchema>;
 
-/** Media bytes are not JSON: each transport serves them by opaque file id (media:// or /media/…). */
-export const MEDIA_VARIANTS = ['original', 'thumb'] as const;
-export type MediaVariant = (typeof MEDIA_VARIANTS)[number];
+export { MEDIA_VARIANTS, type MediaVariant } from './transport.js';
 
 export const FileIdRequestSchema = z.object({ fileId: z.number().int().positive() }).strict();
 export const WaveformRequestSchema = z
@@ -310,6 +309,14 @@ export const API_SCHEMAS = {
 } as const;
 
 export type ApiMethod = keyof typeof API_SCHEMAS;
+
+/** Compile-time: `true` only when the two name sets are equal. */
+type SameNames<A, B> = [Exclude<A, B>, Exclude<B, A>] extends [never, never] ? true : false;
+/** The transports' method and event lists (app/transport.ts) name exactly the schemas' methods and events. */
+export const TRANSPORT_LISTS_MATCH: [
+  SameNames<ApiMethod, ApiMethodName>,
+  SameNames<keyof typeof EVENT_SCHEMAS, ApiEventName>,
+] = [true, true];
 
 export const EVENT_SCHEMAS = {
   indexProgress: IndexProgressSchema,

@@ -1,3 +1,4 @@
+import { ENGINE_OPTIONS_FLAG } from '../../app/transport.js';
 import { fork, type ChildProcess } from 'node:child_process';
 import type { UtilityProcess, utilityProcess as UtilityProcessModule } from 'electron';
 import type { EngineOptions } from '../core/engine.js';
@@ -55,12 +56,6 @@ export interface HostSpawnOptions {
   engine: EngineOptions;
   env?: NodeJS.ProcessEnv;
 }
-
-/**
- * utility-entry's `--engine-options=` flag. Repeated, not imported: importing utility-entry would
- * load the engine (SQLite, ONNX, sharp) into Electron's main process. A test keeps them equal.
- */
-export const ENGINE_OPTIONS_FLAG = '--engine-options=';
 
 export function engineArgs(engine: EngineOptions): string[] {
   return [`${ENGINE_OPTIONS_FLAG}${JSON.stringify(engine)}`];

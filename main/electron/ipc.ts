@@ -1,3 +1,4 @@
+import { CHANNELS } from '../../app/transport.js';
 import type { IpcMain, IpcMainInvokeEvent, WebContents } from 'electron';
 import { z } from 'zod';
 import { API_SCHEMAS, EmptyRequestSchema, FileIdRequestSchema, type ApiEvent } from '../../app/api.js';
@@ -18,8 +19,7 @@ import { isAppUrl } from './schemes.js';
  * `reveal` (show a catalogued file in the OS file manager).
  */
 
-export const CALL_CHANNEL = 'bindery:call';
-export const EVENT_CHANNEL = 'bindery:event';
+export const { call: CALL_CHANNEL, event: EVENT_CHANNEL } = CHANNELS;
 
 /** Structured-cloned payloads larger than this (as JSON) are refused before parsing. */
 export const MAX_PAYLOAD_CHARS = 256 * 1024;

@@ -21,7 +21,8 @@ import { isAbiMismatch, nodeSpawner, utilitySpawner } from './host-process.js';
 import { registerIpc, sendEvent } from './ipc.js';
 import { createMediaHandler } from './media-protocol.js';
 import { aboutDetail, buildMenuTemplate, licenceUrl } from './menu.js';
-import { APP_ENTRY_URL, APP_SCHEME, MEDIA_SCHEME, PRIVILEGED_SCHEMES } from './schemes.js';
+import { MEDIA_SCHEME } from '../../app/transport.js';
+import { APP_ENTRY_URL, APP_SCHEME, PRIVILEGED_SCHEMES } from './schemes.js';
 import { APP_CSP, hardenSession, hardenWebContents } from './security.js';
 import {
   fitToDisplays,

@@ -1,9 +1,9 @@
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
-import { MEDIA_VARIANTS, type MediaVariant } from '../../app/api.js';
+import type { MediaVariant } from '../../app/api.js';
+import { parseMediaUrl } from '../../app/transport.js';
 import { parseRange } from '../core/media/range.js';
 import type { ServedFile } from '../core/media/media.js';
-import { MEDIA_SCHEME } from './schemes.js';
 
 /**
  * `media://file/<fileId>/<variant>`: library files by opaque id, for <img>, <audio> and <video>.
@@ -13,27 +13,6 @@ import { MEDIA_SCHEME } from './schemes.js';
  */
 
 export type MediaResolver = (fileId: number, variant: MediaVariant) => Promise<ServedFile>;
-
-const MEDIA_URL = new RegExp(`^${MEDIA_SCHEME}://file/([1-9][0-9]{0,14})/([a-z]{1,16})$`);
-
-/**
- * The id and variant of a media URL, or null. The raw string is checked before anything parses
- * it: a URL parser would quietly fold `..`, `%2e%2e` and backslashes into another path, and no
- * valid media URL contains a dot, a percent sign, a backslash, a query or a fragment.
- */
-export function parseMediaUrl(raw: string): { fileId: number; variant: MediaVariant } | null {
-  if (typeof raw !== 'string' || raw.length > 64) return null;
-  const m = MEDIA_URL.exec(raw);
-  if (!m) return null;
-  const fileId = Number(m[1]);
-  const variant = m[2] as MediaVariant;
-  if (!Number.isSafeInteger(fileId) || !MEDIA_VARIANTS.includes(variant)) return null;
-  return { fileId, variant };
-}
-
-export function mediaUrl(fileId: number, variant: MediaVariant): string {
-  return `${MEDIA_SCHEME}://file/${fileId}/${variant}`;
-}
 
 const KNOWN_STATUS = new Set([400, 403, 404, 415, 503]);
 

@@ -1,3 +1,4 @@
+import { MEDIA_SCHEME } from '../../app/transport.js';
 import type { CustomScheme } from 'electron';
 
 /**
@@ -11,7 +12,6 @@ export const APP_SCHEME = 'app';
 export const APP_HOST = 'bindery';
 export const APP_ORIGIN = `${APP_SCHEME}://${APP_HOST}`;
 export const APP_ENTRY_URL = `${APP_ORIGIN}/index.html`;
-export const MEDIA_SCHEME = 'media';
 
 export const PRIVILEGED_SCHEMES: CustomScheme[] = [
   {

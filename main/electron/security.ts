@@ -1,6 +1,7 @@
 import type { Session, WebContents } from 'electron';
 import { CSP as BRIDGE_CSP } from '../../app/csp.js';
-import { isAppUrl, MEDIA_SCHEME } from './schemes.js';
+import { MEDIA_SCHEME } from '../../app/transport.js';
+import { isAppUrl } from './schemes.js';
 
 /**
  * The window's security policy, as plain functions the tests exercise without Electron, plus

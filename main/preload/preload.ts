@@ -1,5 +1,6 @@
 import { contextBridge, ipcRenderer, webUtils } from 'electron';
-import type { ApiEvent, ApiMethod, AppApi, MediaVariant } from '../../app/api.js';
+import type { ApiEvent, AppApi, MediaVariant } from '../../app/api.js';
+import { API_EVENTS, apiCalls, CHANNELS, mediaUrl } from '../../app/transport.js';
 import type { ApiErrorBody } from '../../app/errors.js';
 
 /**
@@ -17,41 +18,7 @@ import type { ApiErrorBody } from '../../app/errors.js';
  * which would lose the code. The renderer's `toClientError` turns them back into ApiErrors.
  */
 
-const CALL_CHANNEL = 'bindery:call';
-const EVENT_CHANNEL = 'bindery:event';
-
-export const API_METHODS = [
-  'status',
-  'listRoots',
-  'addRoot',
-  'removeRoot',
-  'index',
-  'cancelIndex',
-  'search',
-  'failures',
-  'fileInfo',
-  'waveform',
-  'listModels',
-  'useModel',
-  'installModel',
-  'removeModel',
-  'embed',
-  'availableModels',
-  'cancelModelInstall',
-  'setModelMirror',
-  'selfTestModel',
-] as const satisfies readonly ApiMethod[];
-export const API_EVENTS = ['indexProgress', 'modelProgress'] as const satisfies readonly ApiEvent[];
-export const VARIANTS = ['original', 'thumb'] as const satisfies readonly MediaVariant[];
-
-/** Compile-time completeness: `true` only when every member of `All` is listed. */
-type Covers<All, Listed> = [Exclude<All, Listed>] extends [never] ? true : false;
-const complete: [
-  Covers<ApiMethod, (typeof API_METHODS)[number]>,
-  Covers<ApiEvent, (typeof API_EVENTS)[number]>,
-  Covers<MediaVariant, (typeof VARIANTS)[number]>,
-] = [true, true, true];
-void complete;
+const { call: CALL_CHANNEL, event: EVENT_CHANNEL } = CHANNELS;
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: ApiErrorBody };
 
@@ -133,20 +100,12 @@ export function createBinderyApi(deps: PreloadDeps): BinderyPreloadApi {
     };
   };
 
-  const methods = Object.fromEntries(
-    API_METHODS.map((method) => [method, (payload?: unknown) => call(method, payload)]),
-  ) as unknown as Omit<AppApi, 'onIndexProgress' | 'onModelProgress'>;
-
   return {
-    ...methods,
+    ...apiCalls(call),
     on,
     onIndexProgress: (cb) => on('indexProgress', cb as (d: unknown) => void),
     onModelProgress: (cb) => on('modelProgress', cb as (d: unknown) => void),
-    mediaUrl: (fileId, variant) => {
-      if (!Number.isSafeInteger(fileId) || fileId <= 0) throw new Error('fileId must be a positive integer');
-      if (!VARIANTS.includes(variant)) throw new Error(`variant must be one of ${VARIANTS.join(', ')}`);
-      return `media://file/${fileId}/${variant}`;
-    },
+    mediaUrl,
     pathForFile: (file) => deps.getPathForFile(file),
     chooseFolder: async () => (await call('chooseFolder', {})) as string | null,
     reveal: async (fileId) => {

@@ -1,32 +1,27 @@
-import type {
-  ApiEvent,
-  AppApi,
-  AvailableModels,
-  EmbedRequest,
-  Embedding,
-  Failure,
-  FileInfo,
-  InstallModelRequest,
-  InstallResult,
-  ModelProgress,
-  ModelSummary,
-  RootInfo,
-  Status,
-} from '../../app/api.js';
+import type { ApiEvent, AppApi, ModelProgress } from '../../app/api.js';
+import { apiCalls, type ApiCalls } from '../../app/transport.js';
 import { ApiError } from '../../app/errors.js';
-import type { IndexProgress, IndexSummary } from '../../app/indexing.js';
-import type { QueryInput, SearchResponse } from '../../app/query.js';
+import type { IndexProgress } from '../../app/indexing.js';
 import type { HostMessage, PortLike } from './protocol.js';
 
 type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
 
+// The AppApi methods come from the one client factory (app/transport.ts apiCalls), assigned in the constructor.
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-empty-object-type
+export interface PortApiClient extends ApiCalls {}
+
 /** AppApi over a port to an engine host: what the bridge and the Electron shell hold. */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class PortApiClient implements AppApi {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private readonly listeners = new Map<ApiEvent, Set<(data: never) => void>>();
 
   constructor(private readonly port: PortLike) {
+    Object.assign(
+      this,
+      apiCalls((method, payload) => this.call(method, payload)),
+    );
     port.on('message', (raw) => this.receive(raw as HostMessage));
   }
 
@@ -62,25 +57,6 @@ export class PortApiClient implements AppApi {
     else p.reject(ApiError.from(m.error));
   }
 
-  status = () => this.call<Status>('status');
-  listRoots = () => this.call<RootInfo[]>('listRoots');
-  addRoot = (req: { path: string }) => this.call<RootInfo>('addRoot', req);
-  removeRoot = (req: { id: number }) => this.call<{ removed: number }>('removeRoot', req);
-  index = (req: { retryFailed?: boolean; skipScan?: boolean } = {}) => this.call<IndexSummary>('index', req);
-  cancelIndex = () => this.call<{ cancelled: boolean }>('cancelIndex');
-  search = (query: QueryInput) => this.call<SearchResponse>('search', query);
-  failures = () => this.call<Failure[]>('failures');
-  fileInfo = (req: { fileId: number }) => this.call<FileInfo>('fileInfo', req);
-  waveform = (req: { fileId: number; points?: number }) => this.call<{ peaks: number[] }>('waveform', req);
-  listModels = () => this.call<ModelSummary[]>('listModels');
-  useModel = (req: { id: string }) => this.call<ModelSummary[]>('useModel', req);
-  installModel = (req: InstallModelRequest) => this.call<InstallResult>('installModel', req);
-  removeModel = (req: { id: string }) => this.call<ModelSummary[]>('removeModel', req);
-  embed = (req: EmbedRequest) => this.call<Embedding>('embed', req);
-  availableModels = () => this.call<AvailableModels>('availableModels');
-  cancelModelInstall = () => this.call<{ cancelled: boolean }>('cancelModelInstall');
-  setModelMirror = (req: { url: string | null }) => this.call<AvailableModels>('setModelMirror', req);
-  selfTestModel = (req: { id: string }) => this.call<ModelSummary>('selfTestModel', req);
   onIndexProgress = (l: (p: IndexProgress) => void) => this.on('indexProgress', l as (d: never) => void);
   onModelProgress = (l: (p: ModelProgress) => void) => this.on('modelProgress', l as (d: never) => void);
 }

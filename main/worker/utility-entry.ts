@@ -1,4 +1,5 @@
 import { MEDIA_VARIANTS, type MediaVariant } from '../../app/api.js';
+import { ENGINE_OPTIONS_FLAG } from '../../app/transport.js';
 import { Engine, type EngineOptions } from '../core/engine.js';
 import { MediaError, resolveMedia, type ServedFile } from '../core/media/media.js';
 import { CoreService } from '../core/service.js';
@@ -14,9 +15,6 @@ import type { PortLike } from './protocol.js';
  * Besides the API calls of protocol.ts (answered by `serveApi`), it understands two shell-only
  * messages: `media` (resolve an opaque file id for the media:// protocol) and `shutdown`.
  */
-
-/** argv flag carrying the EngineOptions as JSON: `--engine-options={"dbPath":…}`. */
-export const ENGINE_OPTIONS_FLAG = '--engine-options=';
 
 export type MediaRequest = { type: 'media'; id: number; fileId: number; variant: MediaVariant };
 export type MediaReply =

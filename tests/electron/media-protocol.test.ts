@@ -5,7 +5,8 @@ import { writeImage } from '../support/synth-media.js';
 import { Engine } from '../../main/core/engine.js';
 import { resolveMedia } from '../../main/core/media/media.js';
 import { CoreService } from '../../main/core/service.js';
-import { createMediaHandler, mediaUrl, parseMediaUrl } from '../../main/electron/media-protocol.js';
+import { mediaUrl, parseMediaUrl } from '../../app/transport.js';
+import { createMediaHandler } from '../../main/electron/media-protocol.js';
 import { tempDir } from '../support/cli.js';
 
 /**

@@ -2,13 +2,15 @@ import {
   API_SCHEMAS,
   EVENT_SCHEMAS,
   type ApiEvent,
-  type ApiMethod,
   type AppApi,
   type MediaVariant,
   type ModelProgress,
 } from '../../../app/api.js';
 import { ApiError, type ApiErrorBody, type ApiErrorCode } from '../../../app/errors.js';
 import type { IndexProgress } from '../../../app/indexing.js';
+import { apiCalls, type ApiMethodName } from '../../../app/transport.js';
+
+type Caller = (method: ApiMethodName, payload: unknown) => Promise<unknown>;
 
 /**
  * The renderer's one door to the engine: AppApi plus what only a UI needs (media URLs, dropped
@@ -70,37 +72,6 @@ export function toClientError(e: unknown): ApiError {
     return new ApiError(code, message || 'unknown error', body.issues);
   }
   return new ApiError('failed', typeof e === 'string' ? e : 'unknown error');
-}
-
-type Caller = (method: ApiMethod, payload: unknown) => Promise<unknown>;
-
-/** Builds the AppApi calls on top of one generic `call`, so both transports share the method list. */
-function apiCalls(call: Caller): Omit<AppApi, 'onIndexProgress' | 'onModelProgress'> {
-  const c =
-    <T>(method: ApiMethod) =>
-    (req: unknown = {}) =>
-      call(method, req) as Promise<T>;
-  return {
-    status: c('status'),
-    listRoots: c('listRoots'),
-    addRoot: c('addRoot'),
-    removeRoot: c('removeRoot'),
-    index: c('index'),
-    cancelIndex: c('cancelIndex'),
-    search: c('search'),
-    failures: c('failures'),
-    fileInfo: c('fileInfo'),
-    waveform: c('waveform'),
-    listModels: c('listModels'),
-    useModel: c('useModel'),
-    installModel: c('installModel'),
-    removeModel: c('removeModel'),
-    embed: c('embed'),
-    availableModels: c('availableModels'),
-    cancelModelInstall: c('cancelModelInstall'),
-    setModelMirror: c('setModelMirror'),
-    selfTestModel: c('selfTestModel'),
-  };
 }
 
 // ---------------------------------------------------------------------------------------------
