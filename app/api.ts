@@ -251,9 +251,11 @@ export const IndexRequestSchema = z
   .object({ retryFailed: z.boolean().default(false), skipScan: z.boolean().default(false) })
   .strict();
 export const EmptyRequestSchema = z.object({}).strict();
+export const StatusRequestSchema = z.object({ loadEncoders: z.boolean().optional() }).strict();
 
 export interface AppApi {
-  status(): Promise<Status>;
+  /** Library, pack and index state; `loadEncoders` loads every encoder first, so each one's provider is known. */
+  status(req?: z.input<typeof StatusRequestSchema>): Promise<Status>;
   listRoots(): Promise<RootInfo[]>;
   addRoot(req: z.input<typeof AddRootRequestSchema>): Promise<RootInfo>;
   removeRoot(req: z.input<typeof RemoveRootRequestSchema>): Promise<{ removed: number }>;
@@ -287,7 +289,7 @@ export interface AppApi {
 
 /** Request and response schemas per method: the transports validate both directions with these. */
 export const API_SCHEMAS = {
-  status: { request: EmptyRequestSchema, response: StatusSchema },
+  status: { request: StatusRequestSchema, response: StatusSchema },
   listRoots: { request: EmptyRequestSchema, response: z.array(RootInfoSchema) },
   addRoot: { request: AddRootRequestSchema, response: RootInfoSchema },
   removeRoot: { request: RemoveRootRequestSchema, response: z.object({ removed: z.number().int() }) },

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { defaultCataloguePath } from '../core/paths.js';
 import type { EngineOptions } from '../core/engine.js';
-import type { CoreService } from '../core/service.js';
+import type { AppApi } from '../../app/api.js';
 import type { BackendName } from '../core/vectors/index.js';
 import { INPUT_KINDS, type InputKind } from '../../app/modality.js';
 
@@ -44,16 +44,28 @@ export async function engineOptions(g: GlobalOptions): Promise<EngineOptions> {
   };
 }
 
-/** Opens the engine, runs `fn` with the service, and always closes the catalogue. */
-export async function withService<T>(g: GlobalOptions, fn: (s: CoreService) => Promise<T>): Promise<T> {
+/**
+ * Opens the engine, runs `fn` with AppApi, and always closes the catalogue. Every call goes through
+ * app/dispatch.ts like IPC, HTTP and the worker port do, so the CLI accepts, refuses and answers
+ * exactly as they do.
+ */
+export async function withService<T>(g: GlobalOptions, fn: (api: AppApi) => Promise<T>): Promise<T> {
   const options = await engineOptions(g);
-  const [{ Engine }, { CoreService }] = await Promise.all([
+  const [{ Engine }, { CoreService }, { dispatch }, { apiCalls }] = await Promise.all([
     import('../core/engine.js'),
     import('../core/service.js'),
+    import('../../app/dispatch.js'),
+    import('../../app/transport.js'),
   ]);
   const engine = await Engine.open(options);
   try {
-    return await fn(new CoreService(engine));
+    const service = new CoreService(engine);
+    const api: AppApi = {
+      ...apiCalls((method, payload) => dispatch(service, method, payload)),
+      onIndexProgress: (l) => service.onIndexProgress(l),
+      onModelProgress: (l) => service.onModelProgress(l),
+    };
+    return await fn(api);
   } finally {
     await engine.close();
   }

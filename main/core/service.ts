@@ -21,6 +21,7 @@ import {
   FileIdRequestSchema,
   IndexRequestSchema,
   RemoveRootRequestSchema,
+  StatusRequestSchema,
   WaveformRequestSchema,
 } from '../../app/api.js';
 import type { IndexProgress, IndexSummary } from '../../app/indexing.js';
@@ -88,7 +89,8 @@ export class CoreService implements AppApi {
     this.index({ skipScan: true }).catch(() => undefined);
   }
 
-  async status(): Promise<Status> {
+  async status(req: { loadEncoders?: boolean } = {}): Promise<Status> {
+    if (StatusRequestSchema.parse(req).loadEncoders) await this.engine.active.runtime.warmUp();
     const { db } = this.engine;
     const byKind = Object.fromEntries(MEDIA_KINDS.map((k) => [k, zero()])) as Record<MediaKind, Counts>;
     const files = zero();

@@ -1,6 +1,5 @@
 import path from 'node:path';
 import type { Command } from 'commander';
-import { findRootByPath } from '../../core/db/roots.js';
 import { printJson, UsageError, withService, type GlobalOptions } from '../context.js';
 
 export function registerLibrary(program: Command, g: () => GlobalOptions): void {
@@ -25,7 +24,9 @@ export function registerLibrary(program: Command, g: () => GlobalOptions): void 
     .option('--json', 'print JSON')
     .action(async (folder: string, o: { json?: boolean }) => {
       await withService(g(), async (s) => {
-        const id = /^\d+$/.test(folder) ? Number(folder) : findRootByPath(s.engine.db, folder)?.id;
+        const id = /^\d+$/.test(folder)
+          ? Number(folder)
+          : (await s.listRoots()).find((r) => r.path === path.resolve(folder))?.id;
         if (!id)
           throw new UsageError(`${path.resolve(folder)} is not a library folder (see \`bindery status\`)`);
         const r = await s.removeRoot({ id });

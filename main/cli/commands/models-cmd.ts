@@ -1,8 +1,8 @@
+import type { AppApi } from '../../../app/api.js';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import type { InstallResult, ModelProgress, ModelSummary } from '../../../app/api.js';
 import { PRECISIONS, type Precision } from '../../../app/precision.js';
-import type { CoreService } from '../../core/service.js';
 import { printJson, UsageError, withService, type GlobalOptions } from '../context.js';
 
 interface JsonFlag {
@@ -74,7 +74,7 @@ export function registerModels(program: Command, g: () => GlobalOptions): void {
     .action((id: string, o: JsonFlag) => withService(g(), (s) => remove(s, id, o)));
 }
 
-async function install(s: CoreService, source: string, o: InstallFlags): Promise<void> {
+async function install(s: AppApi, source: string, o: InstallFlags): Promise<void> {
   if (o.precision !== undefined && !(PRECISIONS as readonly string[]).includes(o.precision))
     throw new UsageError(`--precision must be one of ${PRECISIONS.join(', ')}, not ${o.precision}`);
   const view = o.json ? jsonView() : process.stderr.isTTY ? barView() : quietView();
@@ -105,7 +105,7 @@ async function install(s: CoreService, source: string, o: InstallFlags): Promise
   }
 }
 
-async function available(s: CoreService, o: JsonFlag): Promise<void> {
+async function available(s: AppApi, o: JsonFlag): Promise<void> {
   const a = await s.availableModels();
   if (o.json) return printJson(a);
   const gb = (n: number) => `${(n / 1e9).toFixed(1)} GB`;
@@ -123,18 +123,14 @@ async function available(s: CoreService, o: JsonFlag): Promise<void> {
   console.log('install with: bindery models install <id> --accept-licence');
 }
 
-async function selftest(s: CoreService, id: string, o: JsonFlag): Promise<void> {
+async function selftest(s: AppApi, id: string, o: JsonFlag): Promise<void> {
   const model = await s.selfTestModel({ id });
   if (o.json) printJson({ model });
   else console.log(`${id}: self-test ${model.verified ? 'passed' : 'failed'}: ${model.selftest}`);
   if (!model.verified) throw new SelfTestFailed(`${id} failed its self-test`);
 }
 
-async function mirror(
-  s: CoreService,
-  url: string | undefined,
-  o: JsonFlag & { clear?: boolean },
-): Promise<void> {
+async function mirror(s: AppApi, url: string | undefined, o: JsonFlag & { clear?: boolean }): Promise<void> {
   if (url && o.clear) throw new UsageError('give a mirror URL or --clear, not both');
   const a =
     url || o.clear ? await s.setModelMirror({ url: o.clear ? null : url! }) : await s.availableModels();
@@ -143,15 +139,15 @@ async function mirror(
   if (process.env.BINDERY_MODEL_MIRROR) console.log('($BINDERY_MODEL_MIRROR is set and takes precedence)');
 }
 
-async function list(s: CoreService, o: JsonFlag): Promise<void> {
+async function list(s: AppApi, o: JsonFlag): Promise<void> {
   const models = await s.listModels();
   if (o.json) printJson({ models });
   else printTable(models);
 }
 
-async function use(s: CoreService, id: string, o: JsonFlag): Promise<void> {
+async function use(s: AppApi, id: string, o: JsonFlag): Promise<void> {
   const models = await s.useModel({ id });
-  const serving = s.engine.serving.id;
+  const serving = (await s.status()).servingModel;
   if (o.json) return printJson({ models, active: id, servingModel: serving });
   const m = models.find((x) => x.id === id)!;
   console.log(`active pack: ${m.id} (${m.name} ${m.version})`);
@@ -164,7 +160,7 @@ async function use(s: CoreService, id: string, o: JsonFlag): Promise<void> {
   }
 }
 
-async function remove(s: CoreService, id: string, o: JsonFlag): Promise<void> {
+async function remove(s: AppApi, id: string, o: JsonFlag): Promise<void> {
   const models = await s.removeModel({ id });
   if (o.json) printJson({ removed: id, models });
   else console.log(`removed ${id}`);

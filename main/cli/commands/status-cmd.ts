@@ -10,8 +10,7 @@ export function registerStatus(program: Command, g: () => GlobalOptions): void {
     .option('--load-encoders', 'load every encoder first, so the execution provider of each is reported')
     .action(async (o: { json?: boolean; loadEncoders?: boolean }) => {
       await withService(g(), async (s) => {
-        if (o.loadEncoders) await s.engine.active.runtime.warmUp();
-        const st = await s.status();
+        const st = await s.status({ loadEncoders: o.loadEncoders });
         if (o.json) printJson(st);
         else printHuman(st);
       });
