@@ -16,6 +16,7 @@ import {
 } from './db/models.js';
 import type { Db } from './db/open.js';
 import { openCatalogue } from './db/open.js';
+import type { IngestPorts } from './ingest/ports.js';
 import { finishInterruptedSwap } from './models/staging.js';
 import { loadPack, type LoadedPack } from './models/pack.js';
 import type { ProviderName } from './models/providers.js';
@@ -146,6 +147,19 @@ export class Engine {
       this.db,
       this.handles().map((h) => h.id),
     );
+  }
+
+  /** The narrow view ingest gets of the engine (ingest/ports.ts). */
+  ingestPorts(): IngestPorts {
+    const active = () => this.active;
+    return {
+      db: this.db,
+      get writer() {
+        return active();
+      },
+      forgetSegments: (ids) => this.forgetSegments(ids),
+      caughtUp: () => void this.promoteIfComplete(),
+    };
   }
 
   /** Every open pack handle (one, or two during a re-embedding). */

@@ -176,7 +176,7 @@ export class CoreService implements AppApi {
     const opts = IndexRequestSchema.parse(req);
     if (this.running) return this.running.promise;
     const abort = new AbortController();
-    const promise = indexLibrary(this.engine, {
+    const promise = indexLibrary(this.engine.ingestPorts(), {
       ...opts,
       signal: abort.signal,
       onProgress: (p) => this.listeners.forEach((l) => l(p)),

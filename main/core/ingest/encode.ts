@@ -1,7 +1,7 @@
 import type { EncoderModality } from '../../../app/modality.js';
 import { meanDirection } from '../../../app/vector-math.js';
 import type { SegmentSpec } from '../db/contents.js';
-import type { Engine } from '../engine.js';
+import type { WriterPack } from './ports.js';
 import type { EncodeWork } from './decode.js';
 import type { Prepared } from './prepare.js';
 
@@ -19,26 +19,26 @@ export type Encoded =
  * is where the throughput is). If a shared call fails, each file is retried alone so that one bad
  * input fails one file.
  */
-export async function encodeBatch(engine: Engine, batch: Prepared[]): Promise<Encoded[]> {
+export async function encodeBatch(writer: WriterPack, batch: Prepared[]): Promise<Encoded[]> {
   const fresh = batch.filter((p): p is Extract<Prepared, { type: 'new' }> => p.type === 'new');
   let rows: Map<EncodeWork, Float32Array[]>;
   try {
     rows = await embedWorks(
-      engine,
+      writer,
       fresh.flatMap((p) => p.decoded.works),
     );
   } catch {
-    return Promise.all(batch.map(async (p) => (await encodeBatchAlone(engine, p))[0]));
+    return Promise.all(batch.map(async (p) => (await encodeBatchAlone(writer, p))[0]));
   }
   return batch.map((p) =>
     p.type === 'new' ? { prepared: p, vectors: segmentVectors(p.decoded.works, rows) } : { prepared: p },
   );
 }
 
-async function encodeBatchAlone(engine: Engine, p: Prepared): Promise<Encoded[]> {
+async function encodeBatchAlone(writer: WriterPack, p: Prepared): Promise<Encoded[]> {
   if (p.type !== 'new') return [{ prepared: p }];
   try {
-    const rows = await embedWorks(engine, p.decoded.works);
+    const rows = await embedWorks(writer, p.decoded.works);
     return [{ prepared: p, vectors: segmentVectors(p.decoded.works, rows) }];
   } catch (e) {
     const error = `encoder failed: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`;
@@ -47,12 +47,12 @@ async function encodeBatchAlone(engine: Engine, p: Prepared): Promise<Encoded[]>
 }
 
 /** One embed call per modality over the rows of every work (the runtime gathers them per run); returns each work's row vectors. */
-async function embedWorks(engine: Engine, works: EncodeWork[]): Promise<Map<EncodeWork, Float32Array[]>> {
+async function embedWorks(writer: WriterPack, works: EncodeWork[]): Promise<Map<EncodeWork, Float32Array[]>> {
   const out = new Map<EncodeWork, Float32Array[]>();
   const byModality = new Map<EncoderModality, EncodeWork[]>();
   for (const w of works) byModality.set(w.modality, [...(byModality.get(w.modality) ?? []), w]);
   for (const [modality, list] of byModality) {
-    const vectors = await engine.active.runtime.embed(
+    const vectors = await writer.runtime.embed(
       modality,
       list.map((w) => w.tensor),
     );

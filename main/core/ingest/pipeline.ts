@@ -12,7 +12,7 @@ import {
   missingCount,
 } from '../db/files.js';
 import { listRoots, recordScanProblems, setRootStatus, type RootRow } from '../db/roots.js';
-import type { Engine } from '../engine.js';
+import type { IngestPorts } from './ports.js';
 import { encodeBatch } from './encode.js';
 import { prepareJob, type Prepared } from './prepare.js';
 import { walk, type WalkReport } from './scan.js';
@@ -42,35 +42,35 @@ export interface IndexResult {
 const SCAN_COMMIT = 500;
 
 /** scan → sniff → hash → decode → batch → encode → write, resumable from the job queue at any point. */
-export async function indexLibrary(engine: Engine, opts: IndexOptions = {}): Promise<IndexResult> {
+export async function indexLibrary(ports: IngestPorts, opts: IndexOptions = {}): Promise<IndexResult> {
   const summary = emptySummary();
   const report: WalkReport = { unreadable: [], skipped: [] };
   const progress = new ProgressTracker(summary, opts.onProgress);
-  if (opts.retryFailed) requeueFailed(engine.db);
+  if (opts.retryFailed) requeueFailed(ports.db);
   if (!opts.skipScan) {
-    for (const root of listRoots(engine.db)) {
+    for (const root of listRoots(ports.db)) {
       if (opts.signal?.aborted) break;
-      await scanRoot(engine, root, summary, report, progress);
+      await scanRoot(ports, root, summary, report, progress);
     }
   }
-  const cancelled = await drainQueue(engine, summary, progress, opts);
+  const cancelled = await drainQueue(ports, summary, progress, opts);
   if (!cancelled) {
     progress.phase('cleanup');
-    summary.removed += cleanup(engine);
-    engine.promoteIfComplete();
+    summary.removed += cleanup(ports);
+    ports.caughtUp();
   }
   progress.phase(cancelled ? 'cancelled' : 'done');
   return { summary, report, cancelled };
 }
 
 async function scanRoot(
-  engine: Engine,
+  ports: IngestPorts,
   root: RootRow,
   summary: IndexSummary,
   report: WalkReport,
   progress: ProgressTracker,
 ): Promise<void> {
-  const { db } = engine;
+  const { db } = ports;
   const online = await stat(root.path).then(
     (s) => s.isDirectory(),
     () => false,
@@ -120,21 +120,21 @@ async function scanRoot(
  * bounded by two batches of tensors.
  */
 async function drainQueue(
-  engine: Engine,
+  ports: IngestPorts,
   summary: IndexSummary,
   progress: ProgressTracker,
   opts: IndexOptions,
 ) {
   const sizer = new BatchSizer(opts.batchFiles ?? 16, opts.commitEveryMs ?? 2000);
   const concurrency = opts.decodeConcurrency ?? 2;
-  progress.startEmbedding(queuedCount(engine.db));
+  progress.startEmbedding(queuedCount(ports.db));
   let lastJob = 0;
   const take = () => {
-    const jobs = nextJobs(engine.db, lastJob, sizer.size);
+    const jobs = nextJobs(ports.db, lastJob, sizer.size);
     if (jobs.length > 0) lastJob = jobs[jobs.length - 1].jobId;
     return jobs;
   };
-  const decodeNext = () => prepareAll(engine, take(), concurrency, sizer.targetMs);
+  const decodeNext = () => prepareAll(ports, take(), concurrency, sizer.targetMs);
   let next = decodeNext();
   for (;;) {
     const { batch, unstarted } = await next;
@@ -143,7 +143,7 @@ async function drainQueue(
     // Jobs left when the batch's time ran out are taken again by the next batch.
     if (unstarted.length > 0) lastJob = unstarted[0].jobId - 1;
     next = decodeNext();
-    const delta = writeBatch(engine, await encodeBatch(engine, batch));
+    const delta = writeBatch(ports, await encodeBatch(ports.writer, batch));
     sizer.committed(batch.length);
     addSummary(summary, delta);
     progress.embedded(batch.length, batch.at(-1)!.job.file.path);
@@ -181,7 +181,7 @@ class BatchSizer {
  * (after the first), so slow files shorten a batch rather than delay its commit.
  */
 async function prepareAll(
-  engine: Engine,
+  ports: IngestPorts,
   jobs: QueuedJob[],
   concurrency: number,
   budgetMs: number,
@@ -192,17 +192,17 @@ async function prepareAll(
   const worker = async () => {
     while (at < jobs.length && (at === 0 || performance.now() - started < budgetMs)) {
       const i = at++;
-      out[i] = await prepareJob(engine, jobs[i]);
+      out[i] = await prepareJob(ports, jobs[i]);
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, jobs.length) }, worker));
   return { batch: out.slice(0, at), unstarted: jobs.slice(at) };
 }
 
-function cleanup(engine: Engine): number {
-  const { db } = engine;
+function cleanup(ports: IngestPorts): number {
+  const { db } = ports;
   const missing = missingCount(db);
-  db.transaction(() => engine.forgetSegments(collectGarbage(db)))();
+  db.transaction(() => ports.forgetSegments(collectGarbage(db)))();
   return missing - missingCount(db);
 }
 

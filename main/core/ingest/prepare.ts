@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import type { MediaKind } from '../../../app/modality.js';
 import { contentByHash, isEmbedded } from '../db/contents.js';
 import type { QueuedJob } from '../db/files.js';
-import type { Engine } from '../engine.js';
+import type { IngestPorts } from './ports.js';
 import { decodeFile, type Decoded } from './decode.js';
 import { contentHash } from './hash.js';
 import { errorText } from './scan.js';
@@ -14,20 +14,20 @@ export type Prepared =
   | { job: QueuedJob; type: 'new'; hash: string; size: number; decoded: Decoded };
 
 /**
- * sniff → hash → decode for one queued file. Content already embedded by the active pack is not
+ * sniff → hash → decode for one queued file. Content already embedded by the writer pack is not
  * decoded again (a rename, a move, a copy). Any failure becomes a recorded reason, never a throw.
  */
-export async function prepareJob(engine: Engine, job: QueuedJob): Promise<Prepared> {
+export async function prepareJob(ports: IngestPorts, job: QueuedJob): Promise<Prepared> {
   let kind: MediaKind | null = null;
   try {
     const size = await regularFileSize(job.file.path);
     kind = (await sniffFile(job.file.path)).kind;
     const hash = await contentHash(job.file.path);
-    const known = contentByHash(engine.db, hash);
-    if (known && isEmbedded(engine.db, known.id, engine.modelId)) {
+    const known = contentByHash(ports.db, hash);
+    if (known && isEmbedded(ports.db, known.id, ports.writer.id)) {
       return { job, type: 'reuse', contentId: known.id, kind: known.kind };
     }
-    const decoded = await decodeFile(job.file.path, kind, engine.active.pack.manifest);
+    const decoded = await decodeFile(job.file.path, kind, ports.writer.pack.manifest);
     return { job, type: 'new', hash, size, decoded };
   } catch (e) {
     return { job, type: 'failed', error: errorText(e), kind };

@@ -2,7 +2,7 @@ import type { MediaKind } from '../../../app/modality.js';
 import { emptySummary, type IndexSummary } from '../../../app/indexing.js';
 import { isEmbedded, markEmbedded, putEmbedding, upsertContent, upsertSegment } from '../db/contents.js';
 import { hasMissingTwin, markFailed, markIndexed } from '../db/files.js';
-import type { Engine } from '../engine.js';
+import type { IngestPorts } from './ports.js';
 import type { Encoded } from './encode.js';
 
 /**
@@ -10,8 +10,9 @@ import type { Encoded } from './encode.js';
  * removal of the batch's jobs — in one SQLite transaction. A kill before the commit leaves the jobs
  * queued and nothing written; after it, everything. Returns the batch's counts.
  */
-export function writeBatch(engine: Engine, batch: Encoded[]): IndexSummary {
-  const { db } = engine;
+export function writeBatch(ports: IngestPorts, batch: Encoded[]): IndexSummary {
+  const { db } = ports;
+  const writer = ports.writer;
   const delta = emptySummary();
   const link = (fileId: number, contentId: number, kind: MediaKind) => {
     markIndexed(db, fileId, contentId, kind);
@@ -29,19 +30,19 @@ export function writeBatch(engine: Engine, batch: Encoded[]): IndexSummary {
       else if ('vectors' in e) {
         const contentId = upsertContent(db, p.hash, p.size, p.decoded.kind, p.decoded.durationS);
         // A copy of a file embedded earlier in this same batch shares its vectors.
-        if (!isEmbedded(db, contentId, engine.modelId)) {
+        if (!isEmbedded(db, contentId, writer.id)) {
           for (const sv of e.vectors) {
             const id = upsertSegment(db, contentId, sv.segment);
-            putEmbedding(db, id, engine.modelId, sv.vector);
+            putEmbedding(db, id, writer.id, sv.vector);
             vectors.push({ id, vector: sv.vector });
           }
-          markEmbedded(db, contentId, engine.modelId);
+          markEmbedded(db, contentId, writer.id);
           delta.embedded += e.vectors.length;
         }
         link(p.job.file.id, contentId, p.decoded.kind);
       }
     }
-    if (vectors.length > 0) engine.active.index.add(vectors);
+    if (vectors.length > 0) writer.index.add(vectors);
   })();
   return delta;
 }
