@@ -6,7 +6,7 @@ import { openCheckpoint, type Checkpoint } from '../../main/core/models/checkpoi
 import { convertCheckpoint, type Conversion } from '../../main/core/models/imagebind/convert.js';
 import { NBITS_BLOCK, quantiseBlocks, type GraphForm } from '../../main/core/models/imagebind/graphs.js';
 import type { Precision } from '../../app/pack.js';
-import { trimTokens } from '../../main/core/models/runtime.js';
+import { trimTokens } from '../../main/core/models/feeds.js';
 import { compareWithGolden } from '../../models/converter-check/check.js';
 import { goldenCases, goldenOutput, SMALL_GOLDEN_DIR } from '../../models/converter-check/golden.js';
 import { tempDir } from '../support/cli.js';

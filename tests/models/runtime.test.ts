@@ -19,9 +19,9 @@ import {
   EncoderRuntime,
   ITEM_DIMS,
   itemsPerRun,
-  planInput,
   WEBGPU_MAX_BUFFER_BYTES,
 } from '../../main/core/models/runtime.js';
+import { planInput } from '../../main/core/models/feeds.js';
 import type { FloatTensor, IntTensor, Tensor } from '../../main/core/preprocess/tensor.js';
 import { buildEncoder } from '../../models/test-pack-generator/generate.js';
 import { mulberry32 } from '../../app/random.js';

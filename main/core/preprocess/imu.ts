@@ -30,7 +30,7 @@
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { ImuParamsSchema, type ImuParams } from '../../../app/pack.js';
-import type { ClipWindow } from './audio.js';
+import type { ClipWindow } from './clip-sampler.js';
 import { floatTensor, type FloatTensor } from './tensor.js';
 
 export const DEFAULT_IMU_PARAMS: ImuParams = ImuParamsSchema.parse({});

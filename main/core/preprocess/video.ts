@@ -2,13 +2,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_VISION_PARAMS, type VisionParams } from '../../../app/pack.js';
-import {
-  channel0Output,
-  clipTimepoints,
-  float32View,
-  wholeDecodeMaxBytes,
-  type ClipWindow,
-} from './audio.js';
+import { channel0Output, float32View, wholeDecodeMaxBytes } from './audio.js';
+import { clipTimepoints, type ClipWindow } from './clip-sampler.js';
 import {
   countPackets,
   ffTime,
