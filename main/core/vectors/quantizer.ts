@@ -1,5 +1,6 @@
 import { mulberry32 } from '../../../app/random.js';
-import { Kernels, ROUNDS } from './kernels.js';
+import { ROUNDS } from './kernel-code.js';
+import { Kernels } from './kernels.js';
 
 /**
  * 1-bit quantization with a random rotation, after RaBitQ (Gao & Long, SIGMOD 2024):
