@@ -1,3 +1,4 @@
+// Size: the whole API contract, schemas and AppApi, in one place is the point.
 import { z } from 'zod';
 import type { ApiEventName, ApiMethodName } from './transport.js';
 import {

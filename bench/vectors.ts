@@ -1,3 +1,4 @@
+// Size: the vector benchmark's workloads, configurations and report.
 import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';

@@ -1,3 +1,4 @@
+// Size: the shell's wiring (window, protocols, IPC, menu, engine supervisor) read top to bottom.
 import {
   app,
   BrowserWindow,

@@ -1,3 +1,4 @@
+// Size: the one place Bindery talks to ffmpeg and ffprobe: locating, supervising and probing.
 import { accessSync, constants as fsConstants } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';

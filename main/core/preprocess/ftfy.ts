@@ -1,3 +1,4 @@
+// Size: a port of ftfy's fix_text, whose steps share its character tables.
 /**
  * Text fixing as ImageBind's tokenizer gets it from Python: `ftfy.fix_text(text)` with ftfy 6.x
  * defaults, plus the bits of Python string semantics the tokenizer relies on (`str.strip`,

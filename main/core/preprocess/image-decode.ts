@@ -1,3 +1,4 @@
+// Size: the sharp pipeline and its entry points; RAW, HEIF and offset reads have their own modules.
 /**
  * Image decoding for every modality that starts from a picture (docs/architecture.md §5, "Decoding").
  *

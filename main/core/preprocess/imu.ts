@@ -1,3 +1,4 @@
+// Size: ImageBind's IMU pipeline with the CSV and header reader it needs.
 /**
  * IMU preprocessing → float32 `[windows, 6, samples]` (ImageBind: 2000 samples per window;
  * docs/preprocessing.md § IMU).

@@ -1,3 +1,4 @@
+// Size: Pillow's filters and its two-pass resize, ported together so the arithmetic stays Pillow's.
 /**
  * Pillow's resampling resize (libImaging/Resample.c, Pillow 9.4), ported so that Bindery's image
  * tensors match ImageBind's to the pixel. torchvision's `Resize` on a PIL image calls

@@ -1,3 +1,4 @@
+// Size: the TIFF, RAF and CR3 preview searches share one IFD walker.
 import { offsetReader, type ByteReader } from './byte-reader.js';
 
 /**

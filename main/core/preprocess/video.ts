@@ -1,3 +1,4 @@
+// Size: ImageBind's video transform end to end (clip plan, decoding only the sampled frames, scaling, crops), each step typed by the last.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';

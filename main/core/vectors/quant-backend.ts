@@ -1,3 +1,4 @@
+// Size: the index's writes, sketches and search share one slot table and its statements; the maths lives in quantizer.ts, kernels.ts and sketch.ts.
 import type Database from 'better-sqlite3';
 import {
   allowOf,

@@ -1,3 +1,4 @@
+// Size: the sharded sqlite-vss backend behind the VectorIndex contract.
 import {
   allowOf,
   assertK,

@@ -1,3 +1,4 @@
+// Size: both transports' clients (the bridge and Electron) and the error mapping they share.
 import {
   API_SCHEMAS,
   EVENT_SCHEMAS,

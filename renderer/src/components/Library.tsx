@@ -1,3 +1,4 @@
+// Size: one panel (folders, counts, failures, actions) over one piece of state.
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import type { Failure, RootInfo, Status } from '../../../app/api.js';
 import type { IndexProgress, IndexSummary } from '../../../app/indexing.js';

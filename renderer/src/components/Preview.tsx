@@ -1,3 +1,4 @@
+// Size: the preview's players and moment seeking share one piece of state.
 import { useEffect, useRef, useState, type KeyboardEvent, type SyntheticEvent } from 'react';
 import type { FileInfo } from '../../../app/api.js';
 import type { SearchHit } from '../../../app/query.js';

@@ -1,3 +1,4 @@
+// Size: a restricted unpickler is one opcode interpreter.
 /**
  * A restricted unpickler for PyTorch state dicts (docs/architecture.md §11).
  *

@@ -1,3 +1,4 @@
+// Size: every tower's graph is built from the same block builders (attention, MLP, norms) and per-precision linear forms; split by tower, those shared pieces would scatter.
 import type { EncoderModality } from '../../../../app/modality.js';
 import type { Precision } from '../../../../app/pack.js';
 import { CheckpointError, type Checkpoint } from '../checkpoint/checkpoint.js';

@@ -1,3 +1,4 @@
+// Size: the graph builder's node helpers over one protobuf model.
 import { createHash, type Hash } from 'node:crypto';
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
