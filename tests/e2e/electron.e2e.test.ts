@@ -29,7 +29,7 @@ function electronBinary(): { path: string | null; reason: string | null } {
 const electron = electronBinary();
 const MAIN = path.join(REPO_ROOT, 'dist', 'main', 'electron', 'main.js');
 const PRELOAD = path.join(REPO_ROOT, 'dist', 'main', 'preload', 'preload.cjs');
-if (electron.reason) console.warn(`[app.e2e] skipped: ${electron.reason}`);
+if (electron.reason) console.warn(`[electron.e2e] skipped: ${electron.reason}`);
 
 type Page = import('playwright-core').Page;
 
