@@ -316,10 +316,11 @@ export type ApiMethod = keyof typeof API_SCHEMAS;
 /** Compile-time: `true` only when the two name sets are equal. */
 type SameNames<A, B> = [Exclude<A, B>, Exclude<B, A>] extends [never, never] ? true : false;
 /** The transports' method and event lists (app/transport.ts) name exactly the schemas' methods and events. */
-export const TRANSPORT_LISTS_MATCH: [
+const transportListsMatch: [
   SameNames<ApiMethod, ApiMethodName>,
   SameNames<keyof typeof EVENT_SCHEMAS, ApiEventName>,
 ] = [true, true];
+void transportListsMatch;
 
 export const EVENT_SCHEMAS = {
   indexProgress: IndexProgressSchema,
