@@ -49,9 +49,7 @@ export const LAYERS = [
   {
     dir: 'main/bridge',
     may: ['main/bridge', 'main/core', 'app'],
-    // better-sqlite3: the bridge's own read-only catalogue connection for media ids, until media
-    // are served by the engine host for both transports (issue 12).
-    packages: ['pure', 'node', 'server', 'better-sqlite3'],
+    packages: ['pure', 'node', 'server'],
   },
   {
     dir: 'main/cli',

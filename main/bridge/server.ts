@@ -1,11 +1,10 @@
-import Database from 'better-sqlite3';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { MEDIA_VARIANTS, type AppApi, type MediaVariant } from '../../app/api.js';
 import { dispatch } from '../../app/dispatch.js';
 import { ApiError, toApiError } from '../../app/errors.js';
-import { resolveMedia } from '../core/media/media.js';
+import type { ServedFile } from '../core/media/media.js';
 import { hasToken, hostAllowed, newToken } from './auth.js';
 import { confineFileTerms } from './confine.js';
 import { readJson } from './body.js';
@@ -15,8 +14,8 @@ import { DEFAULT_UPLOAD_LIMITS, UploadStore, type UploadLimits } from './uploads
 
 export interface BridgeOptions {
   api: AppApi;
-  /** The catalogue, opened read-only here to resolve media ids. */
-  dbPath: string;
+  /** Resolves a media id to a file to stream: the engine host's resolveMedia, as for media://. */
+  media: (fileId: number, variant: MediaVariant) => Promise<ServedFile>;
   host?: string;
   port?: number;
   token?: string;
@@ -42,9 +41,8 @@ export interface Bridge {
 export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
   const host = opts.host ?? '127.0.0.1';
   const token = opts.token ?? newToken();
-  const db = new Database(opts.dbPath, { readonly: true, fileMustExist: true });
   const uploads = await UploadStore.open({ ...DEFAULT_UPLOAD_LIMITS, ...opts.uploadLimits });
-  const ctx: Ctx = { ...opts, host, token, db, uploads };
+  const ctx: Ctx = { ...opts, host, token, uploads };
   const server = createServer((req, res) => void handle(ctx, req, res));
   const wss = attachEvents(server, ctx);
   await new Promise<void>((resolve, reject) => {
@@ -62,7 +60,6 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
       wss.close();
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
-      db.close();
       await uploads.close();
     },
   };
@@ -71,7 +68,6 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
 interface Ctx extends BridgeOptions {
   host: string;
   token: string;
-  db: Database.Database;
   uploads: UploadStore;
 }
 
@@ -107,8 +103,8 @@ async function media(ctx: Ctx, req: IncomingMessage, res: ServerResponse, p: str
   const m = /^\/media\/(\d{1,15})\/([a-z]+)$/.exec(p);
   if (!m || !(MEDIA_VARIANTS as readonly string[]).includes(m[2]))
     throw new ApiError('not_found', 'no such media');
-  // resolveMedia's MediaErrors are ApiErrors: forbidden, not_found or unsupported.
-  const file = await resolveMedia(ctx.db, Number(m[1]), m[2] as MediaVariant);
+  // The engine host's refusals are ApiErrors: forbidden, not_found or unsupported.
+  const file = await ctx.media(Number(m[1]), m[2] as MediaVariant);
   streamFile(req, res, file.path, file.mime, file.size);
 }
 

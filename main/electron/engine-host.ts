@@ -3,7 +3,7 @@ import { ApiError } from '../../app/errors.js';
 import type { ServedFile } from '../core/media/media.js';
 import { PortApiClient } from '../worker/client.js';
 import type { HostMessage, PortLike } from '../worker/protocol.js';
-import type { MediaReply, MediaRequest } from '../worker/utility-entry.js';
+import type { MediaReply, MediaRequest } from '../worker/protocol.js';
 
 /**
  * Keeps the engine host (utility-entry in a utility process) alive for the shell: starts it,

@@ -2,7 +2,17 @@ import type { ApiEvent, AppApi, ModelProgress } from '../../app/api.js';
 import { apiCalls, type ApiCalls } from '../../app/transport.js';
 import { ApiError } from '../../app/errors.js';
 import type { IndexProgress } from '../../app/indexing.js';
-import type { HostMessage, PortLike } from './protocol.js';
+import type { MediaVariant } from '../../app/api.js';
+import type { ServedFile } from '../core/media/media.js';
+import type { HostMessage, MediaReply, PortLike } from './protocol.js';
+
+const MEDIA_CODES = {
+  400: 'invalid_request',
+  403: 'forbidden',
+  404: 'not_found',
+  415: 'unsupported',
+  500: 'failed',
+} as const;
 
 type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
 
@@ -22,7 +32,7 @@ export class PortApiClient implements AppApi {
       this,
       apiCalls((method, payload) => this.call(method, payload)),
     );
-    port.on('message', (raw) => this.receive(raw as HostMessage));
+    port.on('message', (raw) => this.receive(raw as HostMessage | MediaReply));
   }
 
   /** Calls a method by name with an unvalidated payload: the host validates it. */
@@ -31,6 +41,19 @@ export class PortApiClient implements AppApi {
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
       this.port.postMessage({ type: 'call', id, method, payload });
+    });
+  }
+
+  /**
+   * A library file by opaque id, resolved by the engine host (resolveMedia: catalogued, under a
+   * library folder, its thumbnail made there). Rejects with an ApiError whose code carries the
+   * status: forbidden, not_found, unsupported, invalid_request or failed.
+   */
+  resolveMedia(fileId: number, variant: MediaVariant): Promise<ServedFile> {
+    const id = this.nextId++;
+    return new Promise<ServedFile>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.port.postMessage({ type: 'media', id, fileId, variant });
     });
   }
 
@@ -47,14 +70,23 @@ export class PortApiClient implements AppApi {
     return () => set.delete(listener);
   }
 
-  private receive(m: HostMessage): void {
+  private receive(m: HostMessage | MediaReply): void {
     if (m.type === 'event') this.listeners.get(m.event)?.forEach((l) => l(m.data as never));
+    if (m.type === 'media') return this.settleMedia(m);
     if (m.type !== 'result') return;
     const p = this.pending.get(m.id);
     if (!p) return;
     this.pending.delete(m.id);
     if (m.ok) p.resolve(m.value);
     else p.reject(ApiError.from(m.error));
+  }
+
+  private settleMedia(m: MediaReply): void {
+    const p = this.pending.get(m.id);
+    if (!p) return;
+    this.pending.delete(m.id);
+    if (m.ok) p.resolve(m.file);
+    else p.reject(new ApiError(MEDIA_CODES[m.status], m.message));
   }
 
   onIndexProgress = (l: (p: IndexProgress) => void) => this.on('indexProgress', l as (d: never) => void);

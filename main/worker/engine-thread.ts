@@ -1,7 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { Engine, type EngineOptions } from '../core/engine.js';
 import { CoreService } from '../core/service.js';
-import { serveApi } from './host.js';
+import { hostEngine } from './host.js';
 
 /**
  * worker_threads entry hosting the engine for `bindery serve`: ONNX inference runs synchronously
@@ -11,12 +11,7 @@ async function start(): Promise<void> {
   const port = parentPort!;
   try {
     const engine = await Engine.open(workerData as EngineOptions);
-    const service = new CoreService(engine);
-    serveApi(port, service);
-    void service.warmUp();
-    port.on('message', (m) => {
-      if ((m as { type?: string })?.type === 'shutdown') void engine.close().then(() => process.exit(0));
-    });
+    hostEngine(port, engine, new CoreService(engine), (code) => process.exit(code));
   } catch (e) {
     port.postMessage({ type: 'fatal', message: e instanceof Error ? e.message : String(e) });
   }

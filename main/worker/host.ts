@@ -1,7 +1,17 @@
-import type { AppApi } from '../../app/api.js';
+import { MEDIA_VARIANTS, type AppApi } from '../../app/api.js';
 import { dispatch } from '../../app/dispatch.js';
 import { toApiError } from '../../app/errors.js';
-import type { HostMessage, HostRequest, PortLike } from './protocol.js';
+import type { Engine } from '../core/engine.js';
+import { MediaError, resolveMedia } from '../core/media/media.js';
+import type { CoreService } from '../core/service.js';
+import type {
+  HostMessage,
+  HostRequest,
+  MediaReply,
+  MediaRequest,
+  PortLike,
+  ShutdownRequest,
+} from './protocol.js';
 
 /** Answers calls arriving on a port with the API, and forwards its events. */
 export function serveApi(port: PortLike, api: AppApi): void {
@@ -17,4 +27,57 @@ export function serveApi(port: PortLike, api: AppApi): void {
     );
   });
   send({ type: 'ready' });
+}
+
+/**
+ * The one engine host, for the worker thread of `bindery serve` and the utility process of the app
+ * alike: the API, media by id (so every transport serves files the same way, with the engine's
+ * own catalogue connection and thumbnails off the HTTP and UI threads), warm-up, and a shutdown
+ * that stops an indexing run at a job boundary before the catalogue closes.
+ */
+export function hostEngine(
+  port: PortLike,
+  engine: Engine,
+  service: CoreService,
+  exit: (code: number) => void,
+): { shutdown(code: number): void } {
+  let closing = false;
+  const shutdown = (code: number): void => {
+    if (closing) return;
+    closing = true;
+    void service
+      .cancelIndex()
+      .catch(() => undefined)
+      .then(() => engine.close())
+      .finally(() => exit(code));
+  };
+  port.on('message', (raw) => {
+    const m = raw as MediaRequest | ShutdownRequest | null;
+    if (m?.type === 'media' && typeof m.id === 'number')
+      void answerMedia(engine, m).then((r) => port.postMessage(r));
+    else if (m?.type === 'shutdown') shutdown(0);
+  });
+  serveApi(port, service);
+  void service.warmUp();
+  return { shutdown };
+}
+
+/** Answers a `media` request: only catalogued files under a library folder (see resolveMedia). */
+export async function answerMedia(engine: Pick<Engine, 'db'>, req: MediaRequest): Promise<MediaReply> {
+  const { id, fileId, variant } = req;
+  if (
+    !Number.isSafeInteger(fileId) ||
+    fileId <= 0 ||
+    !(MEDIA_VARIANTS as readonly unknown[]).includes(variant)
+  ) {
+    return { type: 'media', id, ok: false, status: 400, message: 'bad media request' };
+  }
+  try {
+    return { type: 'media', id, ok: true, file: await resolveMedia(engine.db, fileId, variant) };
+  } catch (e) {
+    if (e instanceof MediaError)
+      return { type: 'media', id, ok: false, status: e.status, message: e.message };
+    const message = e instanceof Error ? e.message.split('\n')[0] : String(e);
+    return { type: 'media', id, ok: false, status: 500, message };
+  }
 }

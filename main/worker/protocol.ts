@@ -1,5 +1,6 @@
-import type { ApiEvent } from '../../app/api.js';
+import type { ApiEvent, MediaVariant } from '../../app/api.js';
 import type { ApiErrorBody } from '../../app/errors.js';
+import type { ServedFile } from '../core/media/media.js';
 
 /**
  * Messages between a transport and the engine host (a worker thread for `bindery serve`, an
@@ -13,6 +14,13 @@ export type HostMessage =
   | { type: 'event'; event: ApiEvent; data: unknown }
   | { type: 'ready' }
   | { type: 'fatal'; message: string };
+
+/** Media by opaque id, for the media:// protocol and the bridge's /media/ alike (resolveMedia). */
+export type MediaRequest = { type: 'media'; id: number; fileId: number; variant: MediaVariant };
+export type MediaReply =
+  | { type: 'media'; id: number; ok: true; file: ServedFile }
+  | { type: 'media'; id: number; ok: false; status: 400 | 403 | 404 | 415 | 500; message: string };
+export type ShutdownRequest = { type: 'shutdown' };
 
 /** The part of MessagePort / parentPort / utilityProcess both sides need. */
 export interface PortLike {

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { IndexProgress } from '../../app/indexing.js';
 import { ENGINE_OPTIONS_FLAG } from '../../app/transport.js';
+import { answerMedia } from '../../main/worker/host.js';
 import { writeImage } from '../support/synth-media.js';
 import { EngineSupervisor, MediaLookupError, type HostProcess } from '../../main/electron/engine-host.js';
 import {
@@ -285,7 +286,7 @@ describe('utility-entry helpers', () => {
       { fileId: 1.5, variant: 'original' },
       { fileId: 1, variant: '../x' },
     ]) {
-      const reply = await utilityEntry.answerMedia(engine, {
+      const reply = await answerMedia(engine, {
         type: 'media',
         id: 9,
         ...(req as { fileId: number; variant: 'original' }),

@@ -24,6 +24,7 @@ const CASES: { folder: string; wrong: string; right: string }[] = [
     right: "import '../core/media/media.js';",
   },
   { folder: 'main/bridge', wrong: "import 'onnxruntime-node';", right: "import 'ws';" },
+  { folder: 'main/bridge', wrong: "import 'better-sqlite3';", right: "import 'node:http';" },
   { folder: 'main/cli', wrong: "import '../../bench/run.js';", right: "import '../bridge/server.js';" },
   { folder: 'main/cli', wrong: "import 'electron';", right: "import 'commander';" },
   { folder: 'main/electron', wrong: "import '../bridge/files.js';", right: "import '../worker/client.js';" },

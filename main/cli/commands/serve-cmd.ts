@@ -41,7 +41,7 @@ export function registerServe(program: Command, g: () => GlobalOptions): void {
       const rendererDir = path.join(packageRoot(), 'renderer', 'dist');
       const bridge = await startBridge({
         api: engine.api,
-        dbPath,
+        media: (fileId, variant) => engine.api.resolveMedia(fileId, variant),
         host: o.host,
         port,
         token: o.token ?? process.env.BINDERY_TOKEN,
