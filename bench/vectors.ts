@@ -267,7 +267,7 @@ function benchOne(c: Config, w: Workload, dir: string, seed: number): VectorBenc
     const k10 = timeQueries(index, w, 10);
     const k100 = timeQueries(index, w, 100);
     const rssFileMB = residentMB().file;
-    const stats = index.stats();
+    const stats = index.stats({ bytes: true });
     const { deleteMs, addMs } = churn(index, w, seed);
     return {
       backend: c.backend,

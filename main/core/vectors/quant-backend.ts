@@ -239,7 +239,7 @@ export class QuantIndex implements VectorIndex {
     return this.n;
   }
 
-  stats(): VectorIndexStats {
+  stats(opts: { bytes?: boolean } = {}): VectorIndexStats {
     const tables = [
       this.meta.table,
       this.codesTable,
@@ -251,7 +251,7 @@ export class QuantIndex implements VectorIndex {
       count: this.count(),
       dim: this.dim,
       shards: 1,
-      bytes: tableBytes(this.db, tables),
+      bytes: opts.bytes ? tableBytes(this.db, tables) : undefined,
       memoryBytes:
         this.quantizer.kernels.bytes + this.ids.byteLength + this.factors.byteLength + this.slots.bytes,
     };

@@ -35,7 +35,7 @@ export interface VectorIndexStats {
   /** sqlite-vss keeps several vss0 tables (each one Faiss BLOB); sqlite-vec always reports 1. */
   shards: number;
   factory?: string;
-  /** Bytes the index's tables take in the catalogue file (from dbstat), when SQLite can say. */
+  /** With `stats({ bytes: true })`: bytes the index's tables take in the catalogue file (dbstat), when SQLite can say. */
   bytes?: number;
   /** 'quant' only: bytes it keeps in process memory (codes, ids, factors, id map, scratch). */
   memoryBytes?: number;
@@ -55,7 +55,8 @@ export interface VectorIndex {
   /** Hits sorted by score, highest first; equal scores in id order. */
   search(query: Float32Array, opts: SearchOptions): VectorHit[];
   count(): number;
-  stats(): VectorIndexStats;
+  /** Counts and layout; `bytes` walks dbstat (slow at a million rows), so only when asked. */
+  stats(opts?: { bytes?: boolean }): VectorIndexStats;
   /** Removes the index's tables; the object is unusable afterwards. */
   drop(): void;
 }

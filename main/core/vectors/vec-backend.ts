@@ -104,14 +104,14 @@ export class VecIndex implements VectorIndex {
     return this.db.prepare(`SELECT count(*) FROM "${this.table}_rowids"`).pluck().get() as number;
   }
 
-  stats(): VectorIndexStats {
+  stats(opts: { bytes?: boolean } = {}): VectorIndexStats {
     const tables = [this.meta.table, this.table, ...SHADOWS.map((s) => `${this.table}_${s}`)];
     return {
       backend: 'vec',
       count: this.count(),
       dim: this.dim,
       shards: 1,
-      bytes: tableBytes(this.db, tables),
+      bytes: opts.bytes ? tableBytes(this.db, tables) : undefined,
     };
   }
 

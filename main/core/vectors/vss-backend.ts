@@ -197,7 +197,7 @@ export class VssIndex implements VectorIndex {
     return total;
   }
 
-  stats(): VectorIndexStats {
+  stats(opts: { bytes?: boolean } = {}): VectorIndexStats {
     const shards = this.shardCount();
     const tables = [this.meta.table];
     for (let s = 0; s < shards; s++)
@@ -208,7 +208,7 @@ export class VssIndex implements VectorIndex {
       dim: this.dim,
       shards,
       factory: this.spec.factory,
-      bytes: tableBytes(this.db, tables),
+      bytes: opts.bytes ? tableBytes(this.db, tables) : undefined,
     };
   }
 
