@@ -94,7 +94,9 @@ function issueText(i: { path: PropertyKey[]; message: string }): string {
 
 function printHuman(r: SearchResponse): void {
   if (r.notMeaningful)
-    console.log('note: the active model pack is the random-weight test pack; rankings carry no meaning');
+    console.log(
+      'note: the pack answering searches is the random-weight test pack; rankings carry no meaning',
+    );
   if (r.results.length === 0) console.log('no results');
   r.results.forEach((h, i) => {
     const at = h.segment ? ` @ ${h.segment.start.toFixed(2)}–${h.segment.end.toFixed(2)}s` : '';

@@ -32,7 +32,9 @@ export async function prepareInput(
   const enc = manifest.encoders;
   const modality = ENCODER_FOR_INPUT[kind];
   if (!enc[modality])
-    throw new Error(`the active model pack has no ${modality} encoder, so it cannot embed ${kind} input`);
+    throw new Error(
+      `the model pack ${manifest.id} has no ${modality} encoder, so it cannot embed ${kind} input`,
+    );
   const one = (t: Tensor): Tensor => ({ ...t, dims: [1, ...t.dims] }) as Tensor;
   switch (kind) {
     case 'text': {

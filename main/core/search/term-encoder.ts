@@ -53,7 +53,11 @@ export class TermEncoder {
 
   private segmentVector(segmentId: number): Float32Array {
     const v = getEmbedding(this.engine.db, segmentId, this.engine.serving.id);
-    if (!v) throw new ApiError('not_found', `segment ${segmentId} has no embedding in the active model pack`);
+    if (!v)
+      throw new ApiError(
+        'not_found',
+        `segment ${segmentId} has no embedding in ${this.engine.serving.id}, the pack that answers searches`,
+      );
     return v;
   }
 
@@ -69,7 +73,7 @@ export class TermEncoder {
   private loadTokenizer(handle: PackHandle): Promise<ClipTokenizer> {
     const { id, pack } = handle;
     const { manifest } = pack;
-    if (!manifest.tokenizer) throw new Error('the active model pack has no tokenizer');
+    if (!manifest.tokenizer) throw new Error(`the model pack ${id} has no tokenizer`);
     let tok = this.tokenizers.get(id);
     if (!tok) {
       tok = ClipTokenizer.load(pack.filePath(manifest.tokenizer.file), manifest.encoders.text?.preprocess);
