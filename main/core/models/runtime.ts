@@ -61,6 +61,13 @@ interface LoadedEncoder {
   scratch: Float32Array;
 }
 
+/** Items [start, end) of the parts put end to end: what one session.run embeds. */
+interface RunItems {
+  parts: readonly Tensor[];
+  start: number;
+  end: number;
+}
+
 export const DEFAULT_BATCH_SIZE = 8;
 /**
  * Views per run where the user set none, by provider, from measurement (docs/architecture.md §4): on
@@ -143,7 +150,7 @@ export class EncoderRuntime {
     const out: Float32Array[] = [];
     for (let start = 0; start < items; start += perRun) {
       if (this.closed) throw new Error('EncoderRuntime is closed');
-      const run = this.run(modality, enc, parts, start, Math.min(items, start + perRun));
+      const run = this.run(modality, enc, { parts, start, end: Math.min(items, start + perRun) });
       this.running.add(run);
       try {
         out.push(...(await run));
@@ -218,14 +225,8 @@ export class EncoderRuntime {
    * Runs are serialised per session: onnxruntime's WebGPU provider crashes on concurrent runs of
    * one session (onnxruntime#27592, #32561), and a search and an indexing batch may ask at once.
    */
-  private run(
-    modality: EncoderModality,
-    enc: LoadedEncoder,
-    parts: readonly Tensor[],
-    start: number,
-    end: number,
-  ): Promise<Float32Array[]> {
-    const result = enc.tail.then(() => this.runNow(modality, enc, parts, start, end));
+  private run(modality: EncoderModality, enc: LoadedEncoder, items: RunItems): Promise<Float32Array[]> {
+    const result = enc.tail.then(() => this.runNow(modality, enc, items));
     enc.tail = result.catch(() => undefined);
     return result;
   }
@@ -237,14 +238,12 @@ export class EncoderRuntime {
   private async runNow(
     modality: EncoderModality,
     enc: LoadedEncoder,
-    parts: readonly Tensor[],
-    start: number,
-    end: number,
+    items: RunItems,
   ): Promise<Float32Array[]> {
     this.inFlight++;
     this.maxConcurrentRuns = Math.max(this.maxConcurrentRuns, this.inFlight);
     try {
-      return await this.runOnce(modality, enc, parts, start, end);
+      return await this.runOnce(modality, enc, items);
     } finally {
       this.inFlight--;
     }
@@ -254,15 +253,13 @@ export class EncoderRuntime {
   private async runOnce(
     modality: EncoderModality,
     enc: LoadedEncoder,
-    parts: readonly Tensor[],
-    start: number,
-    end: number,
+    items: RunItems,
   ): Promise<Float32Array[]> {
     const scratch = (n: number): Float32Array => {
       if (enc.scratch.length < n) enc.scratch = new Float32Array(n);
       return enc.scratch.subarray(0, n);
     };
-    const chunk = feedChunk(modality, parts, start, end, enc.inputShape, scratch);
+    const chunk = feedChunk(modality, items.parts, items.start, items.end, enc.inputShape, scratch);
     const feed = toOrtTensor(chunk, enc.inputType, modality);
     const result = await enc.session.run({ [enc.spec.input.name]: feed });
     const output = result[enc.spec.output.name] as ort.Tensor;
