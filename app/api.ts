@@ -97,6 +97,8 @@ export const StatusSchema = z.object({
   model: ModelInfoSchema,
   /** The pack answering queries: the active one, or the previous one while the active pack re-embeds. */
   servingModel: z.string(),
+  /** What a query may contain now: the serving pack's input kinds (the active pack's may differ). */
+  servingInputKinds: z.array(z.enum(INPUT_KINDS)),
   vectors: z.object({
     backend: z.string(),
     count: z.number().int(),

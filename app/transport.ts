@@ -71,6 +71,20 @@ export function parseMediaUrl(raw: string): { fileId: number; variant: MediaVari
   return { fileId, variant };
 }
 
+/** The bridge's path for a library file by id (HTTP: `GET /media/<fileId>/<variant>`, with the token). */
+export function bridgeMediaPath(fileId: number, variant: MediaVariant): string {
+  return `/media/${fileId}/${variant}`;
+}
+
+const BRIDGE_MEDIA_PATH = /^\/media\/([1-9][0-9]{0,14})\/([a-z]{1,16})$/;
+
+/** The id and variant of a bridge media path, or null. */
+export function parseBridgeMediaPath(p: string): { fileId: number; variant: MediaVariant } | null {
+  const m = BRIDGE_MEDIA_PATH.exec(p);
+  if (!m || !(MEDIA_VARIANTS as readonly string[]).includes(m[2])) return null;
+  return { fileId: Number(m[1]), variant: m[2] as MediaVariant };
+}
+
 /** AppApi's request/response methods (events are subscribed separately, per transport). */
 export type ApiCalls = Omit<AppApi, 'onIndexProgress' | 'onModelProgress'>;
 

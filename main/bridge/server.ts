@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { MEDIA_VARIANTS, type AppApi, type MediaVariant } from '../../app/api.js';
+import type { AppApi, MediaVariant } from '../../app/api.js';
+import { parseBridgeMediaPath } from '../../app/transport.js';
 import { dispatch } from '../../app/dispatch.js';
 import { ApiError, toApiError } from '../../app/errors.js';
 import type { ServedFile } from '../core/media/media.js';
@@ -100,11 +101,10 @@ async function api(ctx: Ctx, req: IncomingMessage, res: ServerResponse, method: 
 }
 
 async function media(ctx: Ctx, req: IncomingMessage, res: ServerResponse, p: string): Promise<void> {
-  const m = /^\/media\/(\d{1,15})\/([a-z]+)$/.exec(p);
-  if (!m || !(MEDIA_VARIANTS as readonly string[]).includes(m[2]))
-    throw new ApiError('not_found', 'no such media');
+  const target = parseBridgeMediaPath(p);
+  if (!target) throw new ApiError('not_found', 'no such media');
   // The engine host's refusals are ApiErrors: forbidden, not_found or unsupported.
-  const file = await ctx.media(Number(m[1]), m[2] as MediaVariant);
+  const file = await ctx.media(target.fileId, target.variant);
   streamFile(req, res, file.path, file.mime, file.size);
 }
 

@@ -108,6 +108,7 @@ export class CoreService implements AppApi {
       failures: await this.failures(),
       model: this.modelInfo(),
       servingModel: this.engine.serving.id,
+      servingInputKinds: inputKindsFor(this.engine.serving.pack.encoders),
       vectors: { backend: stats.backend, count: stats.count, dim: stats.dim, shards: stats.shards },
       roots: await this.listRoots(),
       indexing: this.running !== null,

@@ -192,7 +192,7 @@ export function App({ client, initialChips = [], initialOptions }: AppProps) {
             <Composer
               chips={q.chips}
               dispatch={q.dispatch}
-              inputKinds={status?.model.inputKinds ?? null}
+              inputKinds={status?.servingInputKinds ?? null}
               client={client}
             />
             <FiltersBar options={q.options} onChange={q.setOptions} roots={roots} />

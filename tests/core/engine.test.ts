@@ -101,6 +101,8 @@ describe('status and folders in-process', () => {
     expect(st.byKind.video.indexed).toBe(1);
     expect(st.queued).toBe(0);
     expect(st.vectors.count).toBe(st.segments);
+    // What a query may hold follows the serving pack (here the only one).
+    expect(st.servingInputKinds).toEqual(st.model.inputKinds);
   });
 
   it('removing a folder takes its only-there segments out of the index', async () => {

@@ -143,6 +143,7 @@ describe('query composer', () => {
     await vi.advanceTimersByTimeAsync(1);
     const status = await pendingStatus;
     status.model.inputKinds = ['text', 'image', 'depth', 'thermal'];
+    status.servingInputKinds = status.model.inputKinds;
     render(<App client={{ ...client, status: async () => status }} />);
     await flush();
     const png = new File([new Uint8Array([1])], 'frame.png', { type: 'image/png' });

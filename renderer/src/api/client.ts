@@ -9,7 +9,7 @@ import {
 } from '../../../app/api.js';
 import { ApiError, type ApiErrorBody, type ApiErrorCode } from '../../../app/errors.js';
 import type { IndexProgress } from '../../../app/indexing.js';
-import { apiCalls, type ApiMethodName } from '../../../app/transport.js';
+import { apiCalls, bridgeMediaPath, type ApiMethodName } from '../../../app/transport.js';
 
 type Caller = (method: ApiMethodName, payload: unknown) => Promise<unknown>;
 
@@ -137,7 +137,7 @@ export function createBridgeClient(
     onModelProgress: (l) => events.on('modelProgress', l as (d: unknown) => void),
     onConnection: (l) => events.onState(l),
     mediaUrl: (fileId, variant) =>
-      `${base}/media/${encodeURIComponent(String(fileId))}/${variant}?token=${encodeURIComponent(token)}`,
+      `${base}${bridgeMediaPath(fileId, variant)}?token=${encodeURIComponent(token)}`,
     resolveDroppedFile: async (file) => {
       const body = (await request(`${base}/api/upload`, {
         method: 'POST',

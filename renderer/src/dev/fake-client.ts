@@ -81,6 +81,7 @@ function fakeStatus(n: number): Status {
       active: true,
     },
     servingModel: 'bench',
+    servingInputKinds: ['text', 'image', 'audio', 'video'],
     vectors: { backend: 'synthetic', count: n, dim: 1024, shards: 1 },
     roots: [
       {
