@@ -24,7 +24,7 @@ import {
 
 /**
  * Vector-index benchmark (docs/architecture.md §3, §10): seeded synthetic 1024-d unit vectors with clustered
- * structure (vector-data.ts), held-out queries, exact ground truth, and for each backend
+ * structure (tests/support/vector-data.ts), held-out queries, exact ground truth, and for each backend
  * configuration and size: build (ingest) rate, query latency percentiles at k = 10 and 100,
  * recall@10 and @100, the index's bytes on disk, the memory it holds, and the cost of deleting
  * and re-adding 10k vectors. Catalogues are opened as main/core/db/open.ts opens them.
