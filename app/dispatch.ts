@@ -1,5 +1,6 @@
 import { API_SCHEMAS, type ApiMethod, type AppApi } from './api.js';
 import { ApiError, invalidRequest, toApiError } from './errors.js';
+import { apiCalls } from './transport.js';
 
 export function isApiMethod(name: string): name is ApiMethod {
   return Object.prototype.hasOwnProperty.call(API_SCHEMAS, name);
@@ -33,4 +34,17 @@ export async function dispatch(
   } catch (e) {
     throw toApiError(e);
   }
+}
+
+/**
+ * AppApi whose every call goes through `dispatch`: what in-process callers (the CLI, benchmarks,
+ * tests) hold, so that CoreService, which trusts its requests to be parsed, is reached only with
+ * parsed ones, exactly as over IPC, HTTP or the worker port.
+ */
+export function viaDispatch(api: AppApi): AppApi {
+  return {
+    ...apiCalls((method, payload) => dispatch(api, method, payload)),
+    onIndexProgress: (l) => api.onIndexProgress(l),
+    onModelProgress: (l) => api.onModelProgress(l),
+  };
 }

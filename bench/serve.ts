@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Engine } from '../main/core/engine.js';
 import { packageRoot } from '../main/core/paths.js';
+import { viaDispatch } from '../app/dispatch.js';
 import { CoreService } from '../main/core/service.js';
 import { writeLibrary } from '../tests/support/synth-media.js';
 
@@ -63,7 +64,7 @@ export async function benchServe(opts: { quick: boolean }): Promise<ServeBench |
 async function indexLibrary(db: string, lib: string): Promise<void> {
   const engine = await Engine.open({ dbPath: db });
   try {
-    const service = new CoreService(engine);
+    const service = viaDispatch(new CoreService(engine));
     await service.addRoot({ path: lib });
     await service.index({});
   } finally {

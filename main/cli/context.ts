@@ -51,20 +51,14 @@ export async function engineOptions(g: GlobalOptions): Promise<EngineOptions> {
  */
 export async function withService<T>(g: GlobalOptions, fn: (api: AppApi) => Promise<T>): Promise<T> {
   const options = await engineOptions(g);
-  const [{ Engine }, { CoreService }, { dispatch }, { apiCalls }] = await Promise.all([
+  const [{ Engine }, { CoreService }, { viaDispatch }] = await Promise.all([
     import('../core/engine.js'),
     import('../core/service.js'),
     import('../../app/dispatch.js'),
-    import('../../app/transport.js'),
   ]);
   const engine = await Engine.open(options);
   try {
-    const service = new CoreService(engine);
-    const api: AppApi = {
-      ...apiCalls((method, payload) => dispatch(service, method, payload)),
-      onIndexProgress: (l) => service.onIndexProgress(l),
-      onModelProgress: (l) => service.onModelProgress(l),
-    };
+    const api = viaDispatch(new CoreService(engine));
     return await fn(api);
   } finally {
     await engine.close();

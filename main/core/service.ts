@@ -1,9 +1,9 @@
+import type { z } from 'zod';
 import { ApiError } from '../../app/errors.js';
 import path from 'node:path';
 import type {
   AppApi,
   AvailableModels,
-  EmbedRequest,
   Embedding,
   Failure,
   FileInfo,
@@ -27,7 +27,7 @@ import {
 import type { IndexProgress, IndexSummary } from '../../app/indexing.js';
 import { inputKindsFor, MEDIA_KINDS, type MediaKind } from '../../app/modality.js';
 import { licenceLabel } from '../../app/pack.js';
-import { QuerySchema, type QueryInput, type SearchResponse } from '../../app/query.js';
+import type { Query, SearchResponse } from '../../app/query.js';
 import { collectGarbage, segmentCount, segmentsOfContent } from './db/contents.js';
 import {
   failures as listFailures,
@@ -49,7 +49,14 @@ import { TermEncoder } from './search/term-encoder.js';
 type Counts = Status['files'];
 const zero = (): Counts => ({ pending: 0, indexed: 0, failed: 0, missing: 0 });
 
-/** The core's implementation of AppApi: every transport (CLI, IPC, bridge) calls this. */
+/** A method's request as its schema's parse leaves it (defaults filled in). */
+type Req<S extends z.ZodType> = z.output<S>;
+
+/**
+ * The core's implementation of AppApi. It is reached only through app/dispatch.ts (every
+ * transport; in-process callers hold `viaDispatch(service)`), which has parsed each request with
+ * the method's schema, so requests arrive parsed and are not parsed again here.
+ */
 export class CoreService implements AppApi {
   private readonly terms: TermEncoder;
   private readonly models: ModelManager;
@@ -86,11 +93,11 @@ export class CoreService implements AppApi {
   /** While a newly chosen pack catches up, the library is re-embedded without blocking anyone. */
   private reembedInBackground(): void {
     if (this.engine.serving === this.engine.active) return;
-    this.index({ skipScan: true }).catch(() => undefined);
+    this.index({ retryFailed: false, skipScan: true }).catch(() => undefined);
   }
 
-  async status(req: { loadEncoders?: boolean } = {}): Promise<Status> {
-    if (StatusRequestSchema.parse(req).loadEncoders) await this.engine.active.runtime.warmUp();
+  async status(req: Req<typeof StatusRequestSchema> = {}): Promise<Status> {
+    if (req.loadEncoders) await this.engine.active.runtime.warmUp();
     const { db } = this.engine;
     const byKind = Object.fromEntries(MEDIA_KINDS.map((k) => [k, zero()])) as Record<MediaKind, Counts>;
     const files = zero();
@@ -156,13 +163,11 @@ export class CoreService implements AppApi {
     };
   }
 
-  async addRoot(req: { path: string }): Promise<RootInfo> {
-    const { path } = AddRootRequestSchema.parse(req);
+  async addRoot({ path }: Req<typeof AddRootRequestSchema>): Promise<RootInfo> {
     return this.rootInfo(addRoot(this.engine.db, await checkLibraryFolder(path)));
   }
 
-  async removeRoot(req: { id: number }): Promise<{ removed: number }> {
-    const { id } = RemoveRootRequestSchema.parse(req);
+  async removeRoot({ id }: Req<typeof RemoveRootRequestSchema>): Promise<{ removed: number }> {
     const { db } = this.engine;
     if (!getRoot(db, id)) throw new ApiError('not_found', `no library folder with id ${id}`);
     const removed = rootFileTotal(db, id);
@@ -173,8 +178,7 @@ export class CoreService implements AppApi {
     return { removed };
   }
 
-  async index(req: { retryFailed?: boolean; skipScan?: boolean } = {}): Promise<IndexSummary> {
-    const opts = IndexRequestSchema.parse(req);
+  async index(opts: Req<typeof IndexRequestSchema>): Promise<IndexSummary> {
     if (this.running) return this.running.promise;
     const abort = new AbortController();
     const promise = indexLibrary(this.engine.ingestPorts(), {
@@ -197,8 +201,8 @@ export class CoreService implements AppApi {
     return { cancelled: true };
   }
 
-  async search(query: QueryInput): Promise<SearchResponse> {
-    return search(this.engine, this.terms, QuerySchema.parse(query));
+  async search(query: Query): Promise<SearchResponse> {
+    return search(this.engine, this.terms, query);
   }
 
   async failures(): Promise<Failure[]> {
@@ -214,8 +218,7 @@ export class CoreService implements AppApi {
     return () => this.listeners.delete(listener);
   }
 
-  async fileInfo(req: { fileId: number }): Promise<FileInfo> {
-    const { fileId } = FileIdRequestSchema.parse(req);
+  async fileInfo({ fileId }: Req<typeof FileIdRequestSchema>): Promise<FileInfo> {
     const { db } = this.engine;
     const f = fileWithDuration(db, fileId);
     if (!f) throw new ApiError('not_found', `no file with id ${fileId}`);
@@ -234,8 +237,7 @@ export class CoreService implements AppApi {
     };
   }
 
-  async waveform(req: { fileId: number; points?: number }): Promise<{ peaks: number[] }> {
-    const { fileId, points } = WaveformRequestSchema.parse(req);
+  async waveform({ fileId, points }: Req<typeof WaveformRequestSchema>): Promise<{ peaks: number[] }> {
     const media = await resolveMedia(this.engine.db, fileId, 'original');
     if (!media.mime.startsWith('audio/') && !media.mime.startsWith('video/')) {
       throw new MediaError(415, 'only audio and video files have a waveform');
@@ -277,8 +279,7 @@ export class CoreService implements AppApi {
   }
 
   /** The vector the active pack gives one input (the index's vector: file-level for audio and video). */
-  async embed(req: EmbedRequest): Promise<Embedding> {
-    const term = EmbedRequestSchema.parse(req);
+  async embed(term: Req<typeof EmbedRequestSchema>): Promise<Embedding> {
     const handle = this.engine.active;
     const vector = await this.terms.encode({ ...term, weight: 1 }, handle);
     return { modality: term.modality, pack: handle.id, dim: vector.length, vector: Array.from(vector) };

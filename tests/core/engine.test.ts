@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { QueryInput } from '../../app/query.js';
 import { Engine } from '../../main/core/engine.js';
 import { runFfmpeg } from '../../main/core/preprocess/ffmpeg.js';
+import type { AppApi } from '../../app/api.js';
+import { viaDispatch } from '../../app/dispatch.js';
 import { CoreService } from '../../main/core/service.js';
 import { copyTestPack } from '../support/pack-server.js';
 
@@ -17,7 +19,7 @@ import { copyTestPack } from '../support/pack-server.js';
 
 let dir: string;
 let engine: Engine;
-let service: CoreService;
+let service: AppApi;
 const lib = (...p: string[]) => path.join(dir, 'library', ...p);
 
 async function photo(file: string, seed: number): Promise<void> {
@@ -39,7 +41,7 @@ beforeAll(async () => {
   await runFfmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=15:duration=5', '-f', 'lavfi',
     '-i', 'sine=duration=5', '-c:v', 'libx264', '-c:a', 'aac', '-shortest', lib('b', 'clip.mp4')]);
   engine = await Engine.open({ dbPath: path.join(dir, 'catalogue.db'), backend: 'quant' });
-  service = new CoreService(engine);
+  service = viaDispatch(new CoreService(engine));
   await service.addRoot({ path: lib('a') });
   await service.addRoot({ path: lib('b') });
   const summary = await service.index({});
@@ -130,7 +132,7 @@ describe('pack promotion in-process', () => {
     const packB = await copyTestPack(path.join(dir, 'pack-b'), 'pack-b', 'Pack B');
     await engine.close();
     engine = await Engine.open({ dbPath: path.join(dir, 'catalogue.db'), backend: 'quant', packDir: packB });
-    service = new CoreService(engine);
+    service = viaDispatch(new CoreService(engine));
     let st = await service.status();
     expect(st.model.id).toBe('pack-b');
     expect(st.servingModel).toBe('bindery-test-pack');
