@@ -174,8 +174,11 @@ export const InstallModelRequestSchema = z
   .object({
     /** An http(s) URL or folder of a pack, or a checkpoint file (.pth, .safetensors) to convert. */
     source: z.string().min(1).max(4096),
-    /** Checkpoints: the precision of the converted graphs. */
-    precision: z.enum(PRECISIONS).default('fp16'),
+    /**
+     * The precision of the converted graphs. Left out: a catalogue entry's own precision, else
+     * fp16 for a checkpoint (no default here, so the installer can tell the two apart).
+     */
+    precision: z.enum(PRECISIONS).optional(),
     /** The user accepted the licence of the weights (recorded in the pack). */
     acceptLicence: z.boolean().default(false),
     /** Install without running the pack's self-test (it is then not `verified`). */

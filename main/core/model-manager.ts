@@ -1,11 +1,9 @@
 import { rm, stat } from 'node:fs/promises';
 import path from 'node:path';
+import type { z } from 'zod';
 import {
-  InstallModelRequestSchema,
-  MirrorRequestSchema,
-  ModelIdRequestSchema,
   type AvailableModels,
-  type InstallModelRequest,
+  type InstallModelRequestSchema,
   type InstallResult,
   type ModelProgress,
   type ModelSummary,
@@ -43,7 +41,8 @@ import { dropVectorIndex } from './vectors/index.js';
 /**
  * The model-pack half of AppApi (docs/architecture.md §4): what is installed and verified, what
  * can be installed, installing (one at a time, cancellable), self-tests, switching and removing.
- * A pack becomes active after installing only when its self-test passed.
+ * A pack becomes active after installing only when its self-test passed. Requests arrive parsed
+ * (CoreService is reached through app/dispatch.ts), so they are not parsed again here.
  */
 
 const MIRROR_KEY = 'model_mirror';
@@ -99,7 +98,7 @@ export class ModelManager {
   }
 
   async use(id: string): Promise<ModelSummary[]> {
-    await this.engine.usePack(ModelIdRequestSchema.parse({ id }).id);
+    await this.engine.usePack(id);
     this.onActivated();
     return this.list();
   }
@@ -143,8 +142,7 @@ export class ModelManager {
     return effectiveMirror(getMeta(this.engine.db, MIRROR_KEY) || null);
   }
 
-  async setMirror(req: { url: string | null }): Promise<AvailableModels> {
-    const { url } = MirrorRequestSchema.parse(req);
+  async setMirror({ url }: { url: string | null }): Promise<AvailableModels> {
     let value = '';
     if (url !== null) {
       try {
@@ -161,17 +159,18 @@ export class ModelManager {
    * Installs what `source` names (a catalogue id, a pack, a checkpoint file or URL), runs its
    * self-test unless skipped, and makes it active when that passed. One install at a time.
    */
-  async install(req: InstallModelRequest): Promise<InstallResult> {
-    const parsed = InstallModelRequestSchema.parse(req);
+  async install(parsed: z.output<typeof InstallModelRequestSchema>): Promise<InstallResult> {
     if (this.installing)
       throw new ApiError('conflict', 'another model install is running; cancel it or wait');
     const abort = new AbortController();
     this.installing = abort;
     try {
-      const { installed, selftest } = await acquireModel(
-        { ...parsed, precision: req.precision === undefined ? undefined : parsed.precision },
-        { packsDir: this.packsDir, mirror: this.mirror(), onProgress: this.emit, signal: abort.signal },
-      ).catch((e: unknown) => {
+      const { installed, selftest } = await acquireModel(parsed, {
+        packsDir: this.packsDir,
+        mirror: this.mirror(),
+        onProgress: this.emit,
+        signal: abort.signal,
+      }).catch((e: unknown) => {
         // A checkpoint or pack that is not what it should be is the user's input, not an engine fault.
         throw e instanceof CheckpointError || e instanceof PackError
           ? new ApiError('invalid_request', e.message)
@@ -192,16 +191,14 @@ export class ModelManager {
     return { cancelled: running !== null };
   }
 
-  async selfTest(req: { id: string }): Promise<ModelSummary> {
-    const { id } = ModelIdRequestSchema.parse(req);
+  async selfTest({ id }: { id: string }): Promise<ModelSummary> {
     const pack = await loadPack(this.row(id).dir);
     const ctx = { packsDir: this.packsDir, mirror: this.mirror(), onProgress: this.emit };
     this.record(id, await selfTestInstalled({ dir: pack.dir, manifest: pack.manifest }, ctx));
     return (await this.list()).find((m) => m.id === id)!;
   }
 
-  async remove(req: { id: string }): Promise<ModelSummary[]> {
-    const { id } = ModelIdRequestSchema.parse(req);
+  async remove({ id }: { id: string }): Promise<ModelSummary[]> {
     const { db } = this.engine;
     if (this.engine.handles().some((h) => h.id === id)) {
       throw new ApiError(

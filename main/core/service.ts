@@ -7,7 +7,6 @@ import type {
   Embedding,
   Failure,
   FileInfo,
-  InstallModelRequest,
   InstallResult,
   ModelInfo,
   ModelProgress,
@@ -22,6 +21,7 @@ import {
   IndexRequestSchema,
   RemoveRootRequestSchema,
   StatusRequestSchema,
+  InstallModelRequestSchema,
   WaveformRequestSchema,
 } from '../../app/api.js';
 import type { IndexProgress, IndexSummary } from '../../app/indexing.js';
@@ -258,7 +258,7 @@ export class CoreService implements AppApi {
    * folder, verified and atomically; runs its self-test unless told not to, and makes it active
    * when that passed.
    */
-  installModel(req: InstallModelRequest): Promise<InstallResult> {
+  installModel(req: Req<typeof InstallModelRequestSchema>): Promise<InstallResult> {
     return this.models.install(req);
   }
 

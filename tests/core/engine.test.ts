@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { QueryInput } from '../../app/query.js';
 import { Engine } from '../../main/core/engine.js';
 import { runFfmpeg } from '../../main/core/preprocess/ffmpeg.js';
-import type { AppApi } from '../../app/api.js';
+import { API_SCHEMAS, type AppApi } from '../../app/api.js';
 import { viaDispatch } from '../../app/dispatch.js';
 import { CoreService } from '../../main/core/service.js';
 import { copyTestPack } from '../support/pack-server.js';
@@ -146,5 +146,15 @@ describe('pack promotion in-process', () => {
     const after = await service.search(byFile(lib('a', 'p2.jpg')));
     expect(after.model).toBe('pack-b');
     expect(after.results[0].path).toBe(lib('a', 'p2.jpg'));
+  });
+});
+
+describe('requests as dispatch leaves them', () => {
+  it('keeps an unset install precision unset, so a catalogue entry installs in its own', () => {
+    const parsed = API_SCHEMAS.installModel.request.parse({ source: 'imagebind-huge' });
+    expect(parsed.precision).toBeUndefined();
+    expect(API_SCHEMAS.installModel.request.parse({ source: 'x.pth', precision: 'int8' }).precision).toBe(
+      'int8',
+    );
   });
 });

@@ -76,8 +76,8 @@ export function itemCount(parts: readonly Tensor[]): number {
 /**
  * The graph's feed for items [start, end) of the parts put end to end: a view when they lie in one
  * part and need no PadIm2Video repeat, otherwise one copy into `floats(length)` that gathers and
- * repeats at once (so an ingest batch of photos is copied once, not concatenated and repeated). Text is cut to its
- * last end-of-text position (trimTokens) where the graph's sequence axis is dynamic.
+ * repeats at once (an ingest batch of photos is copied once, not concatenated and then repeated).
+ * Text is cut to its last end-of-text position (trimTokens) where the sequence axis is dynamic.
  */
 export function feedChunk(
   modality: string,
@@ -97,7 +97,10 @@ export function feedChunk(
   } else if (parts[0].dtype === 'int64') {
     const data = new BigInt64Array((end - start) * per);
     let at = 0;
-    for (const s of slices) at += (data.set(s.data as BigInt64Array, at), s.data.length);
+    for (const s of slices) {
+      data.set(s.data as BigInt64Array, at);
+      at += s.data.length;
+    }
     chunk = { dtype: 'int64', dims, data };
   } else {
     const data = floats((end - start) * per * repeatFrames);
