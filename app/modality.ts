@@ -12,6 +12,15 @@ export const INPUT_KINDS = ['text', 'image', 'audio', 'video', 'depth', 'thermal
 export type InputKind = (typeof INPUT_KINDS)[number];
 
 /** What a library file can be once sniffed; only these are indexed. */
+/** One stored segment of a content: a clip's time window, or the whole file (its mean). */
+export interface SegmentSpec {
+  modality: string;
+  level: 'clip' | 'file';
+  tStart: number;
+  tEnd: number;
+  crop?: string;
+}
+
 export const MEDIA_KINDS = ['image', 'audio', 'video'] as const;
 export type MediaKind = (typeof MEDIA_KINDS)[number];
 

@@ -2,12 +2,12 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { EncoderModality } from '../app/modality.js';
-import { loadPack } from '../main/core/models/pack.js';
-import { trimTokens } from '../main/core/models/feeds.js';
-import { EncoderRuntime } from '../main/core/models/runtime.js';
+import { loadPack } from '../main/core/packs/pack.js';
+import { trimTokens } from '../main/core/encoders/feeds.js';
+import { EncoderRuntime } from '../main/core/encoders/runtime.js';
 import { packageRoot } from '../main/core/paths.js';
-import type { Tensor } from '../main/core/preprocess/tensor.js';
-import { ClipTokenizer, textTensor } from '../main/core/preprocess/text.js';
+import type { Tensor } from '../main/core/imagebind/tensor.js';
+import { ClipTokenizer, textTensor } from '../main/core/imagebind/text.js';
 import { itemsPerSec, syntheticInput } from './models.js';
 
 /**

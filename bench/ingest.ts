@@ -2,9 +2,9 @@ import { defaultBackend, type BackendName } from '../main/core/vectors/index.js'
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Engine } from '../main/core/engine.js';
+import { Engine } from '../main/core/engine/engine.js';
 import { viaDispatch } from '../app/dispatch.js';
-import { CoreService } from '../main/core/service.js';
+import { coreService } from '../main/core/api/service.js';
 import { writeLibrary } from '../tests/support/synth-media.js';
 
 export interface IngestBenchEntry {
@@ -42,7 +42,7 @@ async function benchOne(modality: IngestBenchEntry['modality'], n: number, backe
     await writeLibrary(lib, counts, 7);
     const engine = await Engine.open({ dbPath: path.join(dir, 'catalogue.db'), backend });
     try {
-      const service = viaDispatch(new CoreService(engine));
+      const service = viaDispatch(coreService(engine));
       await service.addRoot({ path: lib });
       const t0 = performance.now();
       const summary = await service.index({});

@@ -1,7 +1,7 @@
 import type { EncoderModality } from '../app/modality.js';
-import type { LoadedPack } from '../main/core/models/pack.js';
-import { EncoderRuntime, ITEM_DIMS } from '../main/core/models/runtime.js';
-import type { Tensor } from '../main/core/preprocess/tensor.js';
+import type { LoadedPack } from '../main/core/packs/pack.js';
+import { EncoderRuntime, ITEM_DIMS } from '../main/core/encoders/runtime.js';
+import type { Tensor } from '../main/core/imagebind/tensor.js';
 
 /**
  * Model benchmark (docs/architecture.md §10): session load time per encoder and encoder throughput at

@@ -1,8 +1,8 @@
 import path from 'node:path';
-import { preprocessAudio } from '../main/core/preprocess/audio.js';
-import { preprocessImage } from '../main/core/preprocess/image.js';
-import { ClipTokenizer } from '../main/core/preprocess/text.js';
-import { preprocessVideo } from '../main/core/preprocess/video.js';
+import { preprocessAudio } from '../main/core/imagebind/audio.js';
+import { preprocessImage } from '../main/core/imagebind/image.js';
+import { ClipTokenizer } from '../main/core/imagebind/text.js';
+import { preprocessVideo } from '../main/core/imagebind/video.js';
 import { round } from './ingest.js';
 
 export interface PreprocessBenchEntry {

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { loadPack } from '../main/core/models/pack.js';
+import { loadPack } from '../main/core/packs/pack.js';
 import { bundledTestPackDir, packageRoot } from '../main/core/paths.js';
 import { benchIngest } from './ingest.js';
 import { benchEncoders } from './encoders.js';

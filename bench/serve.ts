@@ -3,10 +3,10 @@ import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Engine } from '../main/core/engine.js';
+import { Engine } from '../main/core/engine/engine.js';
 import { packageRoot } from '../main/core/paths.js';
 import { viaDispatch } from '../app/dispatch.js';
-import { CoreService } from '../main/core/service.js';
+import { coreService } from '../main/core/api/service.js';
 import { writeLibrary } from '../tests/support/synth-media.js';
 
 /**
@@ -64,7 +64,7 @@ export async function benchServe(opts: { quick: boolean }): Promise<ServeBench |
 async function indexLibrary(db: string, lib: string): Promise<void> {
   const engine = await Engine.open({ dbPath: db });
   try {
-    const service = viaDispatch(new CoreService(engine));
+    const service = viaDispatch(coreService(engine));
     await service.addRoot({ path: lib });
     await service.index({});
   } finally {

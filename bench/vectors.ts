@@ -27,7 +27,7 @@ import {
  * structure (tests/support/vector-data.ts), held-out queries, exact ground truth, and for each backend
  * configuration and size: build (ingest) rate, query latency percentiles at k = 10 and 100,
  * recall@10 and @100, the index's bytes on disk, the memory it holds, and the cost of deleting
- * and re-adding 10k vectors. Catalogues are opened as main/core/db/open.ts opens them.
+ * and re-adding 10k vectors. Catalogues are opened as main/core/catalogue/open.ts opens them.
  */
 
 export interface LatencyMs {
@@ -175,7 +175,7 @@ interface Workload {
   truth: VectorHit[][];
 }
 
-/** As main/core/db/open.ts opens the catalogue (the pragmas that matter for the index). */
+/** As main/core/catalogue/open.ts opens the catalogue (the pragmas that matter for the index). */
 function openCatalogue(file: string): Database.Database {
   const db = new Database(file);
   db.pragma('journal_mode = WAL');

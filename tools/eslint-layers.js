@@ -18,8 +18,20 @@ export const PACKAGES = {
   pure: ['zod'],
   /** The engine's native and heavy libraries: never in the renderer, the shell or the preload. */
   engine: [
-    'better-sqlite3', 'sqlite-vss', 'sqlite-vec', 'onnxruntime-node', 'sharp', 'onnx-proto', 'yauzl',
-    'file-type', 'libheif-js', 'hash-wasm', 'exifr', 'fft.js', 'entities', 'chokidar',
+    'better-sqlite3',
+    'sqlite-vss',
+    'sqlite-vec',
+    'onnxruntime-node',
+    'sharp',
+    'onnx-proto',
+    'yauzl',
+    'file-type',
+    'libheif-js',
+    'hash-wasm',
+    'exifr',
+    'fft.js',
+    'entities',
+    'chokidar',
   ],
   /** The loopback server of `bindery serve`. */
   server: ['ws'],
@@ -31,45 +43,116 @@ export const PACKAGES = {
   browser: ['react', 'react-dom', '@tanstack/react-virtual'],
   /** Build, test and benchmark tools: never shipped in the app's runtime code. */
   tooling: [
-    '@eslint/js', '@testing-library/dom', '@testing-library/react', '@vitejs/plugin-react', 'electron-builder',
-    'esbuild', 'eslint', 'globals', 'jsdom', 'playwright-core', 'prettier', 'protobufjs', 'typescript',
-    'typescript-eslint', 'vite', 'vitest',
+    '@eslint/js',
+    '@testing-library/dom',
+    '@testing-library/react',
+    '@vitejs/plugin-react',
+    'electron-builder',
+    'esbuild',
+    'eslint',
+    'globals',
+    'jsdom',
+    'playwright-core',
+    'prettier',
+    'protobufjs',
+    'typescript',
+    'typescript-eslint',
+    'vite',
+    'vitest',
   ],
 };
 
 /**
- * Folders in data-flow order, each with the folders it may import (itself included) and the
- * package kinds that may load in it. The first matching folder decides. Tests, tools and config
- * files are not layers: they may reach everything.
+ * main/core in data-flow order (docs/architecture.md §1): a file's bytes become catalogue rows,
+ * tensors, vectors and search results, folder by folder. Each folder may import the folders it
+ * names (never a later one), the root's paths.ts (`main/core`), app/, Node's built-ins, and only
+ * the npm packages it names: the native libraries each load in one place.
+ */
+const CORE_FLOW = [
+  ['catalogue', [], ['better-sqlite3']],
+  ['codecs', [], ['sharp', 'libheif-js']],
+  ['imagebind', ['codecs'], ['fft.js', 'entities']],
+  ['modalities', ['imagebind', 'codecs'], []],
+  ['encoders', ['imagebind'], ['onnxruntime-node', 'onnx-proto']],
+  ['packs', ['encoders', 'imagebind', 'codecs'], ['yauzl']],
+  ['vectors', [], ['better-sqlite3', 'sqlite-vss', 'sqlite-vec']],
+  ['media', ['catalogue', 'codecs'], ['sharp']],
+  [
+    'ingest',
+    ['catalogue', 'modalities', 'encoders', 'packs', 'vectors', 'codecs'],
+    ['file-type', 'hash-wasm', 'chokidar', 'exifr'],
+  ],
+  ['engine', ['catalogue', 'encoders', 'packs', 'vectors', 'ingest'], []],
+  ['search', ['catalogue', 'engine', 'imagebind', 'modalities', 'encoders', 'vectors'], []],
+  ['api', ['catalogue', 'engine', 'ingest', 'search', 'packs', 'encoders', 'vectors', 'media'], []],
+];
+
+/** Core folders by name: `core('engine', 'media')` → ['main/core/engine', 'main/core/media']. */
+const core = (...names) => names.map((n) => `main/core/${n}`);
+
+/**
+ * Every layer, each with the folders it may import (itself included) and the package kinds (or
+ * single packages) that may load in it. The longest matching folder decides. Tests, tools and
+ * config files are not layers: they may reach everything.
  */
 export const LAYERS = [
   { dir: 'app', may: ['app'], packages: ['pure'] },
-  { dir: 'main/core', may: ['main/core', 'app'], packages: ['pure', 'node', 'engine'] },
-  { dir: 'main/worker', may: ['main/worker', 'main/core', 'app'], packages: ['pure', 'node'] },
+  // The root of main/core holds only paths.ts: where Bindery's files are, and path confinement.
+  { dir: 'main/core', may: ['main/core', 'app'], packages: ['node'] },
+  ...CORE_FLOW.map(([name, may, packages]) => ({
+    dir: `main/core/${name}`,
+    may: [...core(name, ...may), 'main/core', 'app'],
+    packages: ['pure', 'node', ...packages],
+  })),
+  {
+    dir: 'main/worker',
+    may: ['main/worker', ...core('api', 'engine', 'media'), 'app'],
+    packages: ['pure', 'node'],
+  },
   {
     dir: 'main/bridge',
-    may: ['main/bridge', 'main/core', 'app'],
+    may: ['main/bridge', ...core('media'), 'main/core', 'app'],
     packages: ['pure', 'node', 'server'],
   },
   {
     dir: 'main/cli',
-    may: ['main/cli', 'main/bridge', 'main/worker', 'main/core', 'app'],
+    may: [
+      'main/cli',
+      'main/bridge',
+      'main/worker',
+      'main/core',
+      'app',
+      // `bindery preprocess` writes the tensors a pack's encoders are fed, as the engine makes them.
+      ...core('api', 'engine', 'vectors', 'encoders', 'packs', 'modalities', 'imagebind'),
+    ],
     packages: ['pure', 'node', 'terminal'],
   },
   {
     dir: 'main/electron',
-    may: ['main/electron', 'main/worker', 'main/core', 'app'],
+    may: ['main/electron', 'main/worker', ...core('engine', 'media'), 'main/core', 'app'],
     packages: ['pure', 'node', 'electron'],
   },
   { dir: 'main/preload', may: ['main/preload', 'app'], packages: ['pure', 'electron'] },
   { dir: 'renderer', may: ['renderer', 'app'], packages: ['pure', 'browser'] },
-  // Benchmarks generate their inputs with the tests' own media and vector generators (tests/support).
+  // Benchmarks and model tools measure and build the engine's parts one by one, so they reach all
+  // of core; benchmarks generate their inputs with the tests' generators (tests/support).
   {
     dir: 'bench',
-    may: ['bench', 'tests/support', 'models', 'main/core', 'app'],
+    may: [
+      'bench',
+      'tests/support',
+      'models',
+      'main/core',
+      ...CORE_FLOW.map(([n]) => `main/core/${n}`),
+      'app',
+    ],
     packages: ['pure', 'node', 'engine', 'tooling'],
   },
-  { dir: 'models', may: ['models', 'main/core', 'app'], packages: ['pure', 'node', 'engine', 'tooling'] },
+  {
+    dir: 'models',
+    may: ['models', 'main/core', ...CORE_FLOW.map(([n]) => `main/core/${n}`), 'app'],
+    packages: ['pure', 'node', 'engine', 'tooling'],
+  },
 ];
 
 const UNLAYERED = ['tests', 'tools', 'resources'];
@@ -77,7 +160,8 @@ const CONFIG_FILE = /(^|\/)[^/]+\.config\.(ts|js|mjs|cjs)$/;
 
 /** @param {string} rel a path relative to the repository root, with forward slashes */
 export function layerOf(rel) {
-  return LAYERS.find((l) => rel === l.dir || rel.startsWith(`${l.dir}/`)) ?? null;
+  const matches = LAYERS.filter((l) => rel === l.dir || rel.startsWith(`${l.dir}/`));
+  return matches.sort((a, b) => b.dir.length - a.dir.length)[0] ?? null;
 }
 
 /** The package a bare specifier names: `react-dom/client` → `react-dom`, `@a/b/c` → `@a/b`. */
@@ -99,14 +183,18 @@ export function violation(rel, spec) {
   const layer = layerOf(rel);
   if (!layer || UNLAYERED.some((d) => rel.startsWith(`${d}/`)) || CONFIG_FILE.test(rel)) return null;
   if (spec.startsWith('.')) {
-    const target = path.relative(ROOT, path.resolve(ROOT, path.dirname(rel), spec)).split(path.sep).join('/');
+    const target = path
+      .relative(ROOT, path.resolve(ROOT, path.dirname(rel), spec))
+      .split(path.sep)
+      .join('/');
     const to = layerOf(target);
     // An unlayered target (tests/support) is allowed by a `may` entry naming its folder.
     if (to ? layer.may.includes(to.dir) : layer.may.some((d) => target.startsWith(`${d}/`))) return null;
     return `${layer.dir}/ may not import ${to ? `${to.dir}/` : target} (it may import: ${layer.may.map((d) => `${d}/`).join(', ')})`;
   }
   const kind = kindOf(spec);
-  if (kind === null) return `${packageOf(spec)} is not categorised: add it to PACKAGES in tools/eslint-layers.js`;
+  if (kind === null)
+    return `${packageOf(spec)} is not categorised: add it to PACKAGES in tools/eslint-layers.js`;
   if (layer.packages.includes(kind) || layer.packages.includes(packageOf(spec))) return null;
   return `${packageOf(spec)} (${kind}) may not load in ${layer.dir}/ (allowed there: ${layer.packages.join(', ')})`;
 }

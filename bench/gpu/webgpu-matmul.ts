@@ -12,9 +12,9 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { mulberry32 } from '../../app/random.js';
-import { float32ToHalf } from '../../main/core/models/half.js';
-import { GraphBuilder, bytesOf, elemTypeCode, type ElemType } from '../../main/core/models/onnx/builder.js';
-import { NBITS_BLOCK, quantiseBlocks } from '../../main/core/models/imagebind/graphs.js';
+import { float32ToHalf } from '../../main/core/encoders/half.js';
+import { GraphBuilder, bytesOf, elemTypeCode, type ElemType } from '../../main/core/encoders/onnx-builder.js';
+import { NBITS_BLOCK, quantiseBlocks } from '../../main/core/packs/convert/graphs.js';
 
 /** 64 images of 257 tokens; a dry run elsewhere may set fewer rows and another provider. */
 const M = Number(process.env.MATMUL_ROWS ?? 64 * 257);

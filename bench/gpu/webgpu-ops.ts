@@ -10,7 +10,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { mulberry32 } from '../../app/random.js';
-import { GraphBuilder, type AttrValue } from '../../main/core/models/onnx/builder.js';
+import { GraphBuilder, type AttrValue } from '../../main/core/encoders/onnx-builder.js';
 import { maxAbsDiff } from '../../models/converter-check/compare.js';
 
 interface OpCase {

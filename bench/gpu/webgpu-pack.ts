@@ -8,13 +8,13 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { openCheckpoint } from '../../main/core/models/checkpoint/checkpoint.js';
-import type { ImageBindDims } from '../../main/core/models/imagebind/architecture.js';
-import { EXTERNAL_DATA_THRESHOLD, encoderEntry } from '../../main/core/models/imagebind/convert.js';
-import { buildTowerGraph } from '../../main/core/models/imagebind/graphs.js';
-import { IMAGEBIND_PACK_LICENCE } from '../../main/core/models/imagebind/pack-defaults.js';
-import { loadPack } from '../../main/core/models/pack.js';
-import { EncoderRuntime, itemsPerRun } from '../../main/core/models/runtime.js';
+import { openCheckpoint } from '../../main/core/packs/convert/checkpoint.js';
+import type { ImageBindDims } from '../../main/core/packs/convert/architecture.js';
+import { EXTERNAL_DATA_THRESHOLD, encoderEntry } from '../../main/core/packs/convert/convert.js';
+import { buildTowerGraph } from '../../main/core/packs/convert/graphs.js';
+import { IMAGEBIND_PACK_LICENCE } from '../../main/core/packs/convert/pack-defaults.js';
+import { loadPack } from '../../main/core/packs/pack.js';
+import { EncoderRuntime, itemsPerRun } from '../../main/core/encoders/runtime.js';
 import { cosine, formulaInput } from '../../models/converter-check/compare.js';
 
 const HUGE_VISION: ImageBindDims['towers']['vision'] = { width: 1280, blocks: 32, heads: 16 };

@@ -12,11 +12,11 @@ import path from 'node:path';
 import type { EncoderModality } from '../../app/modality.js';
 import { mulberry32 } from '../../app/random.js';
 import { maxAbsDiff } from '../../models/converter-check/compare.js';
-import { loadPack } from '../../main/core/models/pack.js';
-import { probeProvider } from '../../main/core/models/probe.js';
-import { defaultProviderOrder } from '../../main/core/models/providers.js';
-import { EncoderRuntime, ITEM_DIMS } from '../../main/core/models/runtime.js';
-import type { Tensor } from '../../main/core/preprocess/tensor.js';
+import { loadPack } from '../../main/core/packs/pack.js';
+import { probeProvider } from '../../main/core/encoders/probe.js';
+import { defaultProviderOrder } from '../../main/core/encoders/providers.js';
+import { EncoderRuntime, ITEM_DIMS } from '../../main/core/encoders/runtime.js';
+import type { Tensor } from '../../main/core/imagebind/tensor.js';
 
 function input(m: EncoderModality, batch: number): Tensor {
   const dims = [batch, ...ITEM_DIMS[m]];

@@ -11,10 +11,10 @@
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
-import { openCheckpoint } from '../../main/core/models/checkpoint/checkpoint.js';
-import type { ImageBindDims } from '../../main/core/models/imagebind/architecture.js';
-import { EXTERNAL_DATA_THRESHOLD } from '../../main/core/models/imagebind/convert.js';
-import { buildTowerGraph, type GraphForm, type Precision } from '../../main/core/models/imagebind/graphs.js';
+import { openCheckpoint } from '../../main/core/packs/convert/checkpoint.js';
+import type { ImageBindDims } from '../../main/core/packs/convert/architecture.js';
+import { EXTERNAL_DATA_THRESHOLD } from '../../main/core/packs/convert/convert.js';
+import { buildTowerGraph, type GraphForm, type Precision } from '../../main/core/packs/convert/graphs.js';
 import { cosine, formulaInput } from '../../models/converter-check/compare.js';
 
 /** Batches and variants may be narrowed for a focused run: VISION_BATCHES=8,32 VISION_ONLY=<name>,… */

@@ -2,7 +2,7 @@ import { realpath } from 'node:fs/promises';
 import path from 'node:path';
 import type { AppApi } from '../../app/api.js';
 import { ApiError } from '../../app/errors.js';
-import { isInside } from '../core/db/roots.js';
+import { isInside } from '../core/paths.js';
 import type { UploadStore } from './uploads.js';
 
 /** The API methods whose payload names files to read: search terms and the embed input. */

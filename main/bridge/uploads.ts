@@ -6,7 +6,7 @@ import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ApiError } from '../../app/errors.js';
-import { isInside } from '../core/db/roots.js';
+import { isInside } from '../core/paths.js';
 
 export interface UploadLimits {
   /** One upload's largest size. */

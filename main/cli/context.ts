@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { defaultCataloguePath } from '../core/paths.js';
-import type { EngineOptions } from '../core/engine.js';
+import type { EngineOptions } from '../core/engine/engine.js';
 import type { AppApi } from '../../app/api.js';
 import type { BackendName } from '../core/vectors/index.js';
 import { INPUT_KINDS, type InputKind } from '../../app/modality.js';
@@ -33,7 +33,7 @@ export function cataloguePath(g: GlobalOptions): string {
 /** The engine options the global flags ask for: one home for every command that opens an engine. */
 export async function engineOptions(g: GlobalOptions): Promise<EngineOptions> {
   // Loaded here, not at the top: `bindery --help` and usage errors never load onnxruntime.
-  const { parseProviderList } = await import('../core/models/providers.js');
+  const { parseProviderList } = await import('../core/encoders/providers.js');
   return {
     dbPath: cataloguePath(g),
     packDir: g.pack ? path.resolve(g.pack) : undefined,
@@ -51,14 +51,14 @@ export async function engineOptions(g: GlobalOptions): Promise<EngineOptions> {
  */
 export async function withService<T>(g: GlobalOptions, fn: (api: AppApi) => Promise<T>): Promise<T> {
   const options = await engineOptions(g);
-  const [{ Engine }, { CoreService }, { viaDispatch }] = await Promise.all([
-    import('../core/engine.js'),
-    import('../core/service.js'),
+  const [{ Engine }, { coreService }, { viaDispatch }] = await Promise.all([
+    import('../core/engine/engine.js'),
+    import('../core/api/service.js'),
     import('../../app/dispatch.js'),
   ]);
   const engine = await Engine.open(options);
   try {
-    const api = viaDispatch(new CoreService(engine));
+    const api = viaDispatch(coreService(engine));
     return await fn(api);
   } finally {
     await engine.close();

@@ -41,3 +41,9 @@ export function bundledTestPackDir(): string {
 export function bundledVocabPath(): string {
   return path.join(bundledTestPackDir(), 'bpe_simple_vocab_16e6.txt.gz');
 }
+
+/** Whether `child` is `parent` or lies under it (both absolute; no symlinks resolved here). */
+export function isInside(child: string, parent: string): boolean {
+  const rel = path.relative(parent, child);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}

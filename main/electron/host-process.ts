@@ -1,7 +1,7 @@
 import { ENGINE_OPTIONS_FLAG } from '../../app/transport.js';
 import { fork, type ChildProcess } from 'node:child_process';
 import type { UtilityProcess, utilityProcess as UtilityProcessModule } from 'electron';
-import type { EngineOptions } from '../core/engine.js';
+import type { EngineOptions } from '../core/engine/engine.js';
 import type { HostProcess, SpawnHost } from './engine-host.js';
 
 /**

@@ -1,6 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { Engine, type EngineOptions } from '../core/engine.js';
-import { CoreService } from '../core/service.js';
+import { Engine, type EngineOptions } from '../core/engine/engine.js';
+import { coreService } from '../core/api/service.js';
 import { hostEngine } from './host.js';
 
 /**
@@ -11,7 +11,7 @@ async function start(): Promise<void> {
   const port = parentPort!;
   try {
     const engine = await Engine.open(workerData as EngineOptions);
-    hostEngine(port, engine, new CoreService(engine), (code) => process.exit(code));
+    hostEngine(port, engine, coreService(engine), (code) => process.exit(code));
   } catch (e) {
     port.postMessage({ type: 'fatal', message: e instanceof Error ? e.message : String(e) });
   }

@@ -1,9 +1,9 @@
 import { MEDIA_VARIANTS, type AppApi } from '../../app/api.js';
 import { dispatch } from '../../app/dispatch.js';
 import { toApiError } from '../../app/errors.js';
-import type { Engine } from '../core/engine.js';
+import type { Engine } from '../core/engine/engine.js';
 import { MediaError, resolveMedia } from '../core/media/media.js';
-import type { CoreService } from '../core/service.js';
+import type { CoreService } from '../core/api/service.js';
 import type {
   HostMessage,
   HostRequest,

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import type { EngineOptions } from '../core/engine.js';
+import type { EngineOptions } from '../core/engine/engine.js';
 import { PortApiClient } from './client.js';
 import type { HostMessage } from './protocol.js';
 

@@ -1,6 +1,6 @@
 import { ENGINE_OPTIONS_FLAG } from '../../app/transport.js';
-import { Engine, type EngineOptions } from '../core/engine.js';
-import { CoreService } from '../core/service.js';
+import { Engine, type EngineOptions } from '../core/engine/engine.js';
+import { coreService } from '../core/api/service.js';
 import { hostEngine } from './host.js';
 import type { PortLike } from './protocol.js';
 
@@ -61,7 +61,7 @@ async function start(): Promise<void> {
     setTimeout(() => process.exit(1), 100);
     return;
   }
-  const { shutdown } = hostEngine(port, engine, new CoreService(engine), (code) => process.exit(code));
+  const { shutdown } = hostEngine(port, engine, coreService(engine), (code) => process.exit(code));
   // A forked Node child loses its parent when the IPC channel closes; Electron reaps utility processes itself.
   process.once('disconnect', () => shutdown(0));
 }

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { EncoderModality } from '../../app/modality.js';
-import type { Tensor } from '../../main/core/preprocess/tensor.js';
+import type { Tensor } from '../../main/core/imagebind/tensor.js';
 import { packageRoot } from '../../main/core/paths.js';
 import { formulaInput } from './compare.js';
 

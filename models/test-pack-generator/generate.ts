@@ -19,7 +19,7 @@ import path from 'node:path';
 import { runIfMain } from '../run-if-main.js';
 import { PackManifestSchema, type PackManifest } from '../../app/pack.js';
 import type { EncoderModality } from '../../app/modality.js';
-import type { Dim } from '../../main/core/models/onnx/builder.js';
+import type { Dim } from '../../main/core/encoders/onnx-builder.js';
 import { SeededGraph } from './random-weights.js';
 import { packageRoot } from '../../main/core/paths.js';
 

@@ -1,6 +1,6 @@
 import { mulberry32 } from '../../app/random.js';
-import { float32ToHalf } from '../../main/core/models/half.js';
-import { bytesOf, DT, GraphBuilder } from '../../main/core/models/onnx/builder.js';
+import { float32ToHalf } from '../../main/core/encoders/half.js';
+import { bytesOf, DT, GraphBuilder } from '../../main/core/encoders/onnx-builder.js';
 
 /**
  * Seeded random weights for the test pack. Everything here is pure: no clock, no Math.random, no

@@ -3,10 +3,10 @@ import { copyFile, cp, mkdir, readdir, stat, writeFile } from 'node:fs/promises'
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { AvailableModels, InstallResult, ModelSummary } from '../../app/api.js';
-import { convertCheckpoint } from '../../main/core/models/imagebind/convert.js';
-import { loadPack } from '../../main/core/models/pack.js';
-import { EncoderRuntime } from '../../main/core/models/runtime.js';
-import { readmeMatrices } from '../../main/core/models/selftest.js';
+import { convertCheckpoint } from '../../main/core/packs/convert/convert.js';
+import { loadPack } from '../../main/core/packs/pack.js';
+import { EncoderRuntime } from '../../main/core/encoders/runtime.js';
+import { readmeMatrices } from '../../main/core/packs/selftest.js';
 import { SMALL_GOLDEN_DIR } from '../../models/converter-check/golden.js';
 import { collect, jsonLines, runCli, startCli, tempDir, type CliResult } from '../support/cli.js';
 import { startPackServer, type PackServer } from '../support/pack-server.js';

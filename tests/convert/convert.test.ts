@@ -2,11 +2,11 @@ import { existsSync } from 'node:fs';
 import { copyFile, mkdir, open, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openCheckpoint, type Checkpoint } from '../../main/core/models/checkpoint/checkpoint.js';
-import { convertCheckpoint, type Conversion } from '../../main/core/models/imagebind/convert.js';
-import { NBITS_BLOCK, quantiseBlocks, type GraphForm } from '../../main/core/models/imagebind/graphs.js';
+import { openCheckpoint, type Checkpoint } from '../../main/core/packs/convert/checkpoint.js';
+import { convertCheckpoint, type Conversion } from '../../main/core/packs/convert/convert.js';
+import { NBITS_BLOCK, quantiseBlocks, type GraphForm } from '../../main/core/packs/convert/graphs.js';
 import type { Precision } from '../../app/pack.js';
-import { trimTokens } from '../../main/core/models/feeds.js';
+import { trimTokens } from '../../main/core/encoders/feeds.js';
 import { compareWithGolden } from '../../models/converter-check/check.js';
 import { goldenCases, goldenOutput, SMALL_GOLDEN_DIR } from '../../models/converter-check/golden.js';
 import { tempDir } from '../support/cli.js';
@@ -173,7 +173,7 @@ describe('converting the official architecture', () => {
   });
 
   it('puts weights past the threshold into one external-data file beside the graph', async () => {
-    const { EXTERNAL_DATA_THRESHOLD } = await import('../../main/core/models/imagebind/convert.js');
+    const { EXTERNAL_DATA_THRESHOLD } = await import('../../main/core/packs/convert/convert.js');
     expect(EXTERNAL_DATA_THRESHOLD).toBeLessThan(2 ** 31);
     expect(fp32.conv.manifest.encoders.vision!.externalData).toEqual([]);
   });

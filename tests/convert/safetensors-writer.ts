@@ -1,6 +1,6 @@
 import { open } from 'node:fs/promises';
-import type { Checkpoint } from '../../main/core/models/checkpoint/checkpoint.js';
-import { float32ToHalf } from '../../main/core/models/half.js';
+import type { Checkpoint } from '../../main/core/packs/convert/checkpoint.js';
+import { float32ToHalf } from '../../main/core/encoders/half.js';
 
 /**
  * Writes a checkpoint's tensors as safetensors (for tests): optionally in F16/BF16, and with its

@@ -4,11 +4,11 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { QueryInput } from '../../app/query.js';
-import { Engine } from '../../main/core/engine.js';
-import { runFfmpeg } from '../../main/core/preprocess/ffmpeg.js';
+import { Engine } from '../../main/core/engine/engine.js';
+import { runFfmpeg } from '../../main/core/codecs/ffmpeg.js';
 import { API_SCHEMAS, type AppApi } from '../../app/api.js';
 import { viaDispatch } from '../../app/dispatch.js';
-import { CoreService } from '../../main/core/service.js';
+import { coreService } from '../../main/core/api/service.js';
 import { copyTestPack } from '../support/pack-server.js';
 
 /**
@@ -41,7 +41,7 @@ beforeAll(async () => {
   await runFfmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=15:duration=5', '-f', 'lavfi',
     '-i', 'sine=duration=5', '-c:v', 'libx264', '-c:a', 'aac', '-shortest', lib('b', 'clip.mp4')]);
   engine = await Engine.open({ dbPath: path.join(dir, 'catalogue.db'), backend: 'quant' });
-  service = viaDispatch(new CoreService(engine));
+  service = viaDispatch(coreService(engine));
   await service.addRoot({ path: lib('a') });
   await service.addRoot({ path: lib('b') });
   const summary = await service.index({});
@@ -132,7 +132,7 @@ describe('pack promotion in-process', () => {
     const packB = await copyTestPack(path.join(dir, 'pack-b'), 'pack-b', 'Pack B');
     await engine.close();
     engine = await Engine.open({ dbPath: path.join(dir, 'catalogue.db'), backend: 'quant', packDir: packB });
-    service = viaDispatch(new CoreService(engine));
+    service = viaDispatch(coreService(engine));
     let st = await service.status();
     expect(st.model.id).toBe('pack-b');
     expect(st.servingModel).toBe('bindery-test-pack');

@@ -2,10 +2,10 @@ import { mkdir, readFile, rm, symlink, unlink, writeFile } from 'node:fs/promise
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeImage } from '../support/synth-media.js';
-import { Engine } from '../../main/core/engine.js';
+import { Engine } from '../../main/core/engine/engine.js';
 import { resolveMedia } from '../../main/core/media/media.js';
 import { viaDispatch } from '../../app/dispatch.js';
-import { CoreService } from '../../main/core/service.js';
+import { coreService } from '../../main/core/api/service.js';
 import { mediaUrl, parseMediaUrl } from '../../app/transport.js';
 import { createMediaHandler } from '../../main/electron/media-protocol.js';
 import { tempDir } from '../support/cli.js';
@@ -38,7 +38,7 @@ beforeAll(async () => {
     await writeImage(path.join(lib, name), seed, 640, 480);
   }
   engine = await Engine.open({ dbPath: path.join(dir, 'catalogue.db') });
-  const api = viaDispatch(new CoreService(engine));
+  const api = viaDispatch(coreService(engine));
   await api.addRoot({ path: lib });
   const summary = await api.index({});
   expect(summary.indexed).toBe(3);

@@ -5,9 +5,9 @@ import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EncoderModality } from '../../app/modality.js';
-import { loadPack, type LoadedPack } from '../../main/core/models/pack.js';
-import { EncoderRuntime } from '../../main/core/models/runtime.js';
-import type { Tensor } from '../../main/core/preprocess/tensor.js';
+import { loadPack, type LoadedPack } from '../../main/core/packs/pack.js';
+import { EncoderRuntime } from '../../main/core/encoders/runtime.js';
+import type { Tensor } from '../../main/core/imagebind/tensor.js';
 import { REPO_ROOT } from '../support/paths.js';
 
 /**

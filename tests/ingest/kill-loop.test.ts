@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeLibrary } from '../support/synth-media.js';
 import { mulberry32 } from '../../app/random.js';
-import { childrenDieWithUs } from '../../main/core/preprocess/tied-spawn.js';
+import { childrenDieWithUs } from '../../main/core/codecs/tied-spawn.js';
 import { expectEveryFileOnce } from '../support/catalogue.js';
 import { collect, runCli, startCli, tempDir } from '../support/cli.js';
 

@@ -10,7 +10,7 @@ import {
   writeTestPack,
 } from '../../models/test-pack-generator/generate.js';
 import { mulberry32 } from '../../app/random.js';
-import { halfBits as toHalfBits } from '../../main/core/models/half.js';
+import { halfBits as toHalfBits } from '../../main/core/encoders/half.js';
 import { seedFrom } from '../../models/test-pack-generator/random-weights.js';
 import { BPE_VOCAB, TEST_PACK_DIR } from '../support/paths.js';
 

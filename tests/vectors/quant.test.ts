@@ -5,17 +5,17 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusteredVectors, exactTopK, heldOutQueries, randomUnitVectors } from '../support/vector-data.js';
 import { mulberry32 } from '../../app/random.js';
-import { IdSlots } from '../../main/core/vectors/id-slots.js';
+import { IdSlots } from '../../main/core/vectors/quant/id-slots.js';
 import {
   defaultBackend,
   openVectorIndex,
   type VectorHit,
   type VectorIndex,
 } from '../../main/core/vectors/index.js';
-import { Kernels, SPLIT_MIN_CODES } from '../../main/core/vectors/kernels.js';
-import { descendingOrder } from '../../main/core/vectors/quant-backend.js';
-import { DEFAULT_SEED, Quantizer } from '../../main/core/vectors/quantizer.js';
-import { sketchBytes, sketchCosine, writeSketch } from '../../main/core/vectors/sketch.js';
+import { Kernels, SPLIT_MIN_CODES } from '../../main/core/vectors/quant/kernels.js';
+import { descendingOrder } from '../../main/core/vectors/quant/backend.js';
+import { DEFAULT_SEED, Quantizer } from '../../main/core/vectors/quant/quantizer.js';
+import { sketchBytes, sketchCosine, writeSketch } from '../../main/core/vectors/quant/sketch.js';
 
 /**
  * The quantized backend beyond the contract suite: the fast path (Hamming cut, estimate,

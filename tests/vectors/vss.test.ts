@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { exactTopK, randomUnitVectors } from '../support/vector-data.js';
-import { defaultShardRows, parseFactory } from '../../main/core/vectors/faiss-factory.js';
+import { defaultShardRows, parseFactory } from '../../main/core/vectors/vss/faiss-factory.js';
 import { availableBackends, loadVectorExtensions, openVectorIndex } from '../../main/core/vectors/index.js';
 
 /** sqlite-vss specifics: sharding, factories, and pins of the extension quirks the backend works around. */

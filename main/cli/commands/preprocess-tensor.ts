@@ -1,11 +1,11 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { InputKind } from '../../../app/modality.js';
-import { loadPack } from '../../core/models/pack.js';
+import { loadPack } from '../../core/packs/pack.js';
 import { bundledTestPackDir } from '../../core/paths.js';
-import { prepareInput } from '../../core/preprocess/inputs.js';
-import { tensorBytes, type Tensor } from '../../core/preprocess/tensor.js';
-import { ClipTokenizer } from '../../core/preprocess/text.js';
+import { prepareInput } from '../../core/modalities/inputs.js';
+import { tensorBytes, type Tensor } from '../../core/imagebind/tensor.js';
+import { ClipTokenizer } from '../../core/imagebind/text.js';
 import { UsageError } from '../context.js';
 
 /** Kinds ImageBind embeds one item at a time: the file's tensor has no batch axis. */

@@ -1,8 +1,8 @@
 import type { EncoderModality } from '../../../app/modality.js';
 import { meanDirection } from '../../../app/vector-math.js';
-import type { SegmentSpec } from '../db/contents.js';
+import type { SegmentSpec } from '../../../app/modality.js';
 import type { WriterPack } from './ports.js';
-import type { EncodeWork } from './decode.js';
+import type { EncodeWork } from '../modalities/segments.js';
 import type { Prepared } from './prepare.js';
 
 export interface SegmentVector {

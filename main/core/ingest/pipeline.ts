@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { emptySummary, type IndexProgress, type IndexSummary } from '../../../app/indexing.js';
-import { collectGarbage } from '../db/contents.js';
+import { collectGarbage } from '../catalogue/contents.js';
 import {
   keepUnreachable,
   markUnseenMissing,
@@ -10,8 +10,8 @@ import {
   requeueFailed,
   type QueuedJob,
   missingCount,
-} from '../db/files.js';
-import { listRoots, recordScanProblems, setRootStatus, type RootRow } from '../db/roots.js';
+} from '../catalogue/files.js';
+import { listRoots, recordScanProblems, setRootStatus, type RootRow } from '../catalogue/roots.js';
 import type { IngestPorts } from './ports.js';
 import { encodeBatch } from './encode.js';
 import { prepareJob, type Prepared } from './prepare.js';

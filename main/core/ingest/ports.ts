@@ -1,6 +1,6 @@
-import type { Db } from '../db/open.js';
-import type { LoadedPack } from '../models/pack.js';
-import type { EncoderRuntime } from '../models/runtime.js';
+import type { Db } from '../catalogue/open.js';
+import type { LoadedPack } from '../packs/pack.js';
+import type { EncoderRuntime } from '../encoders/runtime.js';
 import type { VectorIndex } from '../vectors/index.js';
 
 /** The pack new content is embedded with: what decode, encode and write need of it. */

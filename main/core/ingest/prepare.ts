@@ -1,9 +1,9 @@
 import { stat } from 'node:fs/promises';
 import type { MediaKind } from '../../../app/modality.js';
-import { contentByHash, isEmbedded } from '../db/contents.js';
-import type { QueuedJob } from '../db/files.js';
+import { contentByHash, isEmbedded } from '../catalogue/contents.js';
+import type { QueuedJob } from '../catalogue/files.js';
 import type { IngestPorts } from './ports.js';
-import { decodeFile, type Decoded } from './decode.js';
+import { decodeFile, type Decoded } from '../modalities/segments.js';
 import { contentHash } from './hash.js';
 import { errorText } from './scan.js';
 import { sniffFile } from './sniff.js';

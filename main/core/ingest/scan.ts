@@ -1,8 +1,8 @@
 import type { Dir } from 'node:fs';
 import { opendir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { SeenFile } from '../db/files.js';
-import type { ScanProblem, ScanSkip } from '../db/roots.js';
+import type { SeenFile } from '../catalogue/files.js';
+import type { ScanProblem, ScanSkip } from '../catalogue/roots.js';
 
 /**
  * The paths a walk could not read (their files are kept, like an unplugged drive's) and those it

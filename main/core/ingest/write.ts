@@ -1,7 +1,13 @@
 import type { MediaKind } from '../../../app/modality.js';
 import { emptySummary, type IndexSummary } from '../../../app/indexing.js';
-import { isEmbedded, markEmbedded, putEmbedding, upsertContent, upsertSegment } from '../db/contents.js';
-import { hasMissingTwin, markFailed, markIndexed } from '../db/files.js';
+import {
+  isEmbedded,
+  markEmbedded,
+  putEmbedding,
+  upsertContent,
+  upsertSegment,
+} from '../catalogue/contents.js';
+import { hasMissingTwin, markFailed, markIndexed } from '../catalogue/files.js';
 import type { IngestPorts } from './ports.js';
 import type { Encoded } from './encode.js';
 

@@ -4,11 +4,11 @@ import sharp from 'sharp';
 import type { MediaVariant } from '../../../app/api.js';
 import { ApiError } from '../../../app/errors.js';
 import type { MediaKind } from '../../../app/modality.js';
-import type { Db } from '../db/open.js';
-import { mediaRow, type MediaRow } from '../db/files.js';
-import { isInside } from '../db/roots.js';
-import { ffTime, inputPath, probeMedia, runFfmpeg } from '../preprocess/ffmpeg.js';
-import { thumbnail } from '../preprocess/image-decode.js';
+import type { Db } from '../catalogue/open.js';
+import { mediaRow, type MediaRow } from '../catalogue/files.js';
+import { isInside } from '../paths.js';
+import { ffTime, inputPath, probeMedia, runFfmpeg } from '../codecs/ffmpeg.js';
+import { thumbnail } from '../codecs/image-decode.js';
 
 export const THUMB_SIDE = 320;
 

@@ -1,9 +1,9 @@
 import { ApiError } from '../../../app/errors.js';
 import type { Query, SearchHit, SearchResponse } from '../../../app/query.js';
 import { combine, dot } from '../../../app/vector-math.js';
-import { getEmbedding, segmentsByIds, type SegmentRow } from '../db/contents.js';
-import { filesOfContents, segmentIdsMatching, type FileRef } from '../db/search-reads.js';
-import type { Engine } from '../engine.js';
+import { getEmbedding, segmentsByIds, type SegmentRow } from '../catalogue/contents.js';
+import { filesOfContents, segmentIdsMatching, type FileRef } from '../catalogue/search-reads.js';
+import type { Engine } from '../engine/engine.js';
 import type { VectorHit } from '../vectors/index.js';
 import type { TermEncoder } from './term-encoder.js';
 

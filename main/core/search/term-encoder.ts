@@ -3,10 +3,10 @@ import { ApiError } from '../../../app/errors.js';
 import { ENCODER_FOR_INPUT, type InputKind } from '../../../app/modality.js';
 import type { QueryTerm } from '../../../app/query.js';
 import { meanDirection } from '../../../app/vector-math.js';
-import { getEmbedding } from '../db/contents.js';
-import type { Engine, PackHandle } from '../engine.js';
-import { prepareInput } from '../preprocess/inputs.js';
-import { ClipTokenizer } from '../preprocess/text.js';
+import { getEmbedding } from '../catalogue/contents.js';
+import type { Engine, PackHandle } from '../engine/engine.js';
+import { prepareInput } from '../modalities/inputs.js';
+import { ClipTokenizer } from '../imagebind/text.js';
 
 const CACHE_SIZE = 256;
 

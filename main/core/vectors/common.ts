@@ -66,7 +66,7 @@ export function* chunks<T>(items: readonly T[], size: number): Generator<T[]> {
 
 /**
  * Runs `fn` in a transaction of its own, or inside the caller's when one is open. No nested
- * SAVEPOINT is used: sqlite-vss cannot roll one back (see vss-backend.ts), so an error must
+ * SAVEPOINT is used: sqlite-vss cannot roll one back (see vss/backend.ts), so an error must
  * reach the caller, whose rollback then undoes everything, the extension's buffers included.
  */
 export function atomically(db: Db, fn: () => void): void {

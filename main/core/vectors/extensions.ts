@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import * as sqliteVec from 'sqlite-vec';
 import * as sqliteVssModule from 'sqlite-vss';
-import { simdSupported } from './kernels.js';
+import { simdSupported } from './quant/kernels.js';
 import type { BackendName, Db } from './types.js';
 
 /** sqlite-vss 0.1.2 exports these path helpers but its typings omit them. */

@@ -26,7 +26,7 @@ export function tableFloats(db: Db, table: string, dim: number): FloatLoader {
 
 /**
  * The catalogue's canonical vectors (`embeddings(segment_id, model_id, vector)`, see
- * main/core/db/migrations.ts), so that the index stores no second copy of 4 KB per vector.
+ * main/core/catalogue/migrations.ts), so that the index stores no second copy of 4 KB per vector.
  * Measured at 100k 1024-d rows (mmap on): 500 random vectors in 9 ms, against 3.4 ms from the
  * index's own rowid table, as WITHOUT ROWID rows of 4 KB are slower to reach.
  */

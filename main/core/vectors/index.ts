@@ -1,16 +1,16 @@
 import { assertDim, assertName, IndexMeta } from './common.js';
 import { availableBackends, loadVectorExtensions } from './extensions.js';
-import { QuantIndex } from './quant-backend.js';
+import { QuantIndex } from './quant/backend.js';
 import type { BackendName, Db, OpenVectorIndexOptions, VectorIndex } from './types.js';
-import { VecIndex } from './vec-backend.js';
-import { VssIndex } from './vss-backend.js';
+import { VecIndex } from './vec/backend.js';
+import { VssIndex } from './vss/backend.js';
 
 /**
  * The vector index (docs/architecture.md §3): one interface, three backends whose tables live in the
  * catalogue file. The index is derived from the canonical embeddings and can always be rebuilt.
  *  - 'quant': 1-bit codes in memory, a SIMD Hamming cut (two threads from 256k codes), an
  *    asymmetric estimate, re-ranking from int8 sketches and exact float cosines for the top
- *    (quant-backend.ts). Pure JavaScript and WebAssembly, so it runs everywhere;
+ *    (quant/backend.ts). Pure JavaScript and WebAssembly, so it runs everywhere;
  *    recall@10 ≥ 0.95 by default, the fastest at 100k and the only backend within the 1M
  *    budgets (docs/vector-index.md).
  *  - 'vec' (sqlite-vec): exact brute force, runs everywhere (Windows included), cheap writes.

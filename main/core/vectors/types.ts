@@ -76,7 +76,7 @@ export interface OpenVectorIndexOptions {
    * embeddingFloats in floats.ts) it stores codes only. Part of the index's identity.
    */
   floats?: FloatLoader;
-  /** 'quant' only: candidates re-ranked (by sketch) per search (default: see quant-backend.ts). */
+  /** 'quant' only: candidates re-ranked (by sketch) per search (default: see quant/backend.ts). */
   rerank?: number;
   /** 'quant' only: seed of the random rotation (default DEFAULT_SEED); part of the index's identity. */
   seed?: number;

@@ -1,0 +1,41 @@
+import type { AppApi } from '../../../app/api.js';
+import type { Engine } from '../engine/engine.js';
+import { indexingApi } from './indexing.js';
+import { libraryApi } from './library.js';
+import { mediaApi } from './media.js';
+import { packsApi } from './packs.js';
+import { searchApi } from './search.js';
+import { statusApi } from './status.js';
+
+/** AppApi as the core implements it, plus what its hosts call once at start. */
+export interface CoreService extends AppApi {
+  warmUp(): Promise<void>;
+}
+
+/**
+ * The core's AppApi, composed from one group per concern (docs/architecture.md §1): library,
+ * indexing, search, packs, status and media. Each group is a plain object of methods, so the
+ * composition is their union, and TypeScript checks here that together they are all of AppApi.
+ * Reached only through app/dispatch.ts, which parses every request once.
+ */
+export function coreService(engine: Engine): CoreService {
+  const library = libraryApi(engine);
+  const indexing = indexingApi(engine);
+  const packs = packsApi(engine, indexing.reembedInBackground);
+  const status = statusApi(engine, {
+    listRoots: library.listRoots,
+    failures: library.failures,
+    isRunning: indexing.isRunning,
+    verification: packs.verification,
+  });
+  const service: CoreService = {
+    ...library,
+    ...indexing.api,
+    ...searchApi(engine),
+    ...packs.api,
+    ...status,
+    ...mediaApi(engine),
+  };
+  indexing.reembedInBackground();
+  return service;
+}
