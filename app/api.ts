@@ -7,10 +7,11 @@ import {
   type IndexProgress,
   type IndexSummary,
 } from './indexing.js';
-import { ENCODER_MODALITIES, INPUT_KINDS, MEDIA_KINDS } from './modality.js';
+import { DATE_SOURCES, ENCODER_MODALITIES, INPUT_KINDS, MEDIA_KINDS } from './modality.js';
 import { PRECISIONS } from './pack.js';
 import {
   FileTermSchema,
+  FiltersSchema,
   QuerySchema,
   SearchResponseSchema,
   TextTermSchema,
@@ -107,6 +108,8 @@ export const StatusSchema = z.object({
   }),
   roots: z.array(RootInfoSchema),
   indexing: z.boolean(),
+  /** The library folders are watched: changes are indexed without being asked. */
+  watching: z.boolean(),
 });
 export type Status = z.infer<typeof StatusSchema>;
 
@@ -118,6 +121,13 @@ export const FileInfoSchema = z.object({
   error: z.string().nullable(),
   size: z.number().int(),
   mtimeMs: z.number(),
+  /** Its date (capture time from its bytes, else its mtime) and where that came from. */
+  takenMs: z.number(),
+  dateSource: z.enum(DATE_SOURCES),
+  /** Where it was taken, when its bytes say (GPS). */
+  place: z.object({ lat: z.number(), lon: z.number() }).nullable(),
+  /** Its library folder is not reachable now (an unplugged drive). */
+  offline: z.boolean(),
   durationS: z.number().nullable(),
   rootId: z.number().int(),
   segments: z.array(
@@ -257,6 +267,47 @@ export const IndexRequestSchema = z
   .object({ retryFailed: z.boolean().default(false), skipScan: z.boolean().default(false) })
   .strict();
 export const EmptyRequestSchema = z.object({}).strict();
+
+export const LibrarySettingsSchema = z
+  .object({
+    /** Pass over thumbnail caches, recycle bins and NAS clutter (Thumbs.db, @eaDir, …) when scanning. */
+    ignoreJunk: z.boolean(),
+  })
+  .strict();
+export type LibrarySettings = z.infer<typeof LibrarySettingsSchema>;
+export const SetSettingsRequestSchema = LibrarySettingsSchema.partial().strict();
+
+/** A place in the timeline: items strictly older than this one (newest first, then by id). */
+export const TimelineCursorSchema = z
+  .object({ takenMs: z.number().int(), fileId: z.number().int().positive() })
+  .strict();
+export const BrowseRequestSchema = z
+  .object({
+    limit: z.number().int().min(1).max(1000).default(200),
+    after: TimelineCursorSchema.optional(),
+    filters: FiltersSchema.default({}),
+  })
+  .strict();
+export const TimelineItemSchema = z.object({
+  fileId: z.number().int(),
+  path: z.string(),
+  kind: z.enum(MEDIA_KINDS),
+  size: z.number().int(),
+  takenMs: z.number(),
+  dateSource: z.enum(DATE_SOURCES),
+  durationS: z.number().nullable(),
+  offline: z.boolean(),
+});
+export type TimelineItem = z.infer<typeof TimelineItemSchema>;
+export const TimelinePageSchema = z.object({
+  items: z.array(TimelineItemSchema),
+  /** Pass as `after` for the next page; null at the oldest file. */
+  next: TimelineCursorSchema.nullable(),
+  /** Files passing the filters, for the scrollbar. */
+  total: z.number().int(),
+});
+export type TimelinePage = z.infer<typeof TimelinePageSchema>;
+
 export const StatusRequestSchema = z.object({ loadEncoders: z.boolean().optional() }).strict();
 
 export interface AppApi {
@@ -291,6 +342,10 @@ export interface AppApi {
   setModelMirror(req: z.input<typeof MirrorRequestSchema>): Promise<AvailableModels>;
   /** Runs an installed pack's self-test again; a pack that passes becomes verified. */
   selfTestModel(req: z.input<typeof ModelIdRequestSchema>): Promise<ModelSummary>;
+  /** The library as a timeline, newest first (capture time, else mtime), a page at a time. */
+  browse(req: z.input<typeof BrowseRequestSchema>): Promise<TimelinePage>;
+  settings(): Promise<LibrarySettings>;
+  setSettings(req: z.input<typeof SetSettingsRequestSchema>): Promise<LibrarySettings>;
 }
 
 /** Request and response schemas per method: the transports validate both directions with these. */
@@ -314,6 +369,9 @@ export const API_SCHEMAS = {
   cancelModelInstall: { request: EmptyRequestSchema, response: z.object({ cancelled: z.boolean() }) },
   setModelMirror: { request: MirrorRequestSchema, response: AvailableModelsSchema },
   selfTestModel: { request: ModelIdRequestSchema, response: ModelSummarySchema },
+  browse: { request: BrowseRequestSchema, response: TimelinePageSchema },
+  settings: { request: EmptyRequestSchema, response: LibrarySettingsSchema },
+  setSettings: { request: SetSettingsRequestSchema, response: LibrarySettingsSchema },
 } as const;
 
 export type ApiMethod = keyof typeof API_SCHEMAS;

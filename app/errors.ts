@@ -9,6 +9,8 @@ export type ApiErrorCode =
   | 'unsupported'
   /** The request clashes with what is going on (a pack in use, an install already running). */
   | 'conflict'
+  /** The file's library folder is not reachable now (an unplugged drive, an unmounted share). */
+  | 'offline'
   /** The user stopped it (an install). */
   | 'cancelled'
   | 'failed';
@@ -55,6 +57,7 @@ export const HTTP_STATUS: Record<ApiErrorCode, number> = {
   not_found: 404,
   unsupported: 415,
   conflict: 409,
+  offline: 503,
   cancelled: 409,
   failed: 500,
 };

@@ -21,6 +21,18 @@ export interface SegmentSpec {
   crop?: string;
 }
 
+/** Where a file's date comes from: its own bytes (EXIF, the container, tags) or its mtime. */
+export const DATE_SOURCES = ['exif', 'container', 'tags', 'mtime'] as const;
+export type DateSource = (typeof DATE_SOURCES)[number];
+
+/** When and where a file's bytes say it was captured (main/core/codecs/capture.ts); null when they do not say. */
+export interface CaptureFacts {
+  takenMs: number | null;
+  source: Exclude<DateSource, 'mtime'> | null;
+  lat: number | null;
+  lon: number | null;
+}
+
 export const MEDIA_KINDS = ['image', 'audio', 'video'] as const;
 export type MediaKind = (typeof MEDIA_KINDS)[number];
 

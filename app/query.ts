@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { INPUT_KINDS, MEDIA_KINDS } from './modality.js';
+import { DATE_SOURCES, INPUT_KINDS, MEDIA_KINDS } from './modality.js';
 
 /**
  * A query is a weighted list of terms; its vector is normalize(Σ wᵢ·eᵢ), ImageBind's embedding
@@ -46,16 +46,26 @@ export const QueryTermSchema = z.discriminatedUnion('modality', [
 ]);
 export type QueryTerm = z.infer<typeof QueryTermSchema>;
 
+const latitude = z.number().min(-90).max(90);
+const longitude = z.number().min(-180).max(180);
+export const BoundingBoxSchema = z
+  .object({ south: latitude, west: longitude, north: latitude, east: longitude })
+  .strict()
+  .refine((b) => b.south <= b.north, { message: 'south must not be above north', path: ['south'] });
+export type BoundingBox = z.infer<typeof BoundingBoxSchema>;
+
 export const FiltersSchema = z
   .object({
     kinds: z.array(z.enum(MEDIA_KINDS)).min(1).optional(),
     roots: z.array(z.number().int().positive()).min(1).optional(),
     pathPrefix: z.string().min(1).optional(),
-    /** Modification time range, ms since the epoch. */
+    /** The file's date range, ms since the epoch: its capture time, else its mtime (`dateSource`). */
     dateFrom: z.number().int().optional(),
     dateTo: z.number().int().optional(),
     minBytes: z.number().int().nonnegative().optional(),
     maxBytes: z.number().int().nonnegative().optional(),
+    /** Where photos and videos were taken (GPS); west > east crosses the antimeridian. */
+    bbox: BoundingBoxSchema.optional(),
   })
   .strict();
 export type Filters = z.infer<typeof FiltersSchema>;
@@ -67,6 +77,8 @@ export const QuerySchema = z
     /** files: one row per file (its best moment); segments: every matching moment. */
     level: z.enum(['files', 'segments']).default('files'),
     filters: FiltersSchema.default({}),
+    /** score: best match first; date: the k best matches, newest first. */
+    sort: z.enum(['score', 'date']).default('score'),
   })
   .strict()
   .refine((q) => q.terms.some((t) => t.weight !== 0), {
@@ -89,6 +101,11 @@ export const SearchHitSchema = z.object({
   copies: z.number().int().nonnegative(),
   size: z.number().int(),
   mtimeMs: z.number(),
+  /** The file's date: its capture time when its bytes state one, else its mtime. */
+  takenMs: z.number(),
+  dateSource: z.enum(DATE_SOURCES),
+  /** Its library folder is not reachable (an unplugged drive): still found, not openable now. */
+  offline: z.boolean(),
 });
 export type SearchHit = z.infer<typeof SearchHitSchema>;
 

@@ -28,6 +28,9 @@ export const API_METHODS = [
   'cancelModelInstall',
   'setModelMirror',
   'selfTestModel',
+  'browse',
+  'settings',
+  'setSettings',
 ] as const;
 export type ApiMethodName = (typeof API_METHODS)[number];
 

@@ -31,7 +31,7 @@ export const PACKAGES = {
     'exifr',
     'fft.js',
     'entities',
-    'chokidar',
+    '@parcel/watcher',
   ],
   /** The loopback server of `bindery serve`. */
   server: ['ws'],
@@ -44,6 +44,7 @@ export const PACKAGES = {
   /** Build, test and benchmark tools: never shipped in the app's runtime code. */
   tooling: [
     '@eslint/js',
+    'chokidar',
     '@testing-library/dom',
     '@testing-library/react',
     '@vitejs/plugin-react',
@@ -70,7 +71,7 @@ export const PACKAGES = {
  */
 const CORE_FLOW = [
   ['catalogue', [], ['better-sqlite3']],
-  ['codecs', [], ['sharp', 'libheif-js']],
+  ['codecs', [], ['sharp', 'libheif-js', 'exifr']],
   ['imagebind', ['codecs'], ['fft.js', 'entities']],
   ['modalities', ['imagebind', 'codecs'], []],
   ['encoders', ['imagebind'], ['onnxruntime-node', 'onnx-proto']],
@@ -80,7 +81,7 @@ const CORE_FLOW = [
   [
     'ingest',
     ['catalogue', 'modalities', 'encoders', 'packs', 'vectors', 'codecs'],
-    ['file-type', 'hash-wasm', 'chokidar', 'exifr'],
+    ['file-type', 'hash-wasm', '@parcel/watcher'],
   ],
   ['engine', ['catalogue', 'encoders', 'packs', 'vectors', 'ingest'], []],
   ['search', ['catalogue', 'engine', 'imagebind', 'modalities', 'encoders', 'vectors'], []],

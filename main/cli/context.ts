@@ -2,6 +2,7 @@ import path from 'node:path';
 import { defaultCataloguePath } from '../core/paths.js';
 import type { EngineOptions } from '../core/engine/engine.js';
 import type { AppApi } from '../../app/api.js';
+import type { CoreService } from '../core/api/service.js';
 import type { BackendName } from '../core/vectors/index.js';
 import { INPUT_KINDS, type InputKind } from '../../app/modality.js';
 
@@ -49,7 +50,10 @@ export async function engineOptions(g: GlobalOptions): Promise<EngineOptions> {
  * app/dispatch.ts like IPC, HTTP and the worker port do, so the CLI accepts, refuses and answers
  * exactly as they do.
  */
-export async function withService<T>(g: GlobalOptions, fn: (api: AppApi) => Promise<T>): Promise<T> {
+export async function withService<T>(
+  g: GlobalOptions,
+  fn: (api: AppApi, host: Pick<CoreService, 'watch'>) => Promise<T>,
+): Promise<T> {
   const options = await engineOptions(g);
   const [{ Engine }, { coreService }, { viaDispatch }] = await Promise.all([
     import('../core/engine/engine.js'),
@@ -58,8 +62,8 @@ export async function withService<T>(g: GlobalOptions, fn: (api: AppApi) => Prom
   ]);
   const engine = await Engine.open(options);
   try {
-    const api = viaDispatch(coreService(engine));
-    return await fn(api);
+    const service = coreService(engine);
+    return await fn(viaDispatch(service), { watch: service.watch });
   } finally {
     await engine.close();
   }

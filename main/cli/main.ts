@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { registerBench } from './commands/bench-cmd.js';
 import { registerEmbed } from './commands/embed-cmd.js';
 import { registerIndex } from './commands/index-cmd.js';
+import { registerWatch } from './commands/watch-cmd.js';
 import { registerLibrary } from './commands/library.js';
 import { registerModels } from './commands/models-cmd.js';
 import { registerPreprocess } from './commands/preprocess-cmd.js';
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   const g = () => program.opts<GlobalOptions>();
   registerLibrary(program, g);
   registerIndex(program, g);
+  registerWatch(program, g);
   registerSearch(program, g);
   registerStatus(program, g);
   registerModels(program, g);

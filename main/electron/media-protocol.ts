@@ -1,3 +1,4 @@
+import { ApiError, HTTP_STATUS } from '../../app/errors.js';
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { MediaVariant } from '../../app/api.js';
@@ -16,10 +17,11 @@ export type MediaResolver = (fileId: number, variant: MediaVariant) => Promise<S
 
 const KNOWN_STATUS = new Set([400, 403, 404, 415, 503]);
 
-/** A resolver failure as an HTTP status: MediaError (403/404/415) and the host's replies keep theirs. */
+/** A resolver failure as an HTTP status: MediaError's own, else its ApiError code's (the host's replies). */
 export function statusOf(e: unknown): number {
-  const status = (e as { status?: unknown } | null)?.status;
-  return typeof status === 'number' && KNOWN_STATUS.has(status) ? status : 500;
+  const own = (e as { status?: unknown } | null)?.status;
+  const status = typeof own === 'number' ? own : e instanceof ApiError ? HTTP_STATUS[e.code] : 500;
+  return KNOWN_STATUS.has(status) ? status : 500;
 }
 
 const text = (status: number, body: string) =>

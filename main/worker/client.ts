@@ -12,6 +12,7 @@ const MEDIA_CODES = {
   404: 'not_found',
   415: 'unsupported',
   500: 'failed',
+  503: 'offline',
 } as const;
 
 type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
@@ -47,7 +48,7 @@ export class PortApiClient implements AppApi {
   /**
    * A library file by opaque id, resolved by the engine host (resolveMedia: catalogued, under a
    * library folder, its thumbnail made there). Rejects with an ApiError whose code carries the
-   * status: forbidden, not_found, unsupported, invalid_request or failed.
+   * status: forbidden, not_found, unsupported, offline, invalid_request or failed.
    */
   resolveMedia(fileId: number, variant: MediaVariant): Promise<ServedFile> {
     const id = this.nextId++;

@@ -10,8 +10,9 @@ import { hostEngine } from './host.js';
 async function start(): Promise<void> {
   const port = parentPort!;
   try {
-    const engine = await Engine.open(workerData as EngineOptions);
-    hostEngine(port, engine, coreService(engine), (code) => process.exit(code));
+    const opts = workerData as EngineOptions;
+    const engine = await Engine.open(opts);
+    hostEngine(port, engine, coreService(engine), (code) => process.exit(code), opts);
   } catch (e) {
     port.postMessage({ type: 'fatal', message: e instanceof Error ? e.message : String(e) });
   }

@@ -32,21 +32,25 @@ export function serveApi(port: PortLike, api: AppApi): void {
 /**
  * The one engine host, for the worker thread of `bindery serve` and the utility process of the app
  * alike: the API, media by id (so every transport serves files the same way, with the engine's
- * own catalogue connection and thumbnails off the HTTP and UI threads), warm-up, and a shutdown
- * that stops an indexing run at a job boundary before the catalogue closes.
+ * own catalogue connection and thumbnails off the HTTP and UI threads), warm-up, watching the
+ * library when asked, and a shutdown that stops the watcher and an indexing run at a job boundary
+ * before the catalogue closes.
  */
 export function hostEngine(
   port: PortLike,
   engine: Engine,
   service: CoreService,
   exit: (code: number) => void,
+  opts: { watchLibrary?: boolean } = {},
 ): { shutdown(code: number): void } {
   let closing = false;
+  const watching = opts.watchLibrary ? service.watch().catch(() => null) : Promise.resolve(null);
   const shutdown = (code: number): void => {
     if (closing) return;
     closing = true;
-    void service
-      .cancelIndex()
+    void watching
+      .then((stop) => stop?.())
+      .then(() => service.cancelIndex())
       .catch(() => undefined)
       .then(() => engine.close())
       .finally(() => exit(code));

@@ -19,7 +19,7 @@ export type HostMessage =
 export type MediaRequest = { type: 'media'; id: number; fileId: number; variant: MediaVariant };
 export type MediaReply =
   | { type: 'media'; id: number; ok: true; file: ServedFile }
-  | { type: 'media'; id: number; ok: false; status: 400 | 403 | 404 | 415 | 500; message: string };
+  | { type: 'media'; id: number; ok: false; status: 400 | 403 | 404 | 415 | 500 | 503; message: string };
 export type ShutdownRequest = { type: 'shutdown' };
 
 /** The part of MessagePort / parentPort / utilityProcess both sides need. */

@@ -47,21 +47,28 @@ export function engineOptionsFromArgv(argv: readonly string[]): EngineOptions {
   if (!arg) throw new Error(`no engine options (pass ${ENGINE_OPTIONS_FLAG}<json>)`);
   const opts = JSON.parse(arg.slice(ENGINE_OPTIONS_FLAG.length)) as Partial<EngineOptions>;
   if (typeof opts?.dbPath !== 'string' || !opts.dbPath) throw new Error('engine options need a dbPath');
-  return { ...opts, dbPath: opts.dbPath, backgroundReembed: opts.backgroundReembed ?? true };
+  return {
+    ...opts,
+    dbPath: opts.dbPath,
+    backgroundReembed: opts.backgroundReembed ?? true,
+    watchLibrary: opts.watchLibrary ?? true,
+  };
 }
 
 async function start(): Promise<void> {
   const port = parentPortLike();
   let engine: Engine;
+  let opts: EngineOptions;
   try {
-    engine = await Engine.open(engineOptionsFromArgv(process.argv));
+    opts = engineOptionsFromArgv(process.argv);
+    engine = await Engine.open(opts);
   } catch (e) {
     port.postMessage({ type: 'fatal', message: e instanceof Error ? e.message : String(e) });
     // Let the message flush, then exit so the shell sees a failed start rather than a silent host.
     setTimeout(() => process.exit(1), 100);
     return;
   }
-  const { shutdown } = hostEngine(port, engine, coreService(engine), (code) => process.exit(code));
+  const { shutdown } = hostEngine(port, engine, coreService(engine), (code) => process.exit(code), opts);
   // A forked Node child loses its parent when the IPC channel closes; Electron reaps utility processes itself.
   process.once('disconnect', () => shutdown(0));
 }

@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useMemo, useReducer, useState } from 'react';
+import type { Status } from '../../app/api.js';
 import type { SearchHit } from '../../app/query.js';
 import type { BinderyClient } from './api/client.js';
 import { ClientProvider } from './api/context.js';
@@ -93,6 +94,53 @@ function useWindowBehaviour() {
   useSearchShortcut();
 }
 
+/** Indexing progress and the status it keeps fresh (polled while indexing runs). */
+function useLibraryState(client: BinderyClient) {
+  const [progress, resetProgress] = useIndexProgress(client);
+  const live = Boolean(progress && LIVE_PHASES.has(progress.phase));
+  const { status, error: statusError, refresh } = useStatus(client, live);
+  // A run that ended (one the user started, or the watcher's) changed the library: show it now.
+  useEffect(() => {
+    if (progress && !LIVE_PHASES.has(progress.phase)) void refresh();
+  }, [progress, refresh]);
+  return { progress, resetProgress, status, statusError, refresh };
+}
+
+/** "More / less like this" from the preview: the result becomes a chip and the preview closes. */
+function useMoreLike(
+  client: BinderyClient,
+  dispatch: (a: ChipAction) => void,
+  setPreview: (h: SearchHit | null) => void,
+) {
+  return useCallback(
+    (hit: SearchHit, weight: number) => {
+      segmentChip(client, hit, weight, dispatch);
+      setPreview(null);
+    },
+    [client, dispatch, setPreview],
+  );
+}
+
+/** The timeline's entries as the preview steps through them once one is opened. */
+function useTimelinePreview(setPreview: (h: SearchHit) => void) {
+  const [timelineHits, setTimelineHits] = useState<readonly SearchHit[]>([]);
+  const openFromTimeline = useCallback(
+    (hit: SearchHit, all: readonly SearchHit[]) => {
+      setTimelineHits(all);
+      setPreview(hit);
+    },
+    [setPreview],
+  );
+  return { timelineHits, openFromTimeline };
+}
+
+/** Changes whenever the library does (files indexed or gone, folders offline): the timeline reloads. */
+function libraryKey(status: Status | null): string {
+  if (!status) return '';
+  const { indexed, missing } = status.files;
+  return `${indexed}:${missing}:${status.roots.map((r) => `${r.id}${r.status}`).join(',')}`;
+}
+
 export interface AppProps {
   client: BinderyClient;
   initialChips?: Chip[];
@@ -153,9 +201,7 @@ function PreviewHost({
 }
 
 export function App({ client, initialChips = [], initialOptions }: AppProps) {
-  const [progress, resetProgress] = useIndexProgress(client);
-  const live = Boolean(progress && LIVE_PHASES.has(progress.phase));
-  const { status, error: statusError, refresh } = useStatus(client, live);
+  const { progress, resetProgress, status, statusError, refresh } = useLibraryState(client);
   const connection = useConnection(client);
   const q = useQuery(client, initialChips, initialOptions);
   const hits = q.search.response?.results ?? [];
@@ -165,13 +211,8 @@ export function App({ client, initialChips = [], initialOptions }: AppProps) {
   useEffect(() => setActive(-1), [q.resetKey]);
   useWindowBehaviour();
   const open = useCallback((i: number) => setPreview(hits[i] ?? null), [hits]);
-  const moreLike = useCallback(
-    (hit: SearchHit, weight: number) => {
-      segmentChip(client, hit, weight, q.dispatch);
-      setPreview(null);
-    },
-    [client, q.dispatch],
-  );
+  const { timelineHits, openFromTimeline } = useTimelinePreview(setPreview);
+  const moreLike = useMoreLike(client, q.dispatch, setPreview);
   const roots = status?.roots ?? [];
   return (
     <ClientProvider client={client}>
@@ -205,6 +246,13 @@ export function App({ client, initialChips = [], initialOptions }: AppProps) {
               onActiveChange={setActive}
               onOpen={open}
               onRetry={q.bumpSearch}
+              timeline={{
+                filters: q.options.filters,
+                refreshKey: libraryKey(status),
+                activeIndex: active,
+                onActiveChange: setActive,
+                onOpen: openFromTimeline,
+              }}
             />
           </main>
         </div>
@@ -213,7 +261,7 @@ export function App({ client, initialChips = [], initialOptions }: AppProps) {
           <PreviewHost
             preview={preview}
             setPreview={setPreview}
-            hits={hits}
+            hits={q.request ? hits : timelineHits}
             search={q.search}
             setActive={setActive}
             onMoreLike={moreLike}

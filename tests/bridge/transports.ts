@@ -43,8 +43,14 @@ export interface Served {
 }
 
 /** `bindery serve --json` as a real process; resolves once it printed its URL. */
-export async function serve(db: string, extra: string[] = []): Promise<Served> {
-  const child = startCli(['--db', db, 'serve', '--json', ...extra]);
+export async function serve(
+  db: string,
+  extra: string[] = [],
+  opts: { watch?: boolean } = {},
+): Promise<Served> {
+  // The contract is the API's: unless asked, no watcher starts runs of its own between a test's calls.
+  const watch = opts.watch ? [] : ['--no-watch'];
+  const child = startCli(['--db', db, 'serve', '--json', ...watch, ...extra]);
   const done = collect(child);
   const line = await new Promise<string>((resolve, reject) => {
     let out = '';

@@ -254,6 +254,7 @@ describe('utility-entry helpers', () => {
     ).toEqual({
       dbPath: '/d/c.db',
       backgroundReembed: true,
+      watchLibrary: true,
     });
     expect(() => utilityEntry.engineOptionsFromArgv(['x'])).toThrow(/engine options/);
     expect(() => utilityEntry.engineOptionsFromArgv([`${ENGINE_OPTIONS_FLAG}{}`])).toThrow(/dbPath/);

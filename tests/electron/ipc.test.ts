@@ -74,6 +74,9 @@ const VALID: Record<ApiMethod, unknown> = {
   cancelModelInstall: {},
   setModelMirror: { url: 'http://127.0.0.1:8000/' },
   selfTestModel: { id: 'imagebind-huge-fp16' },
+  browse: {},
+  settings: {},
+  setSettings: { ignoreJunk: true },
 };
 const METHODS = Object.keys(API_SCHEMAS) as ApiMethod[];
 

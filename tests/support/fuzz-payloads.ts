@@ -32,7 +32,9 @@ export const VALID_REQUESTS: Record<ApiMethod, Record<string, unknown>> = {
       dateTo: 1,
       minBytes: 0,
       maxBytes: 10,
+      bbox: { south: 40, west: -10, north: 50, east: 10 },
     },
+    sort: 'date',
   },
   failures: {},
   fileInfo: { fileId: 3 },
@@ -52,6 +54,9 @@ export const VALID_REQUESTS: Record<ApiMethod, Record<string, unknown>> = {
   cancelModelInstall: {},
   setModelMirror: { url: 'http://127.0.0.1:8000/' },
   selfTestModel: { id: 'imagebind-huge-fp16' },
+  browse: { limit: 50, after: { takenMs: 1_600_000_000_000, fileId: 7 }, filters: { kinds: ['image'] } },
+  settings: {},
+  setSettings: { ignoreJunk: false },
 };
 
 export interface FuzzCase {
@@ -177,7 +182,10 @@ function randomMutation(valid: unknown, rnd: () => number): unknown {
     );
   let out = valid;
   for (let i = 0; i < 1 + Math.floor(rnd() * 3); i++) {
-    const { path } = nodes[Math.floor(rnd() * nodes.length)];
+    // Paths of the payload as mutated so far: an earlier mutation may have replaced a parent.
+    const now = [...walk(out)].filter((n) => n.path.length > 0);
+    if (now.length === 0) break;
+    const { path } = now[Math.floor(rnd() * now.length)];
     out = setAt(out, path, RANDOM_LEAVES[Math.floor(rnd() * RANDOM_LEAVES.length)]);
   }
   return out;

@@ -75,7 +75,7 @@ function barView(): View {
   };
 }
 
-function summaryLine(s: IndexSummary): string {
+export function summaryLine(s: IndexSummary): string {
   return `indexed ${s.indexed} · unchanged ${s.skipped} · moved ${s.moved} · failed ${s.failed} · removed ${s.removed} · segments embedded ${s.embedded}`;
 }
 

@@ -10,6 +10,7 @@ interface ServeFlags {
   port: string;
   token?: string;
   json?: boolean;
+  watch: boolean;
 }
 
 export function registerServe(program: Command, g: () => GlobalOptions): void {
@@ -24,6 +25,7 @@ export function registerServe(program: Command, g: () => GlobalOptions): void {
     .option('--port <n>', 'port (0 picks a free one)', '0')
     .option('--token <token>', 'access token (default: $BINDERY_TOKEN or a random one)')
     .option('--json', 'print {"url","pageUrl","token"} as one JSON line')
+    .option('--no-watch', 'do not watch the library folders (index only when asked)')
     .action(async (o: ServeFlags) => {
       const opts = g();
       if (!isLoopback(o.host)) {
@@ -37,7 +39,12 @@ export function registerServe(program: Command, g: () => GlobalOptions): void {
         import('../../worker/spawn-thread.js'),
         import('../../bridge/server.js'),
       ]);
-      const engine = await startEngineThread({ dbPath, ...rest, backgroundReembed: true });
+      const engine = await startEngineThread({
+        dbPath,
+        ...rest,
+        backgroundReembed: true,
+        watchLibrary: o.watch,
+      });
       const rendererDir = path.join(packageRoot(), 'renderer', 'dist');
       const bridge = await startBridge({
         api: engine.api,

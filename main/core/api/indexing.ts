@@ -1,7 +1,8 @@
 import type { IndexRequestSchema } from '../../../app/api.js';
 import type { IndexProgress, IndexSummary } from '../../../app/indexing.js';
 import type { Engine } from '../engine/engine.js';
-import { indexLibrary } from '../ingest/pipeline.js';
+import { indexLibrary, type IndexOptions } from '../ingest/pipeline.js';
+import { LibraryWatcher, type WatchOptions } from '../ingest/watch.js';
 import type { Req } from './parsed.js';
 
 /**
@@ -11,22 +12,27 @@ import type { Req } from './parsed.js';
 export function indexingApi(engine: Engine) {
   const listeners = new Set<(p: IndexProgress) => void>();
   let running: { promise: Promise<IndexSummary>; abort: AbortController } | null = null;
+  let watcher: LibraryWatcher | null = null;
+
+  function run(opts: Omit<IndexOptions, 'signal' | 'onProgress'>): Promise<IndexSummary> {
+    if (running) return running.promise;
+    const abort = new AbortController();
+    const promise = indexLibrary(engine.ingestPorts(), {
+      ...opts,
+      signal: abort.signal,
+      onProgress: (p) => listeners.forEach((l) => l(p)),
+    })
+      .then((r) => r.summary)
+      .finally(() => {
+        running = null;
+      });
+    running = { promise, abort };
+    return promise;
+  }
 
   const api = {
     async index(opts: Req<typeof IndexRequestSchema>): Promise<IndexSummary> {
-      if (running) return running.promise;
-      const abort = new AbortController();
-      const promise = indexLibrary(engine.ingestPorts(), {
-        ...opts,
-        signal: abort.signal,
-        onProgress: (p) => listeners.forEach((l) => l(p)),
-      })
-        .then((r) => r.summary)
-        .finally(() => {
-          running = null;
-        });
-      running = { promise, abort };
-      return promise;
+      return run(opts);
     },
 
     async cancelIndex(): Promise<{ cancelled: boolean }> {
@@ -44,6 +50,17 @@ export function indexingApi(engine: Engine) {
   return {
     api,
     isRunning: (): boolean => running !== null,
+    isWatching: (): boolean => watcher !== null,
+    /** Watches the library folders until stopped (serve, the app, `bindery watch`). */
+    async watch(opts: WatchOptions = {}): Promise<() => Promise<void>> {
+      const w = new LibraryWatcher(engine.db, run, opts);
+      watcher = w;
+      await w.start();
+      return async () => {
+        if (watcher === w) watcher = null;
+        await w.stop();
+      };
+    },
     /** While a newly chosen pack catches up, the library is re-embedded without blocking anyone. */
     reembedInBackground(): void {
       if (!engine.backgroundReembed || engine.serving === engine.active) return;

@@ -1,17 +1,38 @@
-import type { FileInfo, Failure, RootInfo, Status } from '../../../app/api.js';
-import type { AddRootRequestSchema, FileIdRequestSchema, RemoveRootRequestSchema } from '../../../app/api.js';
+import type {
+  AddRootRequestSchema,
+  BrowseRequestSchema,
+  Failure,
+  FileIdRequestSchema,
+  FileInfo,
+  LibrarySettings,
+  RemoveRootRequestSchema,
+  RootInfo,
+  SetSettingsRequestSchema,
+  Status,
+  TimelinePage,
+} from '../../../app/api.js';
 import { ApiError } from '../../../app/errors.js';
 import { collectGarbage, segmentsOfContent } from '../catalogue/contents.js';
-import {
-  failures as listFailures,
-  fileWithDuration,
-  rootFileCounts,
-  rootFileTotal,
-} from '../catalogue/files.js';
+import { failures as listFailures, fileDetail, rootFileCounts, rootFileTotal } from '../catalogue/files.js';
 import { addRoot, getRoot, listRoots, removeRoot, scanProblems, type RootRow } from '../catalogue/roots.js';
 import type { Engine } from '../engine/engine.js';
+import { timelinePage, type TimelineRow } from '../catalogue/search-reads.js';
+import { librarySettings, setLibrarySettings } from '../catalogue/settings.js';
 import { checkLibraryFolder } from '../ingest/folders.js';
 import type { Req } from './parsed.js';
+
+function timelineItem(r: TimelineRow): TimelinePage['items'][number] {
+  return {
+    fileId: r.id,
+    path: r.path,
+    kind: r.kind,
+    size: r.size,
+    takenMs: r.taken_ms,
+    dateSource: r.taken_source,
+    durationS: r.duration_s,
+    offline: r.offline === 1,
+  };
+}
 
 export type FileCounts = Status['files'];
 export const zeroCounts = (): FileCounts => ({ pending: 0, indexed: 0, failed: 0, missing: 0 });
@@ -61,8 +82,26 @@ export function libraryApi(engine: Engine) {
       return listFailures(db).map((f) => ({ fileId: f.id, path: f.path, error: f.error ?? 'unknown error' }));
     },
 
+    async browse({ limit, after, filters }: Req<typeof BrowseRequestSchema>): Promise<TimelinePage> {
+      const { rows, total } = timelinePage(db, filters, limit, after);
+      const last = rows.length === limit ? rows[rows.length - 1] : undefined;
+      return {
+        items: rows.map(timelineItem),
+        next: last ? { takenMs: last.taken_ms, fileId: last.id } : null,
+        total,
+      };
+    },
+
+    async settings(): Promise<LibrarySettings> {
+      return librarySettings(db);
+    },
+
+    async setSettings(change: Req<typeof SetSettingsRequestSchema>): Promise<LibrarySettings> {
+      return setLibrarySettings(db, change);
+    },
+
     async fileInfo({ fileId }: Req<typeof FileIdRequestSchema>): Promise<FileInfo> {
-      const f = fileWithDuration(db, fileId);
+      const f = fileDetail(db, fileId);
       if (!f) throw new ApiError('not_found', `no file with id ${fileId}`);
       return {
         fileId: f.id,
@@ -72,6 +111,10 @@ export function libraryApi(engine: Engine) {
         error: f.error,
         size: f.size,
         mtimeMs: f.mtime_ms,
+        takenMs: f.taken_ms,
+        dateSource: f.taken_source,
+        place: f.lat !== null && f.lon !== null ? { lat: f.lat, lon: f.lon } : null,
+        offline: f.offline === 1,
         durationS: f.duration_s,
         rootId: f.root_id,
         segments: f.content_id ? segmentsOfContent(db, f.content_id) : [],

@@ -1,5 +1,6 @@
 import type { AppApi } from '../../../app/api.js';
 import type { Engine } from '../engine/engine.js';
+import type { WatchOptions } from '../ingest/watch.js';
 import { indexingApi } from './indexing.js';
 import { libraryApi } from './library.js';
 import { mediaApi } from './media.js';
@@ -10,6 +11,8 @@ import { statusApi } from './status.js';
 /** AppApi as the core implements it, plus what its hosts call once at start. */
 export interface CoreService extends AppApi {
   warmUp(): Promise<void>;
+  /** Watches the library folders and indexes changes by itself; resolves to a stop function. */
+  watch(opts?: WatchOptions): Promise<() => Promise<void>>;
 }
 
 /**
@@ -26,6 +29,7 @@ export function coreService(engine: Engine): CoreService {
     listRoots: library.listRoots,
     failures: library.failures,
     isRunning: indexing.isRunning,
+    isWatching: indexing.isWatching,
     verification: packs.verification,
   });
   const service: CoreService = {
@@ -35,6 +39,7 @@ export function coreService(engine: Engine): CoreService {
     ...packs.api,
     ...status,
     ...mediaApi(engine),
+    watch: indexing.watch,
   };
   indexing.reembedInBackground();
   return service;

@@ -12,6 +12,7 @@ export interface StatusSources {
   listRoots(): Promise<RootInfo[]>;
   failures(): Promise<Failure[]>;
   isRunning(): boolean;
+  isWatching(): boolean;
   verification(id: string): { verified: boolean; selftest: string | null };
 }
 
@@ -64,6 +65,7 @@ export function statusApi(engine: Engine, from: StatusSources) {
         vectors: { backend: stats.backend, count: stats.count, dim: stats.dim, shards: stats.shards },
         roots: await from.listRoots(),
         indexing: from.isRunning(),
+        watching: from.isWatching(),
       };
     },
   };

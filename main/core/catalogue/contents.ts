@@ -1,4 +1,4 @@
-import type { MediaKind, SegmentSpec } from '../../../app/modality.js';
+import type { CaptureFacts, MediaKind, SegmentSpec } from '../../../app/modality.js';
 import type { Db } from './open.js';
 import { statement } from './statements.js';
 
@@ -20,16 +20,17 @@ export function contentByHash(db: Db, hash: string): { id: number; kind: MediaKi
 /** Returns the content id for a hash, creating the row the first time the content is seen. */
 export function upsertContent(
   db: Db,
-  hash: string,
-  size: number,
-  kind: MediaKind,
-  durationS: number | null,
+  content: { hash: string; size: number; kind: MediaKind; durationS: number | null; capture: CaptureFacts },
 ): number {
+  const { hash, size, kind, durationS, capture: c } = content;
   statement(
     db,
-    `INSERT INTO contents (hash, size, kind, duration_s) VALUES (?, ?, ?, ?)
-     ON CONFLICT (hash) DO UPDATE SET duration_s = COALESCE(excluded.duration_s, duration_s)`,
-  ).run(hash, size, kind, durationS);
+    `INSERT INTO contents (hash, size, kind, duration_s, taken_ms, taken_source, lat, lon)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (hash) DO UPDATE SET duration_s = COALESCE(excluded.duration_s, duration_s),
+       taken_ms = COALESCE(excluded.taken_ms, taken_ms), taken_source = COALESCE(excluded.taken_source, taken_source),
+       lat = COALESCE(excluded.lat, lat), lon = COALESCE(excluded.lon, lon)`,
+  ).run(hash, size, kind, durationS, c.takenMs, c.source, c.lat, c.lon);
   return contentByHash(db, hash)!.id;
 }
 
@@ -140,14 +141,16 @@ export function segmentsOfContent(db: Db, contentId: number): SegmentSummary[] {
 }
 
 /**
- * Deletes missing files of online roots, then every content no file refers to any more, and
- * returns the segment ids whose vectors the caller must drop from the vector indexes.
+ * Deletes missing files of online roots (those missing for at least `missingForMs`: a watcher
+ * keeps a moved file's content until its new path has been seen), then every content no file
+ * refers to any more, and returns the segment ids whose vectors the caller must drop.
  */
-export function collectGarbage(db: Db): number[] {
+export function collectGarbage(db: Db, missingForMs = 0): number[] {
   statement(
     db,
-    `DELETE FROM files WHERE status = 'missing' AND root_id IN (SELECT id FROM roots WHERE status = 'online')`,
-  ).run();
+    `DELETE FROM files WHERE status = 'missing' AND updated_at <= ?
+        AND root_id IN (SELECT id FROM roots WHERE status = 'online')`,
+  ).run(Date.now() - missingForMs);
   const orphanSegments = statement(
     db,
     `SELECT s.id FROM segments s WHERE s.content_id NOT IN

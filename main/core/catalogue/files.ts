@@ -1,4 +1,5 @@
-import type { MediaKind } from '../../../app/modality.js';
+import type { DateSource, MediaKind } from '../../../app/modality.js';
+import path from 'node:path';
 import type { Db } from './open.js';
 import { statement } from './statements.js';
 
@@ -14,6 +15,8 @@ export interface FileRow {
   kind: MediaKind | null;
   status: FileStatus;
   error: string | null;
+  taken_ms: number;
+  taken_source: DateSource;
 }
 
 export interface SeenFile {
@@ -35,9 +38,9 @@ export function recordSeen(db: Db, rootId: number, scanId: number, f: SeenFile):
   if (!row) {
     const { lastInsertRowid } = statement(
       db,
-      `INSERT INTO files (root_id, path, size, mtime_ms, status, scan_id, updated_at)
-         VALUES (?, ?, ?, ?, 'pending', ?, ?)`,
-    ).run(rootId, f.path, f.size, Math.round(f.mtimeMs), scanId, now);
+      `INSERT INTO files (root_id, path, size, mtime_ms, taken_ms, status, scan_id, updated_at)
+         VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)`,
+    ).run(rootId, f.path, f.size, Math.round(f.mtimeMs), Math.round(f.mtimeMs), scanId, now);
     enqueue(db, Number(lastInsertRowid));
     return 'new';
   }
@@ -84,11 +87,27 @@ export function markUnseenMissing(db: Db, rootId: number, scanId: number): numbe
   ).run(Date.now(), rootId, scanId).changes;
 }
 
+/** The file's date becomes its content's capture time when the bytes state one, else its mtime. */
+/**
+ * Files at `target` or under it (a deleted file or folder, as a watcher reports it) become missing
+ * at once; they leave results now and the catalogue at a later garbage pass. Returns how many.
+ */
+export function markMissingAt(db: Db, target: string): number {
+  const prefix = target.endsWith(path.sep) ? target : target + path.sep;
+  return statement(
+    db,
+    `UPDATE files SET status = 'missing', updated_at = ?
+      WHERE (path = ? OR substr(path, 1, ?) = ?) AND status != 'missing'`,
+  ).run(Date.now(), target, prefix.length, prefix).changes;
+}
+
 export function markIndexed(db: Db, fileId: number, contentId: number, kind: MediaKind): void {
   statement(
     db,
-    `UPDATE files SET content_id = ?, kind = ?, status = 'indexed', error = NULL, updated_at = ? WHERE id = ?`,
-  ).run(contentId, kind, Date.now(), fileId);
+    `UPDATE files SET content_id = c.id, kind = ?, status = 'indexed', error = NULL, updated_at = ?,
+       taken_ms = COALESCE(c.taken_ms, files.mtime_ms), taken_source = COALESCE(c.taken_source, 'mtime')
+     FROM (SELECT id, taken_ms, taken_source FROM contents WHERE id = ?) AS c WHERE files.id = ?`,
+  ).run(kind, Date.now(), contentId, fileId);
   statement(db, 'DELETE FROM jobs WHERE file_id = ?').run(fileId);
 }
 
@@ -212,14 +231,20 @@ export function indexedContentCount(db: Db): number {
 }
 
 /** One file's row with its content's duration. */
-export function fileWithDuration(
-  db: Db,
-  fileId: number,
-): (FileRow & { duration_s: number | null }) | undefined {
+/** A file with what its content knows (duration, place) and whether its folder is reachable. */
+export type FileDetail = FileRow & {
+  duration_s: number | null;
+  lat: number | null;
+  lon: number | null;
+  offline: 0 | 1;
+};
+
+export function fileDetail(db: Db, fileId: number): FileDetail | undefined {
   return statement(
     db,
-    `SELECT f.*, c.duration_s FROM files f LEFT JOIN contents c ON c.id = f.content_id WHERE f.id = ?`,
-  ).get(fileId) as (FileRow & { duration_s: number | null }) | undefined;
+    `SELECT f.*, c.duration_s, c.lat, c.lon, r.status = 'offline' AS offline
+       FROM files f JOIN roots r ON r.id = f.root_id LEFT JOIN contents c ON c.id = f.content_id WHERE f.id = ?`,
+  ).get(fileId) as FileDetail | undefined;
 }
 
 /** What serving a file's bytes needs: its path, its folder, its kind, its content hash (thumbnails). */

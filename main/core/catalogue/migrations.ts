@@ -87,6 +87,21 @@ export const MIGRATIONS: readonly string[] = [
     created_at INTEGER NOT NULL
   );
   `,
+  /* 2: capture time and place (docs/architecture.md §2, "Dates") */ `
+  -- What the bytes say: EXIF DateTimeOriginal with its offset, a container's creation_time, an
+  -- audio date tag; and GPS. Null when they say nothing.
+  ALTER TABLE contents ADD COLUMN taken_ms INTEGER;
+  ALTER TABLE contents ADD COLUMN taken_source TEXT;
+  ALTER TABLE contents ADD COLUMN lat REAL;
+  ALTER TABLE contents ADD COLUMN lon REAL;
+
+  -- A file's date as filters and the timeline use it: its content's capture time, else its mtime
+  -- (source 'mtime'). Kept on the file, so date order is one index.
+  ALTER TABLE files ADD COLUMN taken_ms INTEGER;
+  ALTER TABLE files ADD COLUMN taken_source TEXT NOT NULL DEFAULT 'mtime';
+  UPDATE files SET taken_ms = mtime_ms;
+  CREATE INDEX files_status_taken ON files(status, taken_ms);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

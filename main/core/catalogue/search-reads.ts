@@ -1,4 +1,4 @@
-import type { MediaKind } from '../../../app/modality.js';
+import type { DateSource, MediaKind } from '../../../app/modality.js';
 import type { Filters } from '../../../app/query.js';
 import type { Db } from './open.js';
 import { statement } from './statements.js';
@@ -20,6 +20,9 @@ export interface FileRef {
   kind: MediaKind;
   size: number;
   mtime_ms: number;
+  taken_ms: number;
+  taken_source: DateSource;
+  offline: 0 | 1;
 }
 
 /** The WHERE clause (over `files f`) shared by pre-filtering segments and choosing which path to show. */
@@ -39,8 +42,8 @@ function fileFilterClause(filters: Filters): SqlClause {
     params.push(filters.pathPrefix.length, filters.pathPrefix);
   }
   const range: [keyof Filters, string][] = [
-    ['dateFrom', 'f.mtime_ms >= ?'],
-    ['dateTo', 'f.mtime_ms <= ?'],
+    ['dateFrom', 'f.taken_ms >= ?'],
+    ['dateTo', 'f.taken_ms <= ?'],
     ['minBytes', 'f.size >= ?'],
     ['maxBytes', 'f.size <= ?'],
   ];
@@ -49,6 +52,12 @@ function fileFilterClause(filters: Filters): SqlClause {
       parts.push(sql);
       params.push(filters[key] as number);
     }
+  }
+  if (filters.bbox) {
+    const { south, west, north, east } = filters.bbox;
+    const lon = west <= east ? 'c.lon BETWEEN ? AND ?' : '(c.lon >= ? OR c.lon <= ?)';
+    parts.push(`f.content_id IN (SELECT c.id FROM contents c WHERE c.lat BETWEEN ? AND ? AND ${lon})`);
+    params.push(south, north, west, east);
   }
   return { sql: parts.join(' AND '), params };
 }
@@ -63,7 +72,10 @@ export function segmentIdsMatching(db: Db, filters: Filters): number[] {
   ).all(...where.params) as number[];
 }
 
-/** The indexed paths of each content that pass the filters, oldest row first (stable across runs). */
+/**
+ * The indexed paths of each content that pass the filters: reachable ones first (a copy on an
+ * unplugged drive is shown only when no other is), then oldest row first (stable across runs).
+ */
 export function filesOfContents(
   db: Db,
   contentIds: readonly number[],
@@ -72,10 +84,46 @@ export function filesOfContents(
   const where = fileFilterClause(filters);
   const rows = statement(
     db,
-    `SELECT f.content_id, f.id, f.path, f.kind, f.size, f.mtime_ms FROM files f
-      WHERE f.content_id IN (SELECT value FROM json_each(?)) AND ${where.sql} ORDER BY f.id`,
+    `SELECT f.content_id, f.id, f.path, f.kind, f.size, f.mtime_ms, f.taken_ms, f.taken_source,
+            r.status = 'offline' AS offline
+       FROM files f JOIN roots r ON r.id = f.root_id
+      WHERE f.content_id IN (SELECT value FROM json_each(?)) AND ${where.sql}
+      ORDER BY r.status = 'offline', f.id`,
   ).all(JSON.stringify(contentIds), ...where.params) as (FileRef & { content_id: number })[];
   const out = new Map<number, FileRef[]>();
   for (const { content_id, ...file } of rows) out.set(content_id, [...(out.get(content_id) ?? []), file]);
   return out;
+}
+
+export interface TimelineRow extends FileRef {
+  duration_s: number | null;
+}
+
+/**
+ * A page of the library newest first (the file's date, then id, so pages never overlap or skip),
+ * after `after` when given, through the files_status_taken index; and how many files pass.
+ */
+export function timelinePage(
+  db: Db,
+  filters: Filters,
+  limit: number,
+  after?: { takenMs: number; fileId: number },
+): { rows: TimelineRow[]; total: number } {
+  const where = fileFilterClause(filters);
+  const page = after ? ' AND (f.taken_ms < ? OR (f.taken_ms = ? AND f.id < ?))' : '';
+  const rows = statement(
+    db,
+    `SELECT f.id, f.path, f.kind, f.size, f.mtime_ms, f.taken_ms, f.taken_source, c.duration_s,
+            r.status = 'offline' AS offline
+       FROM files f JOIN roots r ON r.id = f.root_id LEFT JOIN contents c ON c.id = f.content_id
+      WHERE ${where.sql}${page} ORDER BY f.taken_ms DESC, f.id DESC LIMIT ?`,
+  ).all(
+    ...where.params,
+    ...(after ? [after.takenMs, after.takenMs, after.fileId] : []),
+    limit,
+  ) as TimelineRow[];
+  const total = statement(db, `SELECT count(*) FROM files f WHERE ${where.sql}`, 'pluck').get(
+    ...where.params,
+  ) as number;
+  return { rows, total };
 }

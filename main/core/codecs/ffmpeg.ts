@@ -222,6 +222,8 @@ export interface VideoStreamInfo {
 export interface MediaProbe {
   durationS: number;
   formatName: string;
+  /** The container's tags, then its streams' (keys lower-cased): dates, locations (codecs/capture.ts). */
+  tags: Record<string, string>;
   audio?: AudioStreamInfo;
   video?: VideoStreamInfo;
 }
@@ -248,8 +250,23 @@ const StreamSchema = z.object({
 type ProbeStream = z.infer<typeof StreamSchema>;
 const ProbeSchema = z.object({
   streams: z.array(StreamSchema).default([]),
-  format: z.object({ format_name: z.string().optional(), duration: numStr, start_time: numStr }).optional(),
+  format: z
+    .object({
+      format_name: z.string().optional(),
+      duration: numStr,
+      start_time: numStr,
+      tags: z.record(z.string(), z.string()).optional(),
+    })
+    .optional(),
 });
+
+/** Tags of the container first, then of each stream, keys lower-cased (MP4, Matroska and ID3 differ in case). */
+function mergedTags(parsed: z.infer<typeof ProbeSchema>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const tags of [parsed.format?.tags, ...parsed.streams.map((s) => s.tags)])
+    for (const [k, v] of Object.entries(tags ?? {})) out[k.toLowerCase()] ??= v;
+  return out;
+}
 
 /** Reads container and stream facts with ffprobe. Rejects when the file is not media ffmpeg can read. */
 export async function probeMedia(file: string, opts: RunOptions = {}): Promise<MediaProbe> {
@@ -272,7 +289,13 @@ export async function probeMedia(file: string, opts: RunOptions = {}): Promise<M
   const video = videoStream ? videoInfo(videoStream, formatStart) : undefined;
   if (!audio && !video) throw new Error('no audio or video stream that ffmpeg can decode');
   const durationS = num(parsed.format?.duration) ?? Math.max(video?.durationS ?? 0, audio?.durationS ?? 0);
-  return { durationS, formatName: parsed.format?.format_name ?? 'unknown', audio, video };
+  return {
+    durationS,
+    formatName: parsed.format?.format_name ?? 'unknown',
+    tags: mergedTags(parsed),
+    audio,
+    video,
+  };
 }
 
 function audioInfo(s: ProbeStream, formatStart: number): AudioStreamInfo {

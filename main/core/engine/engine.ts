@@ -44,6 +44,8 @@ export interface EngineOptions {
   intraOpThreads?: number;
   /** Long-running hosts (serve, the app) re-embed in the background after a pack switch. */
   backgroundReembed?: boolean;
+  /** Long-running hosts watch the library folders and index changes by themselves (ingest/watch.ts). */
+  watchLibrary?: boolean;
 }
 
 /** One installed pack, opened: its manifest, its ONNX sessions and its own vector index. */

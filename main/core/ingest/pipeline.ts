@@ -1,3 +1,4 @@
+import { librarySettings } from '../catalogue/settings.js';
 import { stat } from 'node:fs/promises';
 import { emptySummary, type IndexProgress, type IndexSummary } from '../../../app/indexing.js';
 import { collectGarbage } from '../catalogue/contents.js';
@@ -30,6 +31,10 @@ export interface IndexOptions {
   retryFailed?: boolean;
   /** Skip the scan and only drain the queue (resuming after a crash, a watcher's events). */
   skipScan?: boolean;
+  /** Scan only these library folders (a drive that came back); default all. */
+  roots?: readonly number[];
+  /** Missing files stay this long before the garbage pass drops them (a watcher's moves); default 0. */
+  missingGraceMs?: number;
 }
 
 export interface IndexResult {
@@ -50,13 +55,14 @@ export async function indexLibrary(ports: IngestPorts, opts: IndexOptions = {}):
   if (!opts.skipScan) {
     for (const root of listRoots(ports.db)) {
       if (opts.signal?.aborted) break;
+      if (opts.roots && !opts.roots.includes(root.id)) continue;
       await scanRoot(ports, root, summary, report, progress);
     }
   }
   const cancelled = await drainQueue(ports, summary, progress, opts);
   if (!cancelled) {
     progress.phase('cleanup');
-    summary.removed += cleanup(ports);
+    summary.removed += cleanup(ports, opts.missingGraceMs ?? 0);
     ports.caughtUp();
   }
   progress.phase(cancelled ? 'cancelled' : 'done');
@@ -92,7 +98,7 @@ async function scanRoot(
     pending = [];
   };
   const mine: WalkReport = { unreadable: [], skipped: [] };
-  for await (const f of walk(root.path, mine)) {
+  for await (const f of walk(root.path, mine, librarySettings(db))) {
     pending.push(f);
     if (pending.length >= SCAN_COMMIT) flush();
   }
@@ -199,10 +205,10 @@ async function prepareAll(
   return { batch: out.slice(0, at), unstarted: jobs.slice(at) };
 }
 
-function cleanup(ports: IngestPorts): number {
+function cleanup(ports: IngestPorts, missingGraceMs: number): number {
   const { db } = ports;
   const missing = missingCount(db);
-  db.transaction(() => ports.forgetSegments(collectGarbage(db)))();
+  db.transaction(() => ports.forgetSegments(collectGarbage(db, missingGraceMs)))();
   return missing - missingCount(db);
 }
 

@@ -17,6 +17,7 @@ export const SKIP_REASONS = {
   symlink:
     'a symbolic link: links are not followed (no loops, nothing outside the folder); the file it points to is indexed where it lies in a library folder',
   hidden: 'hidden (its name starts with a dot)',
+  junk: 'system or NAS clutter (thumbnail caches, recycle bins); the "index system files" setting includes it',
   notUtf8: 'its name is not valid UTF-8, so Bindery cannot index it: rename it',
 } as const;
 
@@ -26,7 +27,11 @@ export const SKIP_REASONS = {
  * dot-files) are not entered; both are listed as skipped, as are names that are not valid UTF-8
  * (a path Node cannot name as a string). Unreadable folders are reported, never fatal.
  */
-export async function* walk(root: string, report: WalkReport): AsyncGenerator<SeenFile> {
+export async function* walk(
+  root: string,
+  report: WalkReport,
+  opts: WalkOptions = {},
+): AsyncGenerator<SeenFile> {
   const stack = [root];
   while (stack.length > 0) {
     const dir = stack.pop()!;
@@ -41,7 +46,7 @@ export async function* walk(root: string, report: WalkReport): AsyncGenerator<Se
       const raw = entry.name as unknown as Buffer;
       const name = raw.toString('utf8');
       const full = path.join(dir, name);
-      const skip = skipReason(raw, name, entry.isSymbolicLink());
+      const skip = skipReason(raw, name, entry.isSymbolicLink(), opts.ignoreJunk ?? true);
       if (skip)
         report.skipped.push({
           path: skip === 'notUtf8' ? path.join(dir, escapeBytes(raw)) : full,
@@ -57,10 +62,38 @@ export async function* walk(root: string, report: WalkReport): AsyncGenerator<Se
   }
 }
 
-function skipReason(raw: Buffer, name: string, isLink: boolean): keyof typeof SKIP_REASONS | null {
+export interface WalkOptions {
+  /** Pass over JUNK_NAMES (default true). */
+  ignoreJunk?: boolean;
+}
+
+/**
+ * What operating systems and NAS boxes leave in photo folders: Windows' thumbnail caches and
+ * recycle bins, Synology's @eaDir and #recycle, QNAP's .@__thumb. (macOS's `._*`, `.DS_Store`,
+ * `.Trashes` and Linux's `.thumbnails` are hidden names, passed over as such.)
+ */
+export const JUNK_NAMES = new Set([
+  'thumbs.db',
+  'ehthumbs.db',
+  'desktop.ini',
+  '@eadir',
+  '#recycle',
+  '#snapshot',
+  '$recycle.bin',
+  'system volume information',
+]);
+
+type SkipKind = keyof typeof SKIP_REASONS;
+
+function skipReason(raw: Buffer, name: string, isLink: boolean, ignoreJunk: boolean): SkipKind | null {
   if (!Buffer.from(name, 'utf8').equals(raw)) return 'notUtf8';
+  return passedOver(name, ignoreJunk) ?? (isLink ? 'symlink' : null);
+}
+
+/** Why a walk or a watcher passes over an entry by its name alone; null when it does not. */
+export function passedOver(name: string, ignoreJunk: boolean): 'hidden' | 'junk' | null {
   if (name.startsWith('.')) return 'hidden';
-  return isLink ? 'symlink' : null;
+  return ignoreJunk && JUNK_NAMES.has(name.toLowerCase()) ? 'junk' : null;
 }
 
 /** A name's bytes as text a person can read: valid UTF-8 as it is, every other byte as \xNN. */

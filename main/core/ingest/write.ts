@@ -34,7 +34,8 @@ export function writeBatch(ports: IngestPorts, batch: Encoded[]): IndexSummary {
         delta.failed++;
       } else if (p.type === 'reuse') link(p.job.file.id, p.contentId, p.kind);
       else if ('vectors' in e) {
-        const contentId = upsertContent(db, p.hash, p.size, p.decoded.kind, p.decoded.durationS);
+        const { kind, durationS, capture } = p.decoded;
+        const contentId = upsertContent(db, { hash: p.hash, size: p.size, kind, durationS, capture });
         // A copy of a file embedded earlier in this same batch shares its vectors.
         if (!isEmbedded(db, contentId, writer.id)) {
           for (const sv of e.vectors) {

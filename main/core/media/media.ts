@@ -26,34 +26,54 @@ export interface ServedFile {
 export async function resolveMedia(db: Db, fileId: number, variant: MediaVariant): Promise<ServedFile> {
   const row = mediaRow(db, fileId);
   if (!row || row.status === 'missing') throw new MediaError(404, `no file with id ${fileId}`);
-  const real = await realpath(row.path).catch(() => null);
   const realRoot = await realpath(row.root).catch(() => null);
-  if (!real || !realRoot) throw new MediaError(404, 'the file is no longer on disk');
+  if (!realRoot) return offline(db, row, variant);
+  const real = await realpath(row.path).catch(() => null);
+  if (!real) throw new MediaError(404, 'the file is no longer on disk');
   if (!isInside(real, realRoot)) throw new MediaError(403, 'the file resolves outside its library folder');
   if (variant === 'original')
     return { path: real, mime: mimeOf(row.kind, real), size: (await stat(real)).size };
   return thumbFor(db, row, real);
 }
 
-const CODE_OF_STATUS = { 403: 'forbidden', 404: 'not_found', 415: 'unsupported' } as const;
+/**
+ * A file whose library folder is not reachable: its thumbnail still shows when one was made (they
+ * are cached by content beside the catalogue); anything else says where the file lives.
+ */
+async function offline(db: Db, row: MediaRow, variant: MediaVariant): Promise<ServedFile> {
+  const cached =
+    variant === 'thumb' && row.hash ? await stat(thumbPath(db, row.hash, '')).catch(() => null) : null;
+  if (cached) return { path: thumbPath(db, row.hash!, ''), mime: 'image/webp', size: cached.size };
+  throw new MediaError(
+    503,
+    `${path.basename(row.path)} is in ${row.root}, which is not connected (an unplugged drive or an unmounted share?)`,
+  );
+}
+
+const CODE_OF_STATUS = { 403: 'forbidden', 404: 'not_found', 415: 'unsupported', 503: 'offline' } as const;
 
 /** An ApiError that also carries the HTTP status the media transports answer with. */
 export class MediaError extends ApiError {
   constructor(
-    readonly status: 403 | 404 | 415,
+    readonly status: 403 | 404 | 415 | 503,
     message: string,
   ) {
     super(CODE_OF_STATUS[status], message);
   }
 }
 
+/** Where a content's thumbnail is cached: beside the catalogue, by content hash (else by path). */
+function thumbPath(db: Db, hash: string | null, real: string): string {
+  const key = (hash ?? real).replace(/[^a-z0-9]/gi, '').slice(-40);
+  return path.join(path.dirname(db.name), 'thumbs', `${key}-${THUMB_SIDE}.webp`);
+}
+
 /** Thumbnails (photos) and poster frames (videos), cached by content hash beside the catalogue. */
 async function thumbFor(db: Db, row: MediaRow, real: string): Promise<ServedFile> {
   if (row.kind !== 'image' && row.kind !== 'video')
     throw new MediaError(415, `no thumbnail for ${row.kind ?? 'this'} file`);
-  const dir = path.join(path.dirname(db.name), 'thumbs');
-  const key = (row.hash ?? real).replace(/[^a-z0-9]/gi, '').slice(-40);
-  const file = path.join(dir, `${key}-${THUMB_SIDE}.webp`);
+  const file = thumbPath(db, row.hash, real);
+  const dir = path.dirname(file);
   const cached = await stat(file).catch(() => null);
   if (!cached) {
     const bytes = row.kind === 'image' ? await thumbnail(real, THUMB_SIDE) : await posterFrame(real);

@@ -1,4 +1,6 @@
-import type { EncoderModality, MediaKind } from '../../../app/modality.js';
+import type { CaptureFacts, EncoderModality, MediaKind } from '../../../app/modality.js';
+import { imageCapture, probeCapture } from '../codecs/capture.js';
+import { readWavInfo } from '../codecs/wav.js';
 import type { PackManifest } from '../../../app/pack.js';
 import { DEFAULT_AUDIO_PARAMS, DEFAULT_VISION_PARAMS, type VisionParams } from '../../../app/pack.js';
 import type { SegmentSpec } from '../../../app/modality.js';
@@ -26,6 +28,8 @@ export interface Decoded {
   kind: MediaKind;
   durationS: number | null;
   works: EncodeWork[];
+  /** When and where the bytes say the file was captured. */
+  capture: CaptureFacts;
 }
 
 /**
@@ -36,17 +40,31 @@ export async function decodeFile(file: string, kind: MediaKind, pack: PackManife
   const enc = pack.encoders;
   if (kind === 'image') {
     if (!enc.vision) throw new Error('the active model pack has no vision encoder');
-    const t = await preprocessImage(file, enc.vision.preprocess);
-    return { kind, durationS: null, works: [photoWork(t)] };
+    const [t, capture] = await Promise.all([
+      preprocessImage(file, enc.vision.preprocess),
+      imageCapture(file),
+    ]);
+    return { kind, durationS: null, works: [photoWork(t)], capture };
   }
-  // A recording is probed by preprocessAudio only when it is not a plain WAV (those need no process).
-  const probe = kind === 'video' ? await probeMedia(file) : undefined;
+  // A plain WAV needs no ffprobe (it is read in-process, and has no date tags ffprobe would add).
+  const probe = kind === 'video' || !(await isPlainWav(file)) ? await probeMedia(file) : undefined;
   if (probe?.video) return decodeVideo(file, pack, probe);
   if (probe && !probe.audio) throw new Error('no video or audio stream');
   if (!enc.audio) throw new Error('the active model pack has no audio encoder');
   const audio = await audioWork(file, pack, probe);
-  return { kind: 'audio', durationS: audio.durationS, works: [audio.work] };
+  return {
+    kind: 'audio',
+    durationS: audio.durationS,
+    works: [audio.work],
+    capture: probeCapture(probe, 'audio'),
+  };
 }
+
+const isPlainWav = (file: string): Promise<boolean> =>
+  readWavInfo(file).then(
+    () => true,
+    () => false,
+  );
 
 function photoWork(t: FloatTensor): EncodeWork {
   const tensor: FloatTensor = { ...t, dims: [1, ...t.dims] };
@@ -73,7 +91,7 @@ async function decodeVideo(file: string, pack: PackManifest, probe: MediaProbe):
   const durationS = frames?.durationS ?? sound?.durationS ?? null;
   if (works.length === 0)
     throw new Error('the active model pack can embed neither the frames nor the soundtrack');
-  return { kind: 'video', durationS, works };
+  return { kind: 'video', durationS, works, capture: probeCapture(probe, 'video') };
 }
 
 async function framesWork(

@@ -64,9 +64,14 @@ function rank(engine: Engine, q: Float32Array, query: Query): Omit<SearchHit, 't
       allowIds: allow,
     });
     const results = toResults(engine, hits, query);
-    if (results.length >= query.k || want >= total) return results.slice(0, query.k);
+    if (results.length >= query.k || want >= total) return sorted(results.slice(0, query.k), query.sort);
     want *= 4;
   }
+}
+
+/** The k best, in the order asked for: by score as ranked, or newest first. */
+function sorted<T extends { takenMs: number }>(results: T[], sort: Query['sort']): T[] {
+  return sort === 'date' ? results.sort((a, b) => b.takenMs - a.takenMs) : results;
 }
 
 function allowedSegments(engine: Engine, query: Query): Set<number> | undefined {
@@ -116,6 +121,9 @@ function toHit(files: FileRef[], seg: SegmentRow, score: number): Omit<SearchHit
     copies: files.length - 1,
     size: f.size,
     mtimeMs: f.mtime_ms,
+    takenMs: f.taken_ms,
+    dateSource: f.taken_source,
+    offline: f.offline === 1,
   };
 }
 

@@ -88,6 +88,28 @@ function PreviewWave({
 }
 
 /** The media itself: a large image, or a player that starts at the matched moment. */
+/** A file on a drive that is not connected: its cached thumbnail, and where it lives. */
+function OfflineStage({ hit }: { hit: SearchHit }) {
+  const client = useClient();
+  const [thumb, setThumb] = useState(hit.kind !== 'audio');
+  return (
+    <div className="preview-stage is-offline" role="note">
+      {thumb && (
+        <img
+          className="preview-image"
+          src={client.mediaUrl(hit.fileId, 'thumb')}
+          alt=""
+          onError={() => setThumb(false)}
+        />
+      )}
+      <p className="offline-note">
+        <strong>{basename(hit.path)}</strong> lives at <code>{hit.path}</code>, on a drive or share that is
+        not connected. Connect it to open the file; it stays in your library and in search meanwhile.
+      </p>
+    </div>
+  );
+}
+
 function PreviewMedia({ hit, duration }: { hit: SearchHit; duration: number | null }) {
   const client = useClient();
   const media = useRef<HTMLMediaElement | null>(null);
@@ -102,6 +124,7 @@ function PreviewMedia({ hit, duration }: { hit: SearchHit; duration: number | nu
     el.currentTime = t;
     if (play) void el.play().catch(() => undefined);
   };
+  if (hit.offline) return <OfflineStage hit={hit} />;
   if (hit.kind === 'image') {
     return (
       <div className="preview-stage">
@@ -161,13 +184,25 @@ export interface PreviewProps {
   onMoreLike: (hit: SearchHit, weight: number) => void;
 }
 
+/** Where a date came from, said plainly (the tooltip on the date). */
+const DATE_SOURCE_TEXT: Record<SearchHit['dateSource'], string> = {
+  exif: 'when the photo was taken, from its EXIF data',
+  container: 'when the video was recorded, from its container',
+  tags: 'the recording’s date tag',
+  mtime: 'the file’s modification time (its bytes state no capture date)',
+};
+
 function Facts({ hit, info }: { hit: SearchHit; info: FileInfo | null }) {
   return (
     <dl className="facts">
       <dt>Kind</dt>
       <dd>{hit.kind}</dd>
-      <dt>Score</dt>
-      <dd>{formatScore(hit.score)}</dd>
+      {hit.segmentId > 0 && (
+        <>
+          <dt>Score</dt>
+          <dd>{formatScore(hit.score)}</dd>
+        </>
+      )}
       {hit.segment && hit.kind !== 'image' && (
         <>
           <dt>Matched</dt>
@@ -185,8 +220,16 @@ function Facts({ hit, info }: { hit: SearchHit; info: FileInfo | null }) {
       )}
       <dt>Size</dt>
       <dd>{formatBytes(hit.size)}</dd>
-      <dt>Modified</dt>
-      <dd>{formatDate(hit.mtimeMs)}</dd>
+      <dt>{hit.dateSource === 'mtime' ? 'Modified' : 'Taken'}</dt>
+      <dd title={DATE_SOURCE_TEXT[hit.dateSource]}>{formatDate(hit.takenMs)}</dd>
+      {info?.place && (
+        <>
+          <dt>Place</dt>
+          <dd>
+            {info.place.lat.toFixed(4)}, {info.place.lon.toFixed(4)}
+          </dd>
+        </>
+      )}
       {hit.copies > 0 && (
         <>
           <dt>Copies</dt>
@@ -253,12 +296,16 @@ function PreviewActions({
   return (
     <>
       <div className="preview-actions">
-        <button type="button" className="button primary" onClick={() => onMoreLike(hit, 0.5)}>
-          <Icon name="thumbUp" /> More like this
-        </button>
-        <button type="button" className="button" onClick={() => onMoreLike(hit, -0.5)}>
-          <Icon name="thumbDown" /> Less like this
-        </button>
+        {hit.segmentId > 0 && (
+          <>
+            <button type="button" className="button primary" onClick={() => onMoreLike(hit, 0.5)}>
+              <Icon name="thumbUp" /> More like this
+            </button>
+            <button type="button" className="button" onClick={() => onMoreLike(hit, -0.5)}>
+              <Icon name="thumbDown" /> Less like this
+            </button>
+          </>
+        )}
         <button type="button" className="button" onClick={() => void copy()}>
           <Icon name="copy" /> Copy path
         </button>
@@ -300,8 +347,12 @@ export function Preview({ hit, index, total, termChips, onNavigate, onClose, onM
           </p>
           <Facts hit={hit} info={info} />
           {error && <p className="error-text">{error}</p>}
-          <h3 className="side-title">What matched</h3>
-          <Attribution hit={hit} termChips={termChips} />
+          {hit.segmentId > 0 && (
+            <>
+              <h3 className="side-title">What matched</h3>
+              <Attribution hit={hit} termChips={termChips} />
+            </>
+          )}
           <PreviewActions key={hit.fileId} hit={hit} onMoreLike={onMoreLike} />
         </aside>
       </div>

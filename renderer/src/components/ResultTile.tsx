@@ -56,7 +56,8 @@ export function Attribution({ hit, termChips }: { hit: SearchHit; termChips: Ter
 
 export function hitLabel(hit: SearchHit): string {
   const at = hit.segment && hit.kind !== 'image' ? `, at ${formatTime(hit.segment.start)}` : '';
-  return `${basename(hit.path)}, ${hit.kind}, score ${formatScore(hit.score)}${at}`;
+  const offline = hit.offline ? ', offline' : '';
+  return `${basename(hit.path)}, ${hit.kind}, score ${formatScore(hit.score)}${at}${offline}`;
 }
 
 /** One result: a fixed-size media box (so nothing shifts while thumbnails load) and a caption. */
@@ -68,9 +69,12 @@ export const ResultTile = memo(function ResultTile({
   mediaHeight,
   termChips,
   idPrefix,
+  caption,
   onClick,
 }: {
   hit: SearchHit;
+  /** Shown instead of the score (the timeline shows the time of day). */
+  caption?: string;
   index: number;
   active: boolean;
   width: number;
@@ -99,6 +103,11 @@ export const ResultTile = memo(function ResultTile({
       <div className={`tile-media kind-${hit.kind}`} style={{ height: mediaHeight }}>
         <TileMedia hit={hit} />
         <span className={`badge tile-kind kind-${hit.kind}`}>{hit.kind}</span>
+        {hit.offline && (
+          <span className="badge tile-offline" title="Its drive or share is not connected">
+            offline
+          </span>
+        )}
         {hit.kind === 'video' && <Icon name="play" size={22} className="tile-play" />}
         {moment && <span className="tile-moment">{moment}</span>}
         <div className="tile-attrib">
@@ -109,9 +118,13 @@ export const ResultTile = memo(function ResultTile({
         <span className="tile-name" title={hit.path}>
           {basename(hit.path)}
         </span>
-        <span className="tile-score" title="Cosine similarity to the query">
-          {formatScore(hit.score)}
-        </span>
+        {caption !== undefined ? (
+          <span className="tile-score">{caption}</span>
+        ) : (
+          <span className="tile-score" title="Cosine similarity to the query">
+            {formatScore(hit.score)}
+          </span>
+        )}
       </div>
     </div>
   );

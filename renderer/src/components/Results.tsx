@@ -4,6 +4,7 @@ import type { SearchState } from '../hooks/useSearch.js';
 import { formatCount } from '../lib/format.js';
 import { Icon } from './Icons.js';
 import { ResultsGrid } from './ResultsGrid.js';
+import { Timeline, type TimelineProps } from './Timeline.js';
 
 function StateBox({
   icon,
@@ -69,6 +70,8 @@ export interface ResultsProps {
   onActiveChange: (i: number) => void;
   onOpen: (i: number) => void;
   onRetry: () => void;
+  /** Before any query, the library as a timeline. */
+  timeline: Omit<TimelineProps, 'empty'>;
 }
 
 /** The results panel: its header, the grid, and the loading, empty and error states. */
@@ -81,10 +84,16 @@ export function Results({
   onActiveChange,
   onOpen,
   onRetry,
+  timeline,
 }: ResultsProps) {
   const { response, request, status, error, pending } = search;
   let body: ReactNode;
-  if (!hasQuery) body = <EmptyQuery hasLibrary={hasLibrary} />;
+  if (!hasQuery)
+    body = hasLibrary ? (
+      <Timeline {...timeline} empty={<EmptyQuery hasLibrary />} />
+    ) : (
+      <EmptyQuery hasLibrary={false} />
+    );
   else if (status === 'error' && error)
     body = (
       <StateBox icon="warning" title="The search failed" tone="error">
@@ -119,7 +128,7 @@ export function Results({
       />
     );
   return (
-    <section className="results" aria-label="Search results" aria-busy={pending}>
+    <section className="results" aria-label={hasQuery ? 'Search results' : 'Library'} aria-busy={pending}>
       {hasQuery && response && (
         <div className="results-header" role="status" aria-live="polite">
           <span>

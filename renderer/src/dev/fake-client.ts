@@ -36,6 +36,9 @@ export function fakeHits(n: number): SearchHit[] {
       copies: 0,
       size: 100_000 + i,
       mtimeMs: 1_700_000_000_000 + i * 60_000,
+      takenMs: 1_700_000_000_000 + i * 60_000,
+      dateSource: 'mtime',
+      offline: false,
     };
   }
   return out;
@@ -59,6 +62,7 @@ function fakeStatus(n: number): Status {
   const counts = { pending: 0, indexed: n, failed: 0, missing: 0 };
   return {
     catalogue: '/bench/catalogue.db',
+    watching: false,
     files: counts,
     byKind: { image: counts, audio: counts, video: counts },
     segments: n,
@@ -133,6 +137,10 @@ export function createFakeClient(opts: FakeClientOptions = {}): BinderyClient & 
         error: null,
         size: h.size,
         mtimeMs: h.mtimeMs,
+        takenMs: h.takenMs,
+        dateSource: h.dateSource,
+        place: null,
+        offline: false,
         durationS: h.kind === 'image' ? null : 40,
         rootId: 1,
         segments: [],
@@ -149,6 +157,9 @@ export function createFakeClient(opts: FakeClientOptions = {}): BinderyClient & 
     cancelModelInstall: () => wait({ cancelled: false }),
     setModelMirror: () => wait({ mirror: null, models: [] }),
     selfTestModel: () => Promise.reject(new Error('the benchmark client tests nothing')),
+    browse: () => wait({ items: [], next: null, total: 0 }),
+    settings: () => wait({ ignoreJunk: true }),
+    setSettings: () => wait({ ignoreJunk: true }),
     onModelProgress: () => () => undefined,
     onConnection: (l: (s: 'open') => void) => {
       l('open');
