@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { benchWatch } from './watch.js';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -43,6 +44,7 @@ export async function runBench(opts: BenchOptions): Promise<string> {
   await step('ingest', () => benchIngest({ quick: opts.quick }));
   await step('serve', () => benchServe({ quick: opts.quick }));
   await step('grid', async () => chromiumMissing() ?? (await benchGridScroll()));
+  await step('watch', () => benchWatch({ quick: opts.quick }));
   report.peakRssMB = Math.round(process.resourceUsage().maxRSS / 1024);
   report.totalSeconds = Math.round((Date.now() - started.getTime()) / 100) / 10;
   const dir = opts.outDir ?? path.join(packageRoot(), 'bench', 'results');

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, rename, rm, utimes } from 'node:fs/promises';
+import { copyFile, mkdir, rename, rm, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import sharp from 'sharp';
@@ -23,6 +23,7 @@ import { writeImage } from '../support/synth-media.js';
  */
 
 const SHOTS = path.join(REPO_ROOT, 'test-artifacts', 'screenshots');
+const SHOT_NAMES = ['timeline.png', 'offline-preview.png'];
 
 function skipReason(): string | null {
   return (
@@ -90,6 +91,10 @@ describe.skipIf(Boolean(SKIP))('the living library in Chromium (watching)', () =
   }, 180_000);
 
   afterAll(async () => {
+    // The README embeds docs/screenshots; refreshed on request so a test run leaves the tree clean.
+    if (process.env.BINDERY_UPDATE_SCREENSHOTS === '1')
+      for (const f of SHOT_NAMES)
+        await copyFile(path.join(SHOTS, f), path.join(REPO_ROOT, 'docs', 'screenshots', f));
     await browser?.close();
     await server?.stop();
     delete process.env.BINDERY_HOME;
