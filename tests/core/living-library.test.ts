@@ -80,6 +80,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stopWatching?.();
+  await api?.cancelIndex();
   await engine?.close();
   delete process.env.BINDERY_HOME;
   await rm(dir, { recursive: true, force: true });

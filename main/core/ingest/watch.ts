@@ -88,6 +88,10 @@ export class LibraryWatcher {
     every(Math.max(100, this.opts.settleMs / 2), () => this.settle());
   }
 
+  /**
+   * Stops watching. A run it started goes on until the caller cancels indexing (hosts do, right
+   * after), so stopping never waits for a library's worth of embedding.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     this.timers.forEach(clearInterval);
@@ -96,12 +100,6 @@ export class LibraryWatcher {
       [...this.watched.values()].map((w) => w.subscription.unsubscribe().catch(() => undefined)),
     );
     this.watched.clear();
-    await this.running?.catch(() => undefined);
-  }
-
-  /** The roots being watched now, for status. */
-  watchedRoots(): number[] {
-    return [...this.watched.keys()];
   }
 
   /** Roots added, removed, unplugged or back: subscriptions follow the catalogue and the disks. */

@@ -299,6 +299,9 @@ export function Library({ status, statusError, progress, refresh, onIndexed, onI
           ))}
         </ul>
       )}
+      {status?.watching && roots.length > 0 && (
+        <p className="watch-note">Watching these folders: changes are indexed by themselves.</p>
+      )}
       <AddFolder onAdded={() => void refresh()} />
       <div className="index-controls">
         {indexing ? (
