@@ -297,6 +297,8 @@ export const TimelineItemSchema = z.object({
   dateSource: z.enum(DATE_SOURCES),
   durationS: z.number().nullable(),
   offline: z.boolean(),
+  /** Deleted from disk (only with `filters.includeMissing`). */
+  missing: z.boolean(),
 });
 export type TimelineItem = z.infer<typeof TimelineItemSchema>;
 export const TimelinePageSchema = z.object({

@@ -66,6 +66,11 @@ export const FiltersSchema = z
     maxBytes: z.number().int().nonnegative().optional(),
     /** Where photos and videos were taken (GPS); west > east crosses the antimeridian. */
     bbox: BoundingBoxSchema.optional(),
+    /**
+     * Also files deleted from disk that the catalogue still remembers, marked `missing` (a
+     * watcher keeps them ten minutes, so a move is recognised by content); default: left out.
+     */
+    includeMissing: z.boolean().optional(),
   })
   .strict();
 export type Filters = z.infer<typeof FiltersSchema>;
@@ -106,6 +111,8 @@ export const SearchHitSchema = z.object({
   dateSource: z.enum(DATE_SOURCES),
   /** Its library folder is not reachable (an unplugged drive): still found, not openable now. */
   offline: z.boolean(),
+  /** Deleted from disk (only with `filters.includeMissing`). */
+  missing: z.boolean(),
 });
 export type SearchHit = z.infer<typeof SearchHitSchema>;
 

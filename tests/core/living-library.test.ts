@@ -184,6 +184,11 @@ describe('watching', () => {
       const r = await search(lib('photos', 'paris.jpg'));
       return r[0]?.copies === 0;
     });
+    // Asked for, the catalogue still shows it, marked deleted (a move within the grace period finds it).
+    const remembered = await api.browse({ filters: { includeMissing: true } });
+    const copy = remembered.items.find((i) => i.path === lib('photos', 'copied.jpg'));
+    expect(copy?.missing).toBe(true);
+    expect((await api.browse({})).items.some((i) => i.path === lib('photos', 'copied.jpg'))).toBe(false);
   });
 
   it('keeps an unplugged folder searchable and offline, and re-embeds nothing when it returns', async () => {

@@ -103,6 +103,12 @@ describe.skipIf(Boolean(SKIP))('the living library in Chromium (watching)', () =
 
   it('opens on the library as a timeline, by capture date, not by mtime', async () => {
     expect(await timelineNames(page)).toEqual(['today.jpg', 'spring.mp4', 'summer.jpg']);
+    await page.getByText('Watching these folders').waitFor();
+    const junk = page.getByLabel(/Skip system clutter/);
+    expect(await junk.isChecked()).toBe(true);
+    await junk.uncheck();
+    await expect.poll(async () => (await call<{ ignoreJunk: boolean }>('settings')).ignoreJunk).toBe(false);
+    await junk.check();
     const headings = await page.locator('.timeline-month').allTextContents();
     expect(headings.join('|')).toMatch(/March 2021.*July 2019/);
     await mkdir(SHOTS, { recursive: true });
@@ -133,6 +139,14 @@ describe.skipIf(Boolean(SKIP))('the living library in Chromium (watching)', () =
     await page.locator('[data-name="renamed.jpg"]').waitFor({ state: 'detached', timeout: 30_000 });
     const hits = await findByPhoto(path.join(lib, 'today.jpg'));
     expect(hits.results.map((h) => path.basename(h.path))).not.toContain('renamed.jpg');
+    // The setting shows what the catalogue still remembers, marked deleted.
+    const showDeleted = page.getByLabel('Show deleted');
+    await showDeleted.check();
+    const tile = page.locator('[data-name="renamed.jpg"]');
+    await tile.waitFor({ timeout: 10_000 });
+    expect(await tile.locator('.tile-offline').textContent()).toBe('deleted');
+    await showDeleted.uncheck();
+    await tile.waitFor({ state: 'detached', timeout: 10_000 });
   });
 
   it('keeps a folder that went away searchable and offline, and says why in the preview', async () => {

@@ -31,6 +31,7 @@ function timelineItem(r: TimelineRow): TimelinePage['items'][number] {
     dateSource: r.taken_source,
     durationS: r.duration_s,
     offline: r.offline === 1,
+    missing: r.missing === 1,
   };
 }
 

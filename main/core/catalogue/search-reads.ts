@@ -23,11 +23,16 @@ export interface FileRef {
   taken_ms: number;
   taken_source: DateSource;
   offline: 0 | 1;
+  missing: 0 | 1;
 }
 
 /** The WHERE clause (over `files f`) shared by pre-filtering segments and choosing which path to show. */
 function fileFilterClause(filters: Filters): SqlClause {
-  const parts = [`f.status = 'indexed'`];
+  // A missing file shows only when it had been indexed (it still has its content and vectors).
+  const status = filters.includeMissing
+    ? `(f.status = 'indexed' OR (f.status = 'missing' AND f.content_id IS NOT NULL AND f.kind IS NOT NULL))`
+    : `f.status = 'indexed'`;
+  const parts = [status];
   const params: (string | number)[] = [];
   if (filters.kinds) {
     parts.push(`f.kind IN (SELECT value FROM json_each(?))`);
@@ -73,8 +78,9 @@ export function segmentIdsMatching(db: Db, filters: Filters): number[] {
 }
 
 /**
- * The indexed paths of each content that pass the filters: reachable ones first (a copy on an
- * unplugged drive is shown only when no other is), then oldest row first (stable across runs).
+ * The indexed paths of each content that pass the filters: present and reachable ones first (a
+ * copy on an unplugged drive, or one deleted, is shown only when no other is), then oldest row
+ * first (stable across runs).
  */
 export function filesOfContents(
   db: Db,
@@ -85,10 +91,10 @@ export function filesOfContents(
   const rows = statement(
     db,
     `SELECT f.content_id, f.id, f.path, f.kind, f.size, f.mtime_ms, f.taken_ms, f.taken_source,
-            r.status = 'offline' AS offline
+            r.status = 'offline' AS offline, f.status = 'missing' AS missing
        FROM files f JOIN roots r ON r.id = f.root_id
       WHERE f.content_id IN (SELECT value FROM json_each(?)) AND ${where.sql}
-      ORDER BY r.status = 'offline', f.id`,
+      ORDER BY f.status = 'missing', r.status = 'offline', f.id`,
   ).all(JSON.stringify(contentIds), ...where.params) as (FileRef & { content_id: number })[];
   const out = new Map<number, FileRef[]>();
   for (const { content_id, ...file } of rows) out.set(content_id, [...(out.get(content_id) ?? []), file]);
@@ -114,7 +120,7 @@ export function timelinePage(
   const rows = statement(
     db,
     `SELECT f.id, f.path, f.kind, f.size, f.mtime_ms, f.taken_ms, f.taken_source, c.duration_s,
-            r.status = 'offline' AS offline
+            r.status = 'offline' AS offline, f.status = 'missing' AS missing
        FROM files f JOIN roots r ON r.id = f.root_id LEFT JOIN contents c ON c.id = f.content_id
       WHERE ${where.sql}${page} ORDER BY f.taken_ms DESC, f.id DESC LIMIT ?`,
   ).all(

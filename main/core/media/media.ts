@@ -25,7 +25,14 @@ export interface ServedFile {
  */
 export async function resolveMedia(db: Db, fileId: number, variant: MediaVariant): Promise<ServedFile> {
   const row = mediaRow(db, fileId);
-  if (!row || row.status === 'missing') throw new MediaError(404, `no file with id ${fileId}`);
+  if (!row) throw new MediaError(404, `no file with id ${fileId}`);
+  if (row.status === 'missing')
+    return cachedThumb(
+      db,
+      row,
+      variant,
+      new MediaError(404, `${path.basename(row.path)} was deleted from disk`),
+    );
   const realRoot = await realpath(row.root).catch(() => null);
   if (!realRoot) return offline(db, row, variant);
   const real = await realpath(row.path).catch(() => null);
@@ -40,14 +47,22 @@ export async function resolveMedia(db: Db, fileId: number, variant: MediaVariant
  * A file whose library folder is not reachable: its thumbnail still shows when one was made (they
  * are cached by content beside the catalogue); anything else says where the file lives.
  */
-async function offline(db: Db, row: MediaRow, variant: MediaVariant): Promise<ServedFile> {
-  const cached =
-    variant === 'thumb' && row.hash ? await stat(thumbPath(db, row.hash, '')).catch(() => null) : null;
-  if (cached) return { path: thumbPath(db, row.hash!, ''), mime: 'image/webp', size: cached.size };
-  throw new MediaError(
-    503,
-    `${path.basename(row.path)} is in ${row.root}, which is not connected (an unplugged drive or an unmounted share?)`,
-  );
+function offline(db: Db, row: MediaRow, variant: MediaVariant): Promise<ServedFile> {
+  const why = `${path.basename(row.path)} is in ${row.root}, which is not connected (an unplugged drive or an unmounted share?)`;
+  return cachedThumb(db, row, variant, new MediaError(503, why));
+}
+
+/** A file that cannot be read now: its cached thumbnail when one was made and asked for, else `error`. */
+async function cachedThumb(
+  db: Db,
+  row: MediaRow,
+  variant: MediaVariant,
+  error: MediaError,
+): Promise<ServedFile> {
+  const file = row.hash ? thumbPath(db, row.hash, '') : null;
+  const cached = variant === 'thumb' && file ? await stat(file).catch(() => null) : null;
+  if (cached && file) return { path: file, mime: 'image/webp', size: cached.size };
+  throw error;
 }
 
 const CODE_OF_STATUS = { 403: 'forbidden', 404: 'not_found', 415: 'unsupported', 503: 'offline' } as const;

@@ -124,6 +124,7 @@ function toHit(files: FileRef[], seg: SegmentRow, score: number): Omit<SearchHit
     takenMs: f.taken_ms,
     dateSource: f.taken_source,
     offline: f.offline === 1,
+    missing: f.missing === 1,
   };
 }
 

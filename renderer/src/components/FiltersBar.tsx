@@ -139,6 +139,14 @@ export function FiltersBar({
     <div className="filters" role="toolbar" aria-label="Result filters">
       <KindToggles kinds={f.kinds ?? []} setFilters={setFilters} />
       <FolderAndDates f={f} roots={roots} setFilters={setFilters} />
+      <label className="filter-check" title="Files deleted from disk that the catalogue still remembers">
+        <input
+          type="checkbox"
+          checked={f.includeMissing ?? false}
+          onChange={(e) => setFilters({ includeMissing: e.currentTarget.checked || undefined })}
+        />
+        Show deleted
+      </label>
       <span className="filters-spacer" />
       <CountAndLevel options={options} onChange={onChange} />
     </div>

@@ -1,6 +1,6 @@
 // Size: one panel (folders, counts, failures, actions) over one piece of state.
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
-import type { Failure, RootInfo, Status } from '../../../app/api.js';
+import type { Failure, LibrarySettings, RootInfo, Status } from '../../../app/api.js';
 import type { IndexProgress, IndexSummary } from '../../../app/indexing.js';
 import { toClientError } from '../api/client.js';
 import { useClient } from '../api/context.js';
@@ -14,6 +14,36 @@ const PHASE_LABEL: Record<IndexProgress['phase'], string> = {
   done: 'Up to date',
   cancelled: 'Stopped',
 };
+
+/** The library's own settings, kept in the catalogue (every host shares them). */
+function LibrarySettingsForm() {
+  const client = useClient();
+  const [settings, setSettings] = useState<LibrarySettings | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    client.settings().then(setSettings, (e: unknown) => setError(toClientError(e).message));
+  }, [client]);
+  if (!settings) return error ? <p className="error-text">{error}</p> : null;
+  // Shown at once; the engine's answer (or its refusal) settles it.
+  const toggle = (ignoreJunk: boolean) => {
+    setSettings({ ...settings, ignoreJunk });
+    client.setSettings({ ignoreJunk }).then(setSettings, (e: unknown) => {
+      setSettings(settings);
+      setError(toClientError(e).message);
+    });
+  };
+  return (
+    <label className="setting">
+      <input
+        type="checkbox"
+        checked={settings.ignoreJunk}
+        onChange={(e) => toggle(e.currentTarget.checked)}
+      />
+      Skip system clutter (Thumbs.db, @eaDir, recycle bins) at the next scan
+      {error && <span className="error-text">{error}</span>}
+    </label>
+  );
+}
 
 function AddFolder({ onAdded }: { onAdded: () => void }) {
   const client = useClient();
@@ -303,6 +333,7 @@ export function Library({ status, statusError, progress, refresh, onIndexed, onI
         <p className="watch-note">Watching these folders: changes are indexed by themselves.</p>
       )}
       <AddFolder onAdded={() => void refresh()} />
+      {roots.length > 0 && <LibrarySettingsForm />}
       <div className="index-controls">
         {indexing ? (
           <button type="button" className="button danger" onClick={() => void stop()}>

@@ -88,7 +88,7 @@ function PreviewWave({
 }
 
 /** The media itself: a large image, or a player that starts at the matched moment. */
-/** A file on a drive that is not connected: its cached thumbnail, and where it lives. */
+/** A file on a drive that is not connected, or deleted: its cached thumbnail, and where it was. */
 function OfflineStage({ hit }: { hit: SearchHit }) {
   const client = useClient();
   const [thumb, setThumb] = useState(hit.kind !== 'audio');
@@ -102,10 +102,17 @@ function OfflineStage({ hit }: { hit: SearchHit }) {
           onError={() => setThumb(false)}
         />
       )}
-      <p className="offline-note">
-        <strong>{basename(hit.path)}</strong> lives at <code>{hit.path}</code>, on a drive or share that is
-        not connected. Connect it to open the file; it stays in your library and in search meanwhile.
-      </p>
+      {hit.missing ? (
+        <p className="offline-note">
+          <strong>{basename(hit.path)}</strong> was deleted from <code>{hit.path}</code>. Bindery remembers it
+          for a while, so a file moved elsewhere in your library is recognised without being read again.
+        </p>
+      ) : (
+        <p className="offline-note">
+          <strong>{basename(hit.path)}</strong> lives at <code>{hit.path}</code>, on a drive or share that is
+          not connected. Connect it to open the file; it stays in your library and in search meanwhile.
+        </p>
+      )}
     </div>
   );
 }
@@ -124,7 +131,7 @@ function PreviewMedia({ hit, duration }: { hit: SearchHit; duration: number | nu
     el.currentTime = t;
     if (play) void el.play().catch(() => undefined);
   };
-  if (hit.offline) return <OfflineStage hit={hit} />;
+  if (hit.offline || hit.missing) return <OfflineStage hit={hit} />;
   if (hit.kind === 'image') {
     return (
       <div className="preview-stage">

@@ -56,7 +56,7 @@ export function Attribution({ hit, termChips }: { hit: SearchHit; termChips: Ter
 
 export function hitLabel(hit: SearchHit): string {
   const at = hit.segment && hit.kind !== 'image' ? `, at ${formatTime(hit.segment.start)}` : '';
-  const offline = hit.offline ? ', offline' : '';
+  const offline = hit.offline ? ', offline' : hit.missing ? ', deleted' : '';
   return `${basename(hit.path)}, ${hit.kind}, score ${formatScore(hit.score)}${at}${offline}`;
 }
 
@@ -106,6 +106,11 @@ export const ResultTile = memo(function ResultTile({
         {hit.offline && (
           <span className="badge tile-offline" title="Its drive or share is not connected">
             offline
+          </span>
+        )}
+        {hit.missing && (
+          <span className="badge tile-offline" title="Deleted from disk; the catalogue still remembers it">
+            deleted
           </span>
         )}
         {hit.kind === 'video' && <Icon name="play" size={22} className="tile-play" />}

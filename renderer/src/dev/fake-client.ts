@@ -39,6 +39,7 @@ export function fakeHits(n: number): SearchHit[] {
       takenMs: 1_700_000_000_000 + i * 60_000,
       dateSource: 'mtime',
       offline: false,
+      missing: false,
     };
   }
   return out;

@@ -18,6 +18,7 @@ export function timelineHit(item: TimelineItem): SearchHit {
     takenMs: item.takenMs,
     dateSource: item.dateSource,
     offline: item.offline,
+    missing: item.missing,
   };
 }
 
