@@ -159,6 +159,12 @@ function useQuery(client: BinderyClient, initialChips: Chip[], initialOptions?: 
   const [searchEpoch, setSearchEpoch] = useState(0);
   const request = useMemo(() => buildRequest(chips, options), [chips, options]);
   const search = useSearch(client, request, { refresh: searchEpoch });
+  // One input the engine refused fails that chip, not the search: it leaves the query, the rest runs again.
+  const failed = search.failedTerm;
+  useEffect(() => {
+    if (failed)
+      dispatch({ type: 'update', id: failed.chipId, patch: { state: 'error', error: failed.message } });
+  }, [failed, dispatch]);
   const bumpSearch = useCallback(() => setSearchEpoch((n) => n + 1), []);
   // Everything but the weights: a new term or filter starts the results from the top.
   const resetKey = `${chips.map((c) => `${c.id}:${c.kind}`).join(',')}|${JSON.stringify(options)}`;

@@ -395,6 +395,23 @@ describe.skipIf(Boolean(SKIP))('Bindery in Chromium through `bindery serve`', ()
     await chip.waitFor({ state: 'detached' });
   });
 
+  it('fails only its own chip for a dropped file the engine cannot read; the rest still searches', async () => {
+    const before = await page.locator('[role="gridcell"]').count();
+    expect(before).toBeGreaterThan(0);
+    await dropFile(page, path.join(libDir, 'broken.jpg'), 'image/jpeg');
+    const chip = page.locator('.chip.state-error').filter({ hasText: 'broken.jpg' });
+    await chip.waitFor({ timeout: 30_000 });
+    const why = (await chip.locator('.chip-error').textContent()) ?? '';
+    // Plain words naming the file, not the upload's internal path.
+    expect(why).toMatch(/broken\.jpg|not|cannot|unsupported/i);
+    expect(why).not.toMatch(/uploads?\/|\/tmp\//);
+    await page.waitForTimeout(500);
+    expect(await page.getByText('The search failed').count()).toBe(0);
+    expect(await page.locator('[role="gridcell"]').count()).toBeGreaterThan(0);
+    await chip.getByRole('button', { name: 'Remove broken.jpg' }).click();
+    await chip.waitFor({ state: 'detached' });
+  });
+
   it('shows install progress and errors in the model-pack dialog', async () => {
     await page.getByRole('button', { name: 'Get ImageBind…' }).click();
     const dialog = page.locator('dialog[open]');

@@ -2,6 +2,8 @@
 import { act, cleanup, fireEvent, render, screen, within } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { QueryInput, SearchResponse } from '../../app/query.js';
+import { ApiError } from '../../app/errors.js';
+import type { BinderyClient } from '../../renderer/src/api/client.js';
 import { App } from '../../renderer/src/App.js';
 import { fakeHits } from '../../renderer/src/dev/fake-client.js';
 import { guessModality } from '../../renderer/src/lib/modality.js';
@@ -154,6 +156,27 @@ describe('query composer', () => {
     fireEvent.change(select, { target: { value: 'depth' } });
     await flush();
     expect(lastQuery(search).terms).toEqual([{ modality: 'depth', path: '/uploads/frame.png', weight: 1 }]);
+  });
+
+  it('shows an input the engine cannot use on its own chip, and searches with the rest', async () => {
+    const embed = vi.fn(async (req: { modality: string; path?: string }) => {
+      if (req.path?.endsWith('broken.jpg'))
+        throw new ApiError('invalid_request', `cannot decode image: ${req.path} is not a JPEG`);
+      return { modality: req.modality, pack: 'fake', dim: 1, vector: [1] };
+    });
+    const { client, search } = mockClient(40, { embed: embed as unknown as BinderyClient['embed'] });
+    render(<App client={client} />);
+    await flush();
+    const good = new File([new Uint8Array([0xff, 0xd8, 0xff])], 'dog.jpg', { type: 'image/jpeg' });
+    const bad = new File([new Uint8Array([0x41])], 'broken.jpg', { type: 'image/jpeg' });
+    fireEvent.drop(screen.getByTestId('dropzone'), fileDrop([good, bad]));
+    await flush();
+    const chip = screen.getByRole('group', { name: /broken\.jpg/ });
+    // In words naming the file, never the upload's internal path.
+    expect(chip.textContent).toContain('cannot decode image: broken.jpg is not a JPEG');
+    expect(chip.textContent).not.toContain('/uploads/');
+    expect(lastQuery(search).terms).toEqual([{ modality: 'image', path: '/uploads/dog.jpg', weight: 1 }]);
+    expect(screen.queryByText('The search failed')).toBeNull();
   });
 
   it('refuses a file the active pack cannot encode, without searching', async () => {

@@ -32,9 +32,10 @@ export function addFileChip(
     isPicture && PREVIEWABLE.test(file.type) && typeof URL.createObjectURL === 'function'
       ? URL.createObjectURL(file)
       : undefined;
+  const kind = usable.kind;
   const chip: Chip = {
     ...base,
-    kind: usable.kind,
+    kind,
     candidates: usable.candidates,
     thumbUrl,
     ownsThumb: Boolean(thumbUrl),
@@ -45,9 +46,35 @@ export function addFileChip(
     void peaksFromFile(file, 48).then((peaks) => peaks && dispatch({ type: 'update', id, patch: { peaks } }));
   }
   client.resolveDroppedFile(file).then(
-    (path) => dispatch({ type: 'update', id, patch: { path, state: 'ready' } }),
+    (path) => prepareFileChip(client, dispatch, { id, kind, path, label: file.name }),
     (e: unknown) =>
       dispatch({ type: 'update', id, patch: { state: 'error', error: toClientError(e).message } }),
+  );
+}
+
+/**
+ * Prepares and encodes a file chip's input as soon as it is added or switched to another kind
+ * (the engine caches the vector, so searches and slider moves never encode it again). An input
+ * the engine cannot use shows why on its own chip, in words naming the file rather than an
+ * internal upload path, and is left out of the query; the other inputs still search.
+ */
+export function prepareFileChip(
+  client: BinderyClient,
+  dispatch: Dispatch<ChipAction>,
+  c: { id: string; kind: ChipKind; path: string; label: string },
+): void {
+  if (c.kind === 'text' || c.kind === 'segment') return;
+  dispatch({
+    type: 'update',
+    id: c.id,
+    patch: { path: c.path, kind: c.kind, state: 'resolving', error: undefined },
+  });
+  client.embed({ modality: c.kind, path: c.path }).then(
+    () => dispatch({ type: 'update', id: c.id, patch: { state: 'ready' } }),
+    (e: unknown) => {
+      const error = toClientError(e).message.split(c.path).join(c.label);
+      dispatch({ type: 'update', id: c.id, patch: { state: 'error', error } });
+    },
   );
 }
 
@@ -168,7 +195,7 @@ function releaseThumb(c: Chip | undefined): void {
 }
 
 /** Stable chip callbacks (so a slider move re-renders one chip, not all). Removal keeps focus nearby. */
-function useChipHandlers(chips: Chip[], dispatch: Dispatch<ChipAction>) {
+function useChipHandlers(chips: Chip[], dispatch: Dispatch<ChipAction>, client: BinderyClient) {
   const listRef = useRef<HTMLDivElement>(null);
   const chipsRef = useRef(chips);
   chipsRef.current = chips;
@@ -177,8 +204,12 @@ function useChipHandlers(chips: Chip[], dispatch: Dispatch<ChipAction>) {
     [dispatch],
   );
   const onKind = useCallback(
-    (id: string, kind: ChipKind) => dispatch({ type: 'update', id, patch: { kind } }),
-    [dispatch],
+    (id: string, kind: ChipKind) => {
+      const c = chipsRef.current.find((x) => x.id === id);
+      if (c?.path) prepareFileChip(client, dispatch, { id, kind, path: c.path, label: c.label });
+      else dispatch({ type: 'update', id, patch: { kind } });
+    },
+    [dispatch, client],
   );
   const onRemove = useCallback(
     (id: string) => {
@@ -211,7 +242,7 @@ export function Composer({ chips, dispatch, inputKinds, client }: ComposerProps)
     [kinds, client, dispatch],
   );
   const { dragging, handlers } = useDropTarget(onFiles);
-  const { listRef, onWeight, onKind, onRemove, onClear } = useChipHandlers(chips, dispatch);
+  const { listRef, onWeight, onKind, onRemove, onClear } = useChipHandlers(chips, dispatch, client);
   const fileKinds = kinds.filter((k) => k !== 'text');
   const what = describeKinds(fileKinds);
   return (

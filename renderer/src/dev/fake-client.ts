@@ -1,4 +1,4 @@
-import type { ModelSummary, Status } from '../../../app/api.js';
+import type { Embedding, ModelSummary, Status } from '../../../app/api.js';
 import { emptySummary } from '../../../app/indexing.js';
 import type { MediaKind } from '../../../app/modality.js';
 import type { SearchHit, SearchResponse } from '../../../app/query.js';
@@ -153,7 +153,9 @@ export function createFakeClient(opts: FakeClientOptions = {}): BinderyClient & 
     useModel: () => wait(models),
     installModel: () => Promise.reject(new Error('the benchmark client installs nothing')),
     removeModel: () => wait(models),
-    embed: () => Promise.reject(new Error('the benchmark client embeds nothing')),
+    // Every dropped input "encodes": the benchmark measures the grid, not the engine.
+    embed: (req: { modality: Embedding['modality'] }) =>
+      wait({ modality: req.modality, pack: 'bench', dim: 4, vector: [1, 0, 0, 0] }),
     availableModels: () => wait({ mirror: null, models: [] }),
     cancelModelInstall: () => wait({ cancelled: false }),
     setModelMirror: () => wait({ mirror: null, models: [] }),

@@ -13,9 +13,19 @@ export interface SearchState {
   error: string | null;
   /** True while a newer request than the one shown is pending. */
   pending: boolean;
+  /** The one input the engine could not use, when that was the failure: its chip, and why. */
+  failedTerm?: { chipId: string; message: string };
 }
 
 const IDLE: SearchState = { status: 'idle', response: null, request: null, error: null, pending: false };
+
+/** A 4xx naming a term (`terms.N`) belongs to that term's chip, not to the whole search. */
+function failedTermOf(e: unknown, req: SearchRequest): SearchState['failedTerm'] {
+  const err = toClientError(e);
+  const issue = err.issues?.find((i) => /^terms\.\d+$/.test(i.path));
+  const chip = issue ? req.termChips[Number(issue.path.split('.')[1])] : undefined;
+  return chip && issue ? { chipId: chip.id, message: issue.message } : undefined;
+}
 
 /**
  * Live search: every change of the request (a slider moving, a chip added, a filter) schedules a
@@ -72,6 +82,7 @@ export function useSearch(
               status: 'error',
               error: toClientError(e).message,
               pending: stillPending(),
+              failedTerm: failedTermOf(e, req),
             }));
         },
       );
