@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useReducer, useState } from 'react';
+import { useCallback, useEffect, useMemo, useReducer, useState, type MouseEvent } from 'react';
 import type { Status } from '../../app/api.js';
 import type { SearchHit } from '../../app/query.js';
 import type { BinderyClient } from './api/client.js';
@@ -134,6 +134,27 @@ function useTimelinePreview(setPreview: (h: SearchHit) => void) {
   return { timelineHits, openFromTimeline };
 }
 
+/** The grid's active cell, back to none whenever the query itself changes. */
+function useActiveIndex(resetKey: string) {
+  const [active, setActive] = useState(-1);
+  useEffect(() => setActive(-1), [resetKey]);
+  return [active, setActive] as const;
+}
+
+/** The first tab stop: focus moves to the results (or the timeline) grid, past the composer and filters. */
+function SkipLink() {
+  const skip = (e: MouseEvent<HTMLAnchorElement>) => {
+    e.preventDefault();
+    const grid = document.querySelector<HTMLElement>('#results [role="grid"]');
+    (grid ?? document.getElementById('results'))?.focus();
+  };
+  return (
+    <a className="skip-link" href="#results" onClick={skip}>
+      Skip to results
+    </a>
+  );
+}
+
 /** Changes whenever the library does (files indexed or gone, folders offline): the timeline reloads. */
 function libraryKey(status: Status | null): string {
   if (!status) return '';
@@ -211,10 +232,9 @@ export function App({ client, initialChips = [], initialOptions }: AppProps) {
   const connection = useConnection(client);
   const q = useQuery(client, initialChips, initialOptions);
   const hits = q.search.response?.results ?? [];
-  const [active, setActive] = useState(-1);
+  const [active, setActive] = useActiveIndex(q.resetKey);
   const [preview, setPreview] = useState<SearchHit | null>(null);
   const [installOpen, setInstallOpen] = useState(false);
-  useEffect(() => setActive(-1), [q.resetKey]);
   useWindowBehaviour();
   const open = useCallback((i: number) => setPreview(hits[i] ?? null), [hits]);
   const { timelineHits, openFromTimeline } = useTimelinePreview(setPreview);
@@ -223,6 +243,7 @@ export function App({ client, initialChips = [], initialOptions }: AppProps) {
   return (
     <ClientProvider client={client}>
       <div className="app">
+        <SkipLink />
         {status && <ModelBanner model={status.model} onInstall={() => setInstallOpen(true)} />}
         <div className="workspace">
           <aside className="sidebar">

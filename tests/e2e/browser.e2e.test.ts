@@ -395,6 +395,19 @@ describe.skipIf(Boolean(SKIP))('Bindery in Chromium through `bindery serve`', ()
     await chip.waitFor({ state: 'detached' });
   });
 
+  it('a skip link takes the keyboard from the top of the page straight to the results', async () => {
+    // Start from the top of the document, as after loading the page.
+    await page.evaluate(() => {
+      document.body.tabIndex = -1;
+      document.body.focus();
+      document.body.removeAttribute('tabindex');
+    });
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.className)).toBe('skip-link');
+    await page.keyboard.press('Enter');
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('role'))).toBe('grid');
+  });
+
   it('fails only its own chip for a dropped file the engine cannot read; the rest still searches', async () => {
     const before = await page.locator('[role="gridcell"]').count();
     expect(before).toBeGreaterThan(0);

@@ -128,7 +128,13 @@ export function Results({
       />
     );
   return (
-    <section className="results" aria-label={hasQuery ? 'Search results' : 'Library'} aria-busy={pending}>
+    <section
+      id="results"
+      tabIndex={-1}
+      className="results"
+      aria-label={hasQuery ? 'Search results' : 'Library'}
+      aria-busy={pending}
+    >
       {hasQuery && response && (
         <div className="results-header" role="status" aria-live="polite">
           <span>
