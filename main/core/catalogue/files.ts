@@ -75,30 +75,43 @@ export function keepUnreachable(db: Db, rootId: number, scanId: number, paths: r
   for (const p of paths) touch.run(scanId, rootId, p, p, p);
 }
 
-/** Files of a scanned root that the scan did not see are gone (or moved): mark them, drop their jobs. */
+/**
+ * Files of a scanned root that the scan did not see are gone (or moved): mark them, drop their
+ * jobs. Only rows older than the scan: a watcher records files with later ids while a scan runs.
+ */
 export function markUnseenMissing(db: Db, rootId: number, scanId: number): number {
   statement(
     db,
-    `DELETE FROM jobs WHERE file_id IN (SELECT id FROM files WHERE root_id = ? AND scan_id != ?)`,
+    `DELETE FROM jobs WHERE file_id IN (SELECT id FROM files WHERE root_id = ? AND scan_id < ?)`,
   ).run(rootId, scanId);
   return statement(
     db,
-    `UPDATE files SET status = 'missing', updated_at = ? WHERE root_id = ? AND scan_id != ? AND status != 'missing'`,
+    `UPDATE files SET status = 'missing', updated_at = ? WHERE root_id = ? AND scan_id < ? AND status != 'missing'`,
   ).run(Date.now(), rootId, scanId).changes;
 }
 
-/** The file's date becomes its content's capture time when the bytes state one, else its mtime. */
+/**
+ * The file's date becomes its content's capture time when the bytes state one, else its mtime. A
+ * file deleted while its job ran stays missing.
+ */
 /**
  * Files at `target` or under it (a deleted file or folder, as a watcher reports it) become missing
  * at once; they leave results now and the catalogue at a later garbage pass. Returns how many.
  */
 export function markMissingAt(db: Db, target: string): number {
   const prefix = target.endsWith(path.sep) ? target : target + path.sep;
+  // length(?) counts characters as substr does (JavaScript's length counts UTF-16 units).
+  const under = `(path = ? OR substr(path, 1, length(?)) = ?)`;
+  // A queued job for a deleted file would only turn it into a failure.
+  statement(db, `DELETE FROM jobs WHERE file_id IN (SELECT id FROM files WHERE ${under})`).run(
+    target,
+    prefix,
+    prefix,
+  );
   return statement(
     db,
-    `UPDATE files SET status = 'missing', updated_at = ?
-      WHERE (path = ? OR substr(path, 1, ?) = ?) AND status != 'missing'`,
-  ).run(Date.now(), target, prefix.length, prefix).changes;
+    `UPDATE files SET status = 'missing', updated_at = ? WHERE ${under} AND status != 'missing'`,
+  ).run(Date.now(), target, prefix, prefix).changes;
 }
 
 export function markIndexed(db: Db, fileId: number, contentId: number, kind: MediaKind): void {
@@ -106,7 +119,8 @@ export function markIndexed(db: Db, fileId: number, contentId: number, kind: Med
     db,
     `UPDATE files SET content_id = c.id, kind = ?, status = 'indexed', error = NULL, updated_at = ?,
        taken_ms = COALESCE(c.taken_ms, files.mtime_ms), taken_source = COALESCE(c.taken_source, 'mtime')
-     FROM (SELECT id, taken_ms, taken_source FROM contents WHERE id = ?) AS c WHERE files.id = ?`,
+     FROM (SELECT id, taken_ms, taken_source FROM contents WHERE id = ?) AS c
+     WHERE files.id = ? AND files.status != 'missing'`,
   ).run(kind, Date.now(), contentId, fileId);
   statement(db, 'DELETE FROM jobs WHERE file_id = ?').run(fileId);
 }
@@ -215,6 +229,13 @@ export function rootFileCounts(db: Db, rootId: number): { status: FileStatus; n:
 
 export function rootFileTotal(db: Db, rootId: number): number {
   return statement(db, 'SELECT COUNT(*) FROM files WHERE root_id = ?', 'pluck').get(rootId) as number;
+}
+
+/** Files of a root that are not missing: what an empty scan would retire. */
+export function liveFileCount(db: Db, rootId: number): number {
+  return statement(db, `SELECT count(*) FROM files WHERE root_id = ? AND status != 'missing'`, 'pluck').get(
+    rootId,
+  ) as number;
 }
 
 export function missingCount(db: Db): number {

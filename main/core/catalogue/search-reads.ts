@@ -43,8 +43,9 @@ function fileFilterClause(filters: Filters): SqlClause {
     params.push(JSON.stringify(filters.roots));
   }
   if (filters.pathPrefix) {
-    parts.push(`substr(f.path, 1, ?) = ?`);
-    params.push(filters.pathPrefix.length, filters.pathPrefix);
+    // length(?) counts characters as substr does (JavaScript's length counts UTF-16 units).
+    parts.push(`substr(f.path, 1, length(?)) = ?`);
+    params.push(filters.pathPrefix, filters.pathPrefix);
   }
   const range: [keyof Filters, string][] = [
     ['dateFrom', 'f.taken_ms >= ?'],

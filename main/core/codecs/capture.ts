@@ -53,6 +53,7 @@ export function exifDateMs(value: string | undefined, offset: string | undefined
   const m = /^(\d{4}):(\d{2}):(\d{2})[ T](\d{2}):(\d{2}):(\d{2})/.exec(value?.trim() ?? '');
   if (!m || m[1] === '0000') return null;
   const [y, mo, d, h, mi, s] = m.slice(1).map(Number);
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return null;
   const o = /^([+-])(\d{2}):?(\d{2})$/.exec(offset?.trim() ?? '');
   const ms = o
     ? Date.UTC(y, mo - 1, d, h, mi, s) - (o[1] === '-' ? -1 : 1) * (Number(o[2]) * 60 + Number(o[3])) * 60_000

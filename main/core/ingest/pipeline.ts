@@ -11,6 +11,7 @@ import {
   requeueFailed,
   type QueuedJob,
   missingCount,
+  liveFileCount,
 } from '../catalogue/files.js';
 import { listRoots, recordScanProblems, setRootStatus, type RootRow } from '../catalogue/roots.js';
 import type { IngestPorts } from './ports.js';
@@ -45,6 +46,8 @@ export interface IndexResult {
 }
 
 const SCAN_COMMIT = 500;
+const EMPTY_ROOT =
+  'the folder is empty but its files are in the catalogue: treated as not connected (an empty mount point?); remove the folder from the library if its files are really gone';
 
 /** scan → sniff → hash → decode → batch → encode → write, resumable from the job queue at any point. */
 export async function indexLibrary(ports: IngestPorts, opts: IndexOptions = {}): Promise<IndexResult> {
@@ -98,11 +101,17 @@ async function scanRoot(
     pending = [];
   };
   const mine: WalkReport = { unreadable: [], skipped: [] };
+  let seen = 0;
   for await (const f of walk(root.path, mine, librarySettings(db))) {
     pending.push(f);
+    seen++;
     if (pending.length >= SCAN_COMMIT) flush();
   }
   flush();
+  // An empty folder where the catalogue knows files is an empty mount point (a drive not plugged
+  // in under /mnt or /media), not a library emptied by hand: offline, nothing retired.
+  if (seen === 0 && liveFileCount(db, root.id) > 0)
+    mine.unreadable.push({ path: root.path, error: EMPTY_ROOT });
   report.unreadable.push(...mine.unreadable);
   report.skipped.push(...mine.skipped);
   // A root that cannot be listed at all is like an unplugged drive: offline, nothing retired.

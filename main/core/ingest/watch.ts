@@ -1,5 +1,5 @@
 import watcher, { type AsyncSubscription, type Event } from '@parcel/watcher';
-import { lstat, stat, statfs } from 'node:fs/promises';
+import { lstat, readdir, stat, statfs } from 'node:fs/promises';
 import path from 'node:path';
 import { markMissingAt, recordSeen } from '../catalogue/files.js';
 import type { Db } from '../catalogue/open.js';
@@ -56,6 +56,9 @@ interface Settling {
 }
 
 /** Filesystem magic numbers (statfs f_type) of network mounts: NFS, SMB/CIFS, SMB2, AFS, FUSE (sshfs, rclone). */
+/** How often a watched root that a scan found offline is scanned again. */
+const RECHECK_MS = 30_000;
+
 const NETWORK_FS = new Set([0x6969, 0xff534d42, 0xfe534d42, 0x517b, 0x5346414f, 0x65735546]);
 
 export class LibraryWatcher {
@@ -79,8 +82,16 @@ export class LibraryWatcher {
   /** Subscribes to every reachable root, then keeps checking them. */
   async start(): Promise<void> {
     await this.checkRoots();
+    // A tick is skipped while the previous one still runs (a slow mount, a big settle).
     const every = (ms: number, fn: () => Promise<void>) => {
-      const t = setInterval(() => void fn().catch(() => undefined), ms);
+      let busy = false;
+      const t = setInterval(() => {
+        if (busy) return;
+        busy = true;
+        void fn()
+          .catch(() => undefined)
+          .finally(() => (busy = false));
+      }, ms);
       t.unref();
       this.timers.push(t);
     };
@@ -112,11 +123,20 @@ export class LibraryWatcher {
       if (w && !online) await this.unwatch(w, 'offline');
       else if (!w && online) await this.watch(root);
       else if (!w && !online && root.status !== 'offline') setRootStatus(this.db, root.id, 'offline');
-      else if (w?.network && Date.now() - w.polledAt > this.opts.pollMs) {
+      else if (w && this.dueForRescan(w, root)) {
         w.polledAt = Date.now();
         this.kick([root.id]);
       }
     }
+  }
+
+  /**
+   * A network mount every pollMs (shares report no other machine's changes); a watched root a
+   * scan found offline (an empty mount point, a listing error) every RECHECK_MS: the scan decides.
+   */
+  private dueForRescan(w: Watched, root: RootRow): boolean {
+    const since = Date.now() - w.polledAt;
+    return (w.network && since > this.opts.pollMs) || (root.status === 'offline' && since > RECHECK_MS);
   }
 
   private async watch(root: RootRow): Promise<void> {
@@ -128,6 +148,10 @@ export class LibraryWatcher {
       });
     } catch {
       return; // Not watchable now (permissions, a mount in flux): the next health check tries again.
+    }
+    if (this.stopped || this.watched.has(root.id)) {
+      await subscription.unsubscribe().catch(() => undefined);
+      return;
     }
     const network = await isNetworkFs(root.path);
     this.watched.set(root.id, { root, subscription, network, polledAt: Date.now() });
@@ -148,22 +172,22 @@ export class LibraryWatcher {
 
   private async onEvents(root: RootRow, events: Event[]): Promise<void> {
     const ignoreJunk = librarySettings(this.db).ignoreJunk;
-    let deleted = false;
+    const deletes: string[] = [];
     for (const e of events) {
       if (passesOver(root.path, e.path, ignoreJunk)) continue;
-      if (e.type !== 'delete') {
-        this.settling.set(e.path, { rootId: root.id, size: -1, mtimeMs: -1, since: Date.now() });
-        continue;
-      }
-      this.settling.delete(e.path);
-      // A root that went away takes nothing with it: it is offline, not emptied.
-      if (!(await isFolder(root.path))) {
-        const w = this.watched.get(root.id);
-        return w ? this.unwatch(w, 'offline') : undefined;
-      }
-      if (markMissingAt(this.db, e.path) > 0) deleted = true;
+      if (e.type === 'delete') {
+        this.settling.delete(e.path);
+        deletes.push(e.path);
+      } else this.settling.set(e.path, { rootId: root.id, size: -1, mtimeMs: -1, since: Date.now() });
     }
-    if (deleted) this.kick();
+    if (deletes.length === 0) return;
+    // A root that went away, or is now an empty mount point, takes nothing with it: it is offline.
+    if (!(await isFolder(root.path)) || (await isEmptyFolder(root.path))) {
+      const w = this.watched.get(root.id);
+      return w ? this.unwatch(w, 'offline') : undefined;
+    }
+    const marked = this.db.transaction(() => deletes.reduce((n, p) => n + markMissingAt(this.db, p), 0))();
+    if (marked > 0) this.kick();
   }
 
   /** Records the files whose size and mtime held still for settleMs; walks folders that arrived. */
@@ -186,7 +210,10 @@ export class LibraryWatcher {
     }
     if (ready.length === 0) return;
     const scanId = Date.now();
-    for (const [file, s] of ready) await this.record(file, s, scanId);
+    for (const [file, s] of ready) {
+      // One file that cannot be recorded (its folder was just removed) does not lose the others.
+      await this.record(file, s, scanId).catch(() => undefined);
+    }
     this.kick();
   }
 
@@ -238,6 +265,13 @@ function passesOver(root: string, file: string, ignoreJunk: boolean): boolean {
 async function isFolder(p: string): Promise<boolean> {
   return stat(p).then(
     (s) => s.isDirectory(),
+    () => false,
+  );
+}
+
+async function isEmptyFolder(p: string): Promise<boolean> {
+  return readdir(p).then(
+    (names) => names.length === 0,
     () => false,
   );
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdir, realpath, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -94,7 +95,8 @@ async function thumbFor(db: Db, row: MediaRow, real: string): Promise<ServedFile
     const bytes = row.kind === 'image' ? await thumbnail(real, THUMB_SIDE) : await posterFrame(real);
     await mkdir(dir, { recursive: true });
     // Written beside, then renamed: a reader never sees half a thumbnail.
-    const tmp = `${file}.${process.pid}.tmp`;
+    // Unique per request: two requests for one content's thumbnail may run at once.
+    const tmp = `${file}.${process.pid}.${randomUUID()}.tmp`;
     await writeFile(tmp, bytes);
     await rename(tmp, file);
   }

@@ -22,14 +22,18 @@ function useTimeline(filters: Filters, refreshKey: string) {
   const [total, setTotal] = useState<number | null>(null);
   const [error, setError] = useState<string | null>(null);
   const loading = useRef(false);
+  // Each reload starts a generation; a page loaded for an older one is dropped, never appended.
+  const generation = useRef(0);
   const filterKey = JSON.stringify(filters);
   useEffect(() => {
     let live = true;
+    const gen = ++generation.current;
+    loading.current = false;
     // Reload as many items as are shown, so a refresh while scrolled down keeps the place.
     const limit = Math.min(1000, Math.max(PAGE, items.length));
     client.browse({ limit, filters }).then(
       (page) => {
-        if (!live) return;
+        if (!live || gen !== generation.current) return;
         setItems(page.items);
         setNext(page.next);
         setTotal(page.total);
@@ -45,14 +49,21 @@ function useTimeline(filters: Filters, refreshKey: string) {
   const loadMore = useCallback(() => {
     if (!next || loading.current) return;
     loading.current = true;
+    const gen = generation.current;
     client
       .browse({ limit: PAGE, after: next, filters })
       .then((page) => {
-        setItems((prev) => [...prev, ...page.items]);
+        if (gen !== generation.current) return;
+        setItems((prev) => {
+          const known = new Set(prev.map((i) => i.fileId));
+          return [...prev, ...page.items.filter((i) => !known.has(i.fileId))];
+        });
         setNext(page.next);
       })
       .catch(() => undefined)
-      .finally(() => (loading.current = false));
+      .finally(() => {
+        if (gen === generation.current) loading.current = false;
+      });
   }, [client, next, filterKey]);
   return { items, total, error, loadMore, hasMore: next !== null };
 }
