@@ -10,6 +10,7 @@ import {
 import { DATE_SOURCES, ENCODER_MODALITIES, INPUT_KINDS, MEDIA_KINDS } from './modality.js';
 import { PRECISIONS } from './pack.js';
 import {
+  FileFactsSchema,
   FileTermSchema,
   FiltersSchema,
   QuerySchema,
@@ -288,17 +289,8 @@ export const BrowseRequestSchema = z
     filters: FiltersSchema.default({}),
   })
   .strict();
-export const TimelineItemSchema = z.object({
-  fileId: z.number().int(),
-  path: z.string(),
-  kind: z.enum(MEDIA_KINDS),
-  size: z.number().int(),
-  takenMs: z.number(),
-  dateSource: z.enum(DATE_SOURCES),
+export const TimelineItemSchema = FileFactsSchema.extend({
   durationS: z.number().nullable(),
-  offline: z.boolean(),
-  /** Deleted from disk (only with `filters.includeMissing`). */
-  missing: z.boolean(),
 });
 export type TimelineItem = z.infer<typeof TimelineItemSchema>;
 export const TimelinePageSchema = z.object({

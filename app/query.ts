@@ -93,19 +93,12 @@ export const QuerySchema = z
 export type Query = z.infer<typeof QuerySchema>;
 export type QueryInput = z.input<typeof QuerySchema>;
 
-export const SearchHitSchema = z.object({
+/** What every listing of a file says about it: search hits and timeline entries alike. */
+export const FileFactsSchema = z.object({
   fileId: z.number().int(),
   path: z.string(),
   kind: z.enum(MEDIA_KINDS),
-  score: z.number(),
-  segmentId: z.number().int(),
-  /** The matched moment for audio and video; null for photos and file-level matches. */
-  segment: z.object({ start: z.number(), end: z.number(), modality: z.string() }).nullable(),
-  /** Cosine between each query term and this result, in term order: what drove the match. */
-  terms: z.array(z.number()),
-  copies: z.number().int().nonnegative(),
   size: z.number().int(),
-  mtimeMs: z.number(),
   /** The file's date: its capture time when its bytes state one, else its mtime. */
   takenMs: z.number(),
   dateSource: z.enum(DATE_SOURCES),
@@ -113,6 +106,17 @@ export const SearchHitSchema = z.object({
   offline: z.boolean(),
   /** Deleted from disk (only with `filters.includeMissing`). */
   missing: z.boolean(),
+});
+
+export const SearchHitSchema = FileFactsSchema.extend({
+  score: z.number(),
+  segmentId: z.number().int(),
+  /** The matched moment for audio and video; null for photos and file-level matches. */
+  segment: z.object({ start: z.number(), end: z.number(), modality: z.string() }).nullable(),
+  /** Cosine between each query term and this result, in term order: what drove the match. */
+  terms: z.array(z.number()),
+  copies: z.number().int().nonnegative(),
+  mtimeMs: z.number(),
 });
 export type SearchHit = z.infer<typeof SearchHitSchema>;
 
