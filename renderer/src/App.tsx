@@ -7,6 +7,7 @@ import { Composer } from './components/Composer.js';
 import { FiltersBar } from './components/FiltersBar.js';
 import { InstallDialog } from './components/InstallDialog.js';
 import { Library } from './components/Library.js';
+import { NoToken } from './components/NoToken.js';
 import { Preview } from './components/Preview.js';
 import { Results } from './components/Results.js';
 import { StatusBar, ModelBanner } from './components/StatusBar.js';
@@ -94,16 +95,17 @@ function useWindowBehaviour() {
   useSearchShortcut();
 }
 
-/** Indexing progress and the status it keeps fresh (polled while indexing runs). */
+/** Indexing progress, the status it keeps fresh (polled while indexing runs), and the connection. */
 function useLibraryState(client: BinderyClient) {
   const [progress, resetProgress] = useIndexProgress(client);
   const live = Boolean(progress && LIVE_PHASES.has(progress.phase));
-  const { status, error: statusError, refresh } = useStatus(client, live);
+  const { status, error: statusError, unauthorized, refresh } = useStatus(client, live);
   // A run that ended (one the user started, or the watcher's) changed the library: show it now.
   useEffect(() => {
     if (progress && !LIVE_PHASES.has(progress.phase)) void refresh();
   }, [progress, refresh]);
-  return { progress, resetProgress, status, statusError, refresh };
+  const connection = useConnection(client);
+  return { progress, resetProgress, status, statusError, unauthorized, refresh, connection };
 }
 
 /** "More / less like this" from the preview: the result becomes a chip and the preview closes. */
@@ -228,8 +230,7 @@ function PreviewHost({
 }
 
 export function App({ client, initialChips = [], initialOptions }: AppProps) {
-  const { progress, resetProgress, status, statusError, refresh } = useLibraryState(client);
-  const connection = useConnection(client);
+  const lib = useLibraryState(client);
   const q = useQuery(client, initialChips, initialOptions);
   const hits = q.search.response?.results ?? [];
   const [active, setActive] = useActiveIndex(q.resetKey);
@@ -239,28 +240,29 @@ export function App({ client, initialChips = [], initialOptions }: AppProps) {
   const open = useCallback((i: number) => setPreview(hits[i] ?? null), [hits]);
   const { timelineHits, openFromTimeline } = useTimelinePreview(setPreview);
   const moreLike = useMoreLike(client, q.dispatch, setPreview);
-  const roots = status?.roots ?? [];
+  const roots = lib.status?.roots ?? [];
+  if (lib.unauthorized) return <NoToken expired />; // a refused token: say what to do, not half an app
   return (
     <ClientProvider client={client}>
       <div className="app">
         <SkipLink />
-        {status && <ModelBanner model={status.model} onInstall={() => setInstallOpen(true)} />}
+        {lib.status && <ModelBanner model={lib.status.model} onInstall={() => setInstallOpen(true)} />}
         <div className="workspace">
           <aside className="sidebar">
             <Library
-              status={status}
-              statusError={statusError}
-              progress={progress}
-              refresh={refresh}
+              status={lib.status}
+              statusError={lib.statusError}
+              progress={lib.progress}
+              refresh={lib.refresh}
               onIndexed={q.bumpSearch}
-              onIndexStart={resetProgress}
+              onIndexStart={lib.resetProgress}
             />
           </aside>
           <main className="main">
             <Composer
               chips={q.chips}
               dispatch={q.dispatch}
-              inputKinds={status?.servingInputKinds ?? null}
+              inputKinds={lib.status?.servingInputKinds ?? null}
               client={client}
             />
             <FiltersBar options={q.options} onChange={q.setOptions} roots={roots} />
@@ -275,7 +277,7 @@ export function App({ client, initialChips = [], initialOptions }: AppProps) {
               onRetry={q.bumpSearch}
               timeline={{
                 filters: q.options.filters,
-                refreshKey: libraryKey(status),
+                refreshKey: libraryKey(lib.status),
                 activeIndex: active,
                 onActiveChange: setActive,
                 onOpen: openFromTimeline,
@@ -283,7 +285,7 @@ export function App({ client, initialChips = [], initialOptions }: AppProps) {
             />
           </main>
         </div>
-        <StatusBar status={status} connection={connection} onModels={() => setInstallOpen(true)} />
+        <StatusBar status={lib.status} connection={lib.connection} onModels={() => setInstallOpen(true)} />
         {preview && (
           <PreviewHost
             preview={preview}
@@ -298,7 +300,7 @@ export function App({ client, initialChips = [], initialOptions }: AppProps) {
           <InstallDialog
             onClose={() => setInstallOpen(false)}
             onChanged={() => {
-              void refresh();
+              void lib.refresh();
               q.bumpSearch();
             }}
           />

@@ -496,6 +496,14 @@ describe.skipIf(Boolean(SKIP))('Bindery in Chromium through `bindery serve`', ()
     await fresh.close();
   });
 
+  it('says a link has expired when the server refuses its token, instead of a half-working app', async () => {
+    const fresh = await browser!.context.newPage();
+    await fresh.goto(`${serve.url}/#token=${'0'.repeat(serve.token.length)}`);
+    await fresh.getByRole('heading', { name: 'This link has expired' }).waitFor({ timeout: 15_000 });
+    expect(await fresh.getByText('Connecting to the engine').count()).toBe(0);
+    await fresh.close();
+  });
+
   it('raised no uncaught errors in the page', () => {
     expect(pageErrors).toEqual([]);
   });

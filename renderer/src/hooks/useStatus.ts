@@ -6,6 +6,8 @@ import { toClientError, type BinderyClient } from '../api/client.js';
 export interface StatusState {
   status: Status | null;
   error: string | null;
+  /** The engine refused the page's token (a link from an earlier `bindery serve`). */
+  unauthorized: boolean;
   refresh: () => Promise<void>;
 }
 
@@ -16,6 +18,7 @@ export interface StatusState {
 export function useStatus(client: BinderyClient, indexing: boolean): StatusState {
   const [status, setStatus] = useState<Status | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [unauthorized, setUnauthorized] = useState(false);
   const inFlight = useRef<Promise<void> | null>(null);
 
   const refresh = useCallback(() => {
@@ -26,7 +29,11 @@ export function useStatus(client: BinderyClient, indexing: boolean): StatusState
         setStatus(s);
         setError(null);
       })
-      .catch((e: unknown) => setError(toClientError(e).message))
+      .catch((e: unknown) => {
+        const err = toClientError(e);
+        setError(err.message);
+        setUnauthorized(err.code === 'unauthorized');
+      })
       .finally(() => {
         inFlight.current = null;
       });
@@ -49,7 +56,7 @@ export function useStatus(client: BinderyClient, indexing: boolean): StatusState
     return () => clearInterval(t);
   }, [busy, refresh]);
 
-  return { status, error, refresh };
+  return { status, error, unauthorized, refresh };
 }
 
 /** The newest `indexProgress` event, and a reset for when a new run starts. */
