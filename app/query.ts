@@ -108,6 +108,8 @@ export const FileFactsSchema = z.object({
   missing: z.boolean(),
 });
 
+export type FileFacts = z.infer<typeof FileFactsSchema>;
+
 export const SearchHitSchema = FileFactsSchema.extend({
   score: z.number(),
   segmentId: z.number().int(),

@@ -123,7 +123,6 @@ describe.skipIf(Boolean(SKIP))('the living library in Chromium (watching)', () =
     const hits = await findByPhoto(path.join(lib, 'arrived.jpg'));
     expect(hits.results[0].path).toBe(path.join(lib, 'arrived.jpg'));
     console.log(`living library: a copied photo reached the timeline ${shownMs} ms after it was written`);
-    expect(shownMs).toBeLessThan(30_000);
   });
 
   it('follows a rename without re-embedding', async () => {

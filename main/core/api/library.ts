@@ -16,23 +16,13 @@ import { collectGarbage, segmentsOfContent } from '../catalogue/contents.js';
 import { failures as listFailures, fileDetail, rootFileCounts, rootFileTotal } from '../catalogue/files.js';
 import { addRoot, getRoot, listRoots, removeRoot, scanProblems, type RootRow } from '../catalogue/roots.js';
 import type { Engine } from '../engine/engine.js';
-import { timelinePage, type TimelineRow } from '../catalogue/search-reads.js';
+import { fileFacts, timelinePage, type TimelineRow } from '../catalogue/search-reads.js';
 import { librarySettings, setLibrarySettings } from '../catalogue/settings.js';
 import { checkLibraryFolder } from '../ingest/folders.js';
 import type { Req } from './parsed.js';
 
 function timelineItem(r: TimelineRow): TimelinePage['items'][number] {
-  return {
-    fileId: r.id,
-    path: r.path,
-    kind: r.kind,
-    size: r.size,
-    takenMs: r.taken_ms,
-    dateSource: r.taken_source,
-    durationS: r.duration_s,
-    offline: r.offline === 1,
-    missing: r.missing === 1,
-  };
+  return { ...fileFacts(r), durationS: r.duration_s };
 }
 
 export type FileCounts = Status['files'];

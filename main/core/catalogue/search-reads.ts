@@ -1,5 +1,5 @@
 import type { DateSource, MediaKind } from '../../../app/modality.js';
-import type { Filters } from '../../../app/query.js';
+import type { FileFacts, Filters } from '../../../app/query.js';
 import type { Db } from './open.js';
 import { statement } from './statements.js';
 
@@ -24,6 +24,20 @@ export interface FileRef {
   taken_source: DateSource;
   offline: 0 | 1;
   missing: 0 | 1;
+}
+
+/** A file row as every listing shows it (search hits and the timeline alike). */
+export function fileFacts(f: FileRef): FileFacts {
+  return {
+    fileId: f.id,
+    path: f.path,
+    kind: f.kind,
+    size: f.size,
+    takenMs: f.taken_ms,
+    dateSource: f.taken_source,
+    offline: f.offline === 1,
+    missing: f.missing === 1,
+  };
 }
 
 /** The WHERE clause (over `files f`) shared by pre-filtering segments and choosing which path to show. */

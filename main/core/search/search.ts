@@ -2,7 +2,7 @@ import { ApiError } from '../../../app/errors.js';
 import type { Query, SearchHit, SearchResponse } from '../../../app/query.js';
 import { combine, dot } from '../../../app/vector-math.js';
 import { getEmbedding, segmentsByIds, type SegmentRow } from '../catalogue/contents.js';
-import { filesOfContents, segmentIdsMatching, type FileRef } from '../catalogue/search-reads.js';
+import { fileFacts, filesOfContents, segmentIdsMatching, type FileRef } from '../catalogue/search-reads.js';
 import type { Engine } from '../engine/engine.js';
 import type { VectorHit } from '../vectors/index.js';
 import type { TermEncoder } from './term-encoder.js';
@@ -112,19 +112,12 @@ function toResults(engine: Engine, hits: VectorHit[], query: Query): Omit<Search
 function toHit(files: FileRef[], seg: SegmentRow, score: number): Omit<SearchHit, 'terms'> {
   const f = files[0];
   return {
-    fileId: f.id,
-    path: f.path,
-    kind: f.kind,
+    ...fileFacts(f),
     score,
     segmentId: seg.id,
     segment: seg.level === 'clip' ? moment(seg) : null,
     copies: files.length - 1,
-    size: f.size,
     mtimeMs: f.mtime_ms,
-    takenMs: f.taken_ms,
-    dateSource: f.taken_source,
-    offline: f.offline === 1,
-    missing: f.missing === 1,
   };
 }
 
