@@ -110,14 +110,8 @@ async function media(ctx: Ctx, req: IncomingMessage, res: ServerResponse, p: str
 
 /** A dropped file that has no local path (a browser) is streamed into the upload folder for the query. */
 async function upload(ctx: Ctx, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  try {
-    const file = await ctx.uploads.receive(req, String(req.headers['x-filename'] ?? 'upload'));
-    sendJson(res, 200, { path: file });
-  } catch (e) {
-    // The rest of a refused body is not read: close the connection rather than drain it.
-    if (!req.complete) res.setHeader('connection', 'close');
-    throw e;
-  }
+  const file = await ctx.uploads.receive(req, String(req.headers['x-filename'] ?? 'upload'));
+  sendJson(res, 200, { path: file });
 }
 
 /** Index and model progress, pushed to every authorised WebSocket client. */

@@ -62,8 +62,20 @@ export class UploadStore {
     return new UploadStore(folder, limits);
   }
 
-  /** Streams a request body into a new file and returns its path. */
+  /**
+   * Streams a request body into a new file and returns its path. A refused body (too large, empty)
+   * is not cut off: the rest is read and dropped while the refusal is sent (see dropRest).
+   */
   async receive(req: IncomingMessage, clientName: string): Promise<string> {
+    try {
+      return await this.store(req, clientName);
+    } catch (e) {
+      if (!req.complete) dropRest(req);
+      throw e;
+    }
+  }
+
+  private async store(req: IncomingMessage, clientName: string): Promise<string> {
     const { maxBytes } = this.limits;
     if (Number(req.headers['content-length'] ?? 0) > maxBytes) throw tooLarge(maxBytes);
     const file = path.join(
@@ -78,7 +90,9 @@ export class UploadStore {
       },
     });
     try {
-      await pipeline(req, counter, createWriteStream(file, { flags: 'wx', mode: 0o600 }));
+      // Read through an iterator that leaves the request open when the counter refuses it.
+      const body = req.iterator({ destroyOnReturn: false });
+      await pipeline(body, counter, createWriteStream(file, { flags: 'wx', mode: 0o600 }));
       if (bytes === 0) throw new ApiError('invalid_request', 'the upload is empty');
     } catch (e) {
       await unlink(file).catch(() => undefined);
@@ -121,6 +135,21 @@ export class UploadStore {
     this.held.delete(file);
     await rm(file, { force: true });
   }
+}
+
+/** How long the rest of a refused body is read before the connection is closed under it anyway. */
+export const LINGER_MS = 10_000;
+
+/**
+ * A "lingering close" (as web servers do): closing a connection while the client is still sending
+ * resets it, and the client then fails with EPIPE before it has read the refusal. So the rest of
+ * the body is read and dropped (memory stays flat) for at most LINGER_MS, then the socket closes.
+ */
+function dropRest(req: IncomingMessage): void {
+  const socket = req.socket;
+  const timer = setTimeout(() => socket.destroy(), LINGER_MS).unref();
+  req.once('end', () => clearTimeout(timer)).once('close', () => clearTimeout(timer));
+  req.resume();
 }
 
 function tooLarge(maxBytes: number): ApiError {
