@@ -143,6 +143,20 @@ export const FileInfoSchema = z.object({
 });
 export type FileInfo = z.infer<typeof FileInfoSchema>;
 
+/**
+ * The library's indexed contents a pack has not embedded yet, which using it re-embeds, and about
+ * how long that takes at the pace recorded in the catalogue (each content's commit time, per segment).
+ */
+export const ReembedEstimateSchema = z.object({
+  contents: z.number().int(),
+  byKind: z.record(z.enum(MEDIA_KINDS), z.number().int()),
+  /** Null when no pack has a recorded pace yet. */
+  seconds: z.number().nullable(),
+  /** The pack whose pace the estimate uses: this one's own, else the active one's. */
+  paceOf: z.string().nullable(),
+});
+export type ReembedEstimate = z.infer<typeof ReembedEstimateSchema>;
+
 export const ModelSummarySchema = z.object({
   id: z.string(),
   name: z.string(),
@@ -158,6 +172,12 @@ export const ModelSummarySchema = z.object({
   /** Share of the library's contents this pack has embedded (background re-embedding progress). */
   embeddedContents: z.number().int(),
   totalContents: z.number().int(),
+  /** Bytes of the files its manifest lists (graphs, weights, tokenizer). */
+  diskBytes: z.number().int(),
+  /** Removing it deletes its folder (Bindery installed it there); a pack used in place is kept on disk. */
+  removeFreesDisk: z.boolean(),
+  /** What making it active would start: see ReembedEstimateSchema. */
+  reembed: ReembedEstimateSchema,
 });
 export type ModelSummary = z.infer<typeof ModelSummarySchema>;
 
@@ -174,7 +194,13 @@ export const ModelProgressSchema = z.object({
 });
 export type ModelProgress = z.infer<typeof ModelProgressSchema>;
 
-export { MEDIA_VARIANTS, type MediaVariant } from './transport.js';
+export {
+  MEDIA_VARIANTS,
+  isMediaVariant,
+  momentVariant,
+  momentOfVariant,
+  type MediaVariant,
+} from './transport.js';
 
 export const FileIdRequestSchema = z.object({ fileId: z.number().int().positive() }).strict();
 export const WaveformRequestSchema = z
@@ -250,6 +276,8 @@ export const EmbeddingSchema = z.object({
   dim: z.number().int(),
   /** L2-normalised; for audio and video the file-level vector (the mean of its clips' directions). */
   vector: z.array(z.number()),
+  /** For a video: whether it has a soundtrack (searching it as "audio" needs one). */
+  hasAudio: z.boolean().optional(),
 });
 export type Embedding = z.infer<typeof EmbeddingSchema>;
 export type EmbedRequest = z.input<typeof EmbedRequestSchema>;
@@ -264,6 +292,39 @@ export const AddRootRequestSchema = z
   })
   .strict();
 export const RemoveRootRequestSchema = z.object({ id: z.number().int().positive() }).strict();
+
+/** The folder picker's request: an absolute folder to list; left out, the home folder. */
+export const ListDirsRequestSchema = z.object({ path: AddRootRequestSchema.shape.path.optional() }).strict();
+export const DirEntrySchema = z.object({
+  name: z.string(),
+  path: z.string(),
+  /** Reached through a symbolic link (a library folder added through it is stored resolved). */
+  link: z.boolean(),
+  /** This user may open it; an unreadable folder is listed, marked, and not opened. */
+  readable: z.boolean(),
+});
+/**
+ * One folder's subfolders, for choosing a library folder where no native picker exists (browser
+ * mode). Names of folders only: files are counted, never named or read.
+ */
+export const DirListingSchema = z.object({
+  path: z.string(),
+  /** The folder above, or null at the top of the file system. */
+  parent: z.string().nullable(),
+  /** Subfolders by name, at most a few hundred; `more` says how many were left out past them. */
+  entries: z.array(DirEntrySchema),
+  more: z.number().int(),
+  /** Hidden subfolders (a leading dot) left out, as scans never enter them. */
+  hidden: z.number().int(),
+  files: z.number().int(),
+  /** Why this folder's entries could not be read (permission denied), else null. */
+  error: z.string().nullable(),
+  /** Why this folder cannot be added to the library (addRoot's rules), else null. */
+  refusal: z.string().nullable(),
+  /** Shortcuts: the home folder, the library folders, where drives are mounted, the top. */
+  places: z.array(z.object({ label: z.string(), path: z.string() })),
+});
+export type DirListing = z.infer<typeof DirListingSchema>;
 export const IndexRequestSchema = z
   .object({ retryFailed: z.boolean().default(false), skipScan: z.boolean().default(false) })
   .strict();
@@ -310,6 +371,8 @@ export interface AppApi {
   listRoots(): Promise<RootInfo[]>;
   addRoot(req: z.input<typeof AddRootRequestSchema>): Promise<RootInfo>;
   removeRoot(req: z.input<typeof RemoveRootRequestSchema>): Promise<{ removed: number }>;
+  /** A folder's subfolders, to choose a library folder where no native picker exists. */
+  listDirs(req: z.input<typeof ListDirsRequestSchema>): Promise<DirListing>;
   /** Runs indexing to the end (progress arrives as events); a second call while one runs joins it. */
   index(req: z.input<typeof IndexRequestSchema>): Promise<IndexSummary>;
   cancelIndex(): Promise<{ cancelled: boolean }>;
@@ -348,6 +411,7 @@ export const API_SCHEMAS = {
   listRoots: { request: EmptyRequestSchema, response: z.array(RootInfoSchema) },
   addRoot: { request: AddRootRequestSchema, response: RootInfoSchema },
   removeRoot: { request: RemoveRootRequestSchema, response: z.object({ removed: z.number().int() }) },
+  listDirs: { request: ListDirsRequestSchema, response: DirListingSchema },
   index: { request: IndexRequestSchema, response: IndexSummarySchema },
   cancelIndex: { request: EmptyRequestSchema, response: z.object({ cancelled: z.boolean() }) },
   search: { request: QuerySchema, response: SearchResponseSchema },

@@ -118,6 +118,26 @@ export const EncodersSchema = z.object({
   imu: z.object({ ...encoderBase, preprocess: ImuParamsSchema.prefault({}) }).optional(),
 });
 
+/**
+ * How to tell a strong match from a weak one with this pack's scores (docs/architecture.md §6).
+ * Raw cosines mean different things per pair of modalities and per library, so a real pack
+ * calibrates each query against a background: its scores with a random sample of the library.
+ * A result is strong when it stands further above the sample's median (in robust standard
+ * deviations) than the best of the library's unrelated items would by chance, plus `margin`.
+ * `none`: the pack cannot tell (random weights), and `reason` says so.
+ */
+export const MatchSignalSchema = z.discriminatedUnion('method', [
+  z.object({ method: z.literal('none'), reason: z.string().min(1) }).strict(),
+  z
+    .object({
+      method: z.literal('background'),
+      margin: z.number().min(0).max(10).default(1),
+      sample: z.number().int().min(64).max(65536).default(2048),
+    })
+    .strict(),
+]);
+export type MatchSignal = z.infer<typeof MatchSignalSchema>;
+
 export const PackManifestSchema = z.object({
   format: z.literal(1),
   id: z
@@ -139,6 +159,8 @@ export const PackManifestSchema = z.object({
   }),
   /** A plumbing fixture with random weights: results carry no meaning and the UI says so. */
   testPack: z.boolean().default(false),
+  /** Default: none for a test pack, a background calibration otherwise (matchSignalOf). */
+  matchSignal: MatchSignalSchema.optional(),
   embeddingDim: z.number().int().positive(),
   tokenizer: PackFileSchema.optional(),
   encoders: EncodersSchema.refine((e) => Object.keys(e).length > 0, 'a pack needs at least one encoder'),
@@ -158,6 +180,17 @@ export const PackManifestSchema = z.object({
     .optional(),
 });
 export type PackManifest = z.infer<typeof PackManifestSchema>;
+
+export const TEST_PACK_SIGNAL: MatchSignal = {
+  method: 'none',
+  reason: 'the test pack has random weights: no score means a good match',
+};
+
+/** The one rule for a pack's match signal, stated or by default. */
+export function matchSignalOf(manifest: Pick<PackManifest, 'matchSignal' | 'testPack'>): MatchSignal {
+  if (manifest.matchSignal) return manifest.matchSignal;
+  return manifest.testPack ? TEST_PACK_SIGNAL : MatchSignalSchema.parse({ method: 'background' });
+}
 
 /** How a pack's licence is shown: every stated licence and the summary ("CC-BY-NC 4.0 / CC BY-NC-SA 4.0 — non-commercial use only"). */
 export function licenceLabel(licence: PackManifest['licence']): string {

@@ -106,6 +106,8 @@ export const FileFactsSchema = z.object({
   offline: z.boolean(),
   /** Deleted from disk (only with `filters.includeMissing`). */
   missing: z.boolean(),
+  /** Seconds, for recordings and videos (where a matched moment lies in the file); null for photos. */
+  durationS: z.number().nullable(),
 });
 
 export type FileFacts = z.infer<typeof FileFactsSchema>;
@@ -115,8 +117,17 @@ export const SearchHitSchema = FileFactsSchema.extend({
   segmentId: z.number().int(),
   /** The matched moment for audio and video; null for photos and file-level matches. */
   segment: z.object({ start: z.number(), end: z.number(), modality: z.string() }).nullable(),
-  /** Cosine between each query term and this result, in term order: what drove the match. */
+  /** Cosine between each query term and this result, in term order. */
   terms: z.array(z.number()),
+  /**
+   * Each term's share of the score, signed and weighted: wᵢ·cosᵢ / ‖Σ wⱼ·eⱼ‖. They add up to the
+   * score, so they say which inputs pulled this result up and which pushed it down.
+   */
+  contributions: z.array(z.number()),
+  /** A strong match by the pack's match signal; null when the pack cannot tell. */
+  strong: z.boolean().nullable(),
+  /** Share of the library this result scores above (0…1, from the background sample); null likewise. */
+  percentile: z.number().min(0).max(1).nullable(),
   copies: z.number().int().nonnegative(),
   mtimeMs: z.number(),
 });
@@ -129,5 +140,19 @@ export const SearchResponseSchema = z.object({
   tookMs: z.number(),
   /** True when the active pack is the random-weight test pack: results carry no meaning. */
   notMeaningful: z.boolean(),
+  /**
+   * How strong and weak matches were told apart for this query: a background sample's median and
+   * the threshold a strong match reaches, or why the pack cannot tell.
+   */
+  signal: z.discriminatedUnion('method', [
+    z.object({ method: z.literal('none'), reason: z.string() }),
+    z.object({
+      method: z.literal('background'),
+      threshold: z.number(),
+      median: z.number(),
+      sampled: z.number().int(),
+      strongCount: z.number().int(),
+    }),
+  ]),
 });
 export type SearchResponse = z.infer<typeof SearchResponseSchema>;

@@ -13,6 +13,7 @@ export const API_METHODS = [
   'listRoots',
   'addRoot',
   'removeRoot',
+  'listDirs',
   'index',
   'cancelIndex',
   'search',
@@ -39,7 +40,29 @@ export type ApiEventName = (typeof API_EVENTS)[number];
 
 /** Media bytes are not JSON: each transport serves them by opaque file id (media:// or /media/…). */
 export const MEDIA_VARIANTS = ['original', 'thumb'] as const;
-export type MediaVariant = (typeof MEDIA_VARIANTS)[number];
+/**
+ * `original`, `thumb` (a photo's thumbnail, a video's poster), or `at<ms>`: a video's frame at
+ * that moment (a matched clip's poster), e.g. `at4000`.
+ */
+export type MediaVariant = (typeof MEDIA_VARIANTS)[number] | `at${number}`;
+
+const MOMENT_VARIANT = /^at(0|[1-9][0-9]{0,9})$/;
+
+/** The poster of a moment, to the tenth of a second (so nearby moments share one cached frame). */
+export function momentVariant(seconds: number): MediaVariant {
+  return `at${Math.max(0, Math.round(seconds * 10) * 100)}`;
+}
+
+/** The time a moment variant names, in ms; null for the other variants. */
+export function momentOfVariant(variant: MediaVariant): number | null {
+  return MOMENT_VARIANT.test(variant) ? Number(variant.slice(2)) : null;
+}
+
+export function isMediaVariant(v: unknown): v is MediaVariant {
+  return (
+    typeof v === 'string' && ((MEDIA_VARIANTS as readonly string[]).includes(v) || MOMENT_VARIANT.test(v))
+  );
+}
 
 /** Electron IPC: every AppApi call goes through CALL, every engine event comes back on EVENT. */
 export const CHANNELS = { call: 'bindery:call', event: 'bindery:event' } as const;
@@ -52,12 +75,12 @@ export const MEDIA_SCHEME = 'media';
 
 export function mediaUrl(fileId: number, variant: MediaVariant): string {
   if (!Number.isSafeInteger(fileId) || fileId <= 0) throw new Error('fileId must be a positive integer');
-  if (!MEDIA_VARIANTS.includes(variant))
-    throw new Error(`variant must be one of ${MEDIA_VARIANTS.join(', ')}`);
+  if (!isMediaVariant(variant))
+    throw new Error(`variant must be one of ${MEDIA_VARIANTS.join(', ')} or at<ms>`);
   return `${MEDIA_SCHEME}://file/${fileId}/${variant}`;
 }
 
-const MEDIA_URL = new RegExp(`^${MEDIA_SCHEME}://file/([1-9][0-9]{0,14})/([a-z]{1,16})$`);
+const MEDIA_URL = new RegExp(`^${MEDIA_SCHEME}://file/([1-9][0-9]{0,14})/([a-z0-9]{1,16})$`);
 
 /**
  * The id and variant of a media URL, or null. The raw string is checked before anything parses
@@ -70,7 +93,7 @@ export function parseMediaUrl(raw: string): { fileId: number; variant: MediaVari
   if (!m) return null;
   const fileId = Number(m[1]);
   const variant = m[2] as MediaVariant;
-  if (!Number.isSafeInteger(fileId) || !MEDIA_VARIANTS.includes(variant)) return null;
+  if (!Number.isSafeInteger(fileId) || !isMediaVariant(variant)) return null;
   return { fileId, variant };
 }
 
@@ -79,12 +102,12 @@ export function bridgeMediaPath(fileId: number, variant: MediaVariant): string {
   return `/media/${fileId}/${variant}`;
 }
 
-const BRIDGE_MEDIA_PATH = /^\/media\/([1-9][0-9]{0,14})\/([a-z]{1,16})$/;
+const BRIDGE_MEDIA_PATH = /^\/media\/([1-9][0-9]{0,14})\/([a-z0-9]{1,16})$/;
 
 /** The id and variant of a bridge media path, or null. */
 export function parseBridgeMediaPath(p: string): { fileId: number; variant: MediaVariant } | null {
   const m = BRIDGE_MEDIA_PATH.exec(p);
-  if (!m || !(MEDIA_VARIANTS as readonly string[]).includes(m[2])) return null;
+  if (!m || !isMediaVariant(m[2])) return null;
   return { fileId: Number(m[1]), variant: m[2] as MediaVariant };
 }
 

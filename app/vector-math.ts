@@ -26,6 +26,10 @@ export function normalize(a: Float32Array): Float32Array {
 
 /** normalize(Σ wᵢ·eᵢ) over unit term vectors: ImageBind's embedding arithmetic. */
 export function combine(vectors: readonly Float32Array[], weights: readonly number[]): Float32Array {
+  return normalize(weightedSum(vectors, weights));
+}
+
+function weightedSum(vectors: readonly Float32Array[], weights: readonly number[]): Float32Array {
   if (vectors.length === 0 || vectors.length !== weights.length)
     throw new Error('combine needs one weight per vector');
   const out = new Float32Array(vectors[0].length);
@@ -34,7 +38,20 @@ export function combine(vectors: readonly Float32Array[], weights: readonly numb
     if (w === 0) return;
     for (let i = 0; i < out.length; i++) out[i] += w * v[i];
   });
-  return normalize(out);
+  return out;
+}
+
+/**
+ * Each term's signed share of a result's score under combine: wᵢ·(eᵢ·v) / ‖Σ wⱼ·eⱼ‖. The shares
+ * add up to combine(…)·v, the score itself.
+ */
+export function termShares(
+  vectors: readonly Float32Array[],
+  weights: readonly number[],
+  v: Float32Array,
+): number[] {
+  const n = norm(weightedSum(vectors, weights));
+  return vectors.map((e, i) => (n > 1e-12 ? (weights[i] * dot(e, v)) / n : 0));
 }
 
 /** The mean direction of several unit vectors: a file's vector from its clips, as ImageBind averages clips. */

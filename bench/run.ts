@@ -13,6 +13,7 @@ import { writeImage, writeTone, writeVideo } from '../tests/support/synth-media.
 import { benchServe } from './serve.js';
 import { benchVectors } from './vectors.js';
 import { benchGridScroll } from './grid.js';
+import { benchResults } from './results.js';
 import { chromiumMissing } from './browser.js';
 
 export interface BenchOptions {
@@ -44,6 +45,7 @@ export async function runBench(opts: BenchOptions): Promise<string> {
   await step('ingest', () => benchIngest({ quick: opts.quick }));
   await step('serve', () => benchServe({ quick: opts.quick }));
   await step('grid', async () => chromiumMissing() ?? (await benchGridScroll()));
+  await step('results', () => benchResults({ quick: opts.quick }));
   await step('watch', () => benchWatch({ quick: opts.quick }));
   report.peakRssMB = Math.round(process.resourceUsage().maxRSS / 1024);
   report.totalSeconds = Math.round((Date.now() - started.getTime()) / 100) / 10;

@@ -80,7 +80,7 @@ const CORE_FLOW = [
   ['media', ['catalogue', 'codecs'], ['sharp']],
   [
     'ingest',
-    ['catalogue', 'modalities', 'encoders', 'packs', 'vectors', 'codecs'],
+    ['catalogue', 'modalities', 'encoders', 'packs', 'vectors', 'codecs', 'media'],
     ['file-type', 'hash-wasm', '@parcel/watcher'],
   ],
   ['engine', ['catalogue', 'encoders', 'packs', 'vectors', 'ingest'], []],

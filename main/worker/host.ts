@@ -1,4 +1,4 @@
-import { MEDIA_VARIANTS, type AppApi } from '../../app/api.js';
+import { isMediaVariant, type AppApi } from '../../app/api.js';
 import { dispatch } from '../../app/dispatch.js';
 import { toApiError } from '../../app/errors.js';
 import type { Engine } from '../core/engine/engine.js';
@@ -69,11 +69,7 @@ export function hostEngine(
 /** Answers a `media` request: only catalogued files under a library folder (see resolveMedia). */
 export async function answerMedia(engine: Pick<Engine, 'db'>, req: MediaRequest): Promise<MediaReply> {
   const { id, fileId, variant } = req;
-  if (
-    !Number.isSafeInteger(fileId) ||
-    fileId <= 0 ||
-    !(MEDIA_VARIANTS as readonly unknown[]).includes(variant)
-  ) {
+  if (!Number.isSafeInteger(fileId) || fileId <= 0 || !isMediaVariant(variant)) {
     return { type: 'media', id, ok: false, status: 400, message: 'bad media request' };
   }
   try {

@@ -17,7 +17,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { runIfMain } from '../run-if-main.js';
-import { PackManifestSchema, type PackManifest } from '../../app/pack.js';
+import { PackManifestSchema, TEST_PACK_SIGNAL, type PackManifest } from '../../app/pack.js';
 import type { EncoderModality } from '../../app/modality.js';
 import type { Dim } from '../../main/core/encoders/onnx-builder.js';
 import { SeededGraph } from './random-weights.js';
@@ -187,6 +187,7 @@ function manifestFor(files: Map<string, Uint8Array>): PackManifest {
       'ImageBind for all six modalities, but the weights are random: similarities carry no meaning.',
     licence: { name: 'MIT', url: 'https://opensource.org/license/mit' },
     testPack: true,
+    matchSignal: TEST_PACK_SIGNAL,
     embeddingDim: EMBEDDING_DIM,
     tokenizer: entry(VOCAB_FILE),
     encoders,

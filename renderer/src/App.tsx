@@ -10,9 +10,17 @@ import { Library } from './components/Library.js';
 import { NoToken } from './components/NoToken.js';
 import { Preview } from './components/Preview.js';
 import { Results } from './components/Results.js';
+import { Sidebar, SidebarToggle } from './components/Sidebar.js';
 import { StatusBar, ModelBanner } from './components/StatusBar.js';
 import { useSearch, type SearchState } from './hooks/useSearch.js';
-import { useConnection, useIndexProgress, useStatus } from './hooks/useStatus.js';
+import { useSidebar } from './hooks/useSidebar.js';
+import {
+  useConnection,
+  useIndexProgress,
+  useStatus,
+  useStatusAfterSearch,
+  useStatusEvents,
+} from './hooks/useStatus.js';
 import { basename, formatTime } from './lib/format.js';
 import { cachedPeaks } from './lib/peaks.js';
 import {
@@ -104,8 +112,9 @@ function useLibraryState(client: BinderyClient) {
   useEffect(() => {
     if (progress && !LIVE_PHASES.has(progress.phase)) void refresh();
   }, [progress, refresh]);
+  useStatusEvents(client, refresh);
   const connection = useConnection(client);
-  return { progress, resetProgress, status, statusError, unauthorized, refresh, connection };
+  return { client, progress, resetProgress, status, statusError, unauthorized, refresh, connection };
 }
 
 /** "More / less like this" from the preview: the result becomes a chip and the preview closes. */
@@ -229,82 +238,131 @@ function PreviewHost({
   );
 }
 
-export function App({ client, initialChips = [], initialOptions }: AppProps) {
-  const lib = useLibraryState(client);
-  const q = useQuery(client, initialChips, initialOptions);
+/** What the user is looking at: the active cell, the preview, the packs dialog, "more like this". */
+function useView(client: BinderyClient, q: ReturnType<typeof useQuery>) {
   const hits = q.search.response?.results ?? [];
   const [active, setActive] = useActiveIndex(q.resetKey);
   const [preview, setPreview] = useState<SearchHit | null>(null);
   const [installOpen, setInstallOpen] = useState(false);
-  useWindowBehaviour();
   const open = useCallback((i: number) => setPreview(hits[i] ?? null), [hits]);
   const { timelineHits, openFromTimeline } = useTimelinePreview(setPreview);
   const moreLike = useMoreLike(client, q.dispatch, setPreview);
+  const previewHits = q.request ? hits : timelineHits;
+  return {
+    active,
+    setActive,
+    preview,
+    setPreview,
+    installOpen,
+    setInstallOpen,
+    open,
+    openFromTimeline,
+    moreLike,
+    previewHits,
+  };
+}
+
+type LibraryState = ReturnType<typeof useLibraryState>;
+type QueryState = ReturnType<typeof useQuery>;
+type ViewState = ReturnType<typeof useView>;
+
+/** The library panel beside (or, narrow, over) the composer, the filters and the results. */
+function Workspace({ lib, q, view }: { lib: LibraryState; q: QueryState; view: ViewState }) {
+  const sidebar = useSidebar();
   const roots = lib.status?.roots ?? [];
+  const drawer = sidebar.narrow && sidebar.expanded;
+  return (
+    <div className={`workspace${sidebar.expanded ? '' : ' is-collapsed'}${drawer ? ' has-drawer' : ''}`}>
+      <Sidebar sidebar={sidebar}>
+        <Library
+          status={lib.status}
+          statusError={lib.statusError}
+          progress={lib.progress}
+          refresh={lib.refresh}
+          onIndexed={q.bumpSearch}
+          onIndexStart={lib.resetProgress}
+        />
+      </Sidebar>
+      <main className="main">
+        {/* The page's one top-level heading, for screen-reader navigation (the window title shows it). */}
+        <h1 className="visually-hidden">Bindery</h1>
+        <Composer
+          chips={q.chips}
+          dispatch={q.dispatch}
+          inputKinds={lib.status?.servingInputKinds ?? null}
+          client={lib.client}
+        />
+        <FiltersBar
+          options={q.options}
+          onChange={q.setOptions}
+          roots={roots}
+          leading={<SidebarToggle sidebar={sidebar} />}
+        />
+        <Results
+          search={q.search}
+          hasLibrary={roots.length > 0 || !lib.status}
+          hasQuery={q.request !== null}
+          resetKey={q.resetKey}
+          activeIndex={view.active}
+          onActiveChange={view.setActive}
+          onOpen={view.open}
+          onRetry={q.bumpSearch}
+          timeline={{
+            filters: q.options.filters,
+            refreshKey: libraryKey(lib.status),
+            activeIndex: view.active,
+            onActiveChange: view.setActive,
+            onOpen: view.openFromTimeline,
+          }}
+        />
+      </main>
+    </div>
+  );
+}
+
+/** The preview and the model packs dialog, over everything else. */
+function Dialogs({ lib, q, view }: { lib: LibraryState; q: QueryState; view: ViewState }) {
+  return (
+    <>
+      {view.preview && (
+        <PreviewHost
+          preview={view.preview}
+          setPreview={view.setPreview}
+          hits={view.previewHits}
+          search={q.search}
+          setActive={view.setActive}
+          onMoreLike={view.moreLike}
+        />
+      )}
+      {view.installOpen && (
+        <InstallDialog
+          onClose={() => view.setInstallOpen(false)}
+          onChanged={() => {
+            void lib.refresh();
+            q.bumpSearch();
+          }}
+        />
+      )}
+    </>
+  );
+}
+
+export function App({ client, initialChips = [], initialOptions }: AppProps) {
+  const lib = useLibraryState(client);
+  const q = useQuery(client, initialChips, initialOptions);
+  const view = useView(client, q);
+  useStatusAfterSearch(lib.status, lib.refresh, q.search);
+  useWindowBehaviour();
   if (lib.unauthorized) return <NoToken expired />; // a refused token: say what to do, not half an app
+  const models = () => view.setInstallOpen(true);
   return (
     <ClientProvider client={client}>
       <div className="app">
         <SkipLink />
-        {lib.status && <ModelBanner model={lib.status.model} onInstall={() => setInstallOpen(true)} />}
-        <div className="workspace">
-          <aside className="sidebar">
-            <Library
-              status={lib.status}
-              statusError={lib.statusError}
-              progress={lib.progress}
-              refresh={lib.refresh}
-              onIndexed={q.bumpSearch}
-              onIndexStart={lib.resetProgress}
-            />
-          </aside>
-          <main className="main">
-            <Composer
-              chips={q.chips}
-              dispatch={q.dispatch}
-              inputKinds={lib.status?.servingInputKinds ?? null}
-              client={client}
-            />
-            <FiltersBar options={q.options} onChange={q.setOptions} roots={roots} />
-            <Results
-              search={q.search}
-              hasLibrary={roots.length > 0 || !status}
-              hasQuery={q.request !== null}
-              resetKey={q.resetKey}
-              activeIndex={active}
-              onActiveChange={setActive}
-              onOpen={open}
-              onRetry={q.bumpSearch}
-              timeline={{
-                filters: q.options.filters,
-                refreshKey: libraryKey(lib.status),
-                activeIndex: active,
-                onActiveChange: setActive,
-                onOpen: openFromTimeline,
-              }}
-            />
-          </main>
-        </div>
-        <StatusBar status={lib.status} connection={lib.connection} onModels={() => setInstallOpen(true)} />
-        {preview && (
-          <PreviewHost
-            preview={preview}
-            setPreview={setPreview}
-            hits={q.request ? hits : timelineHits}
-            search={q.search}
-            setActive={setActive}
-            onMoreLike={moreLike}
-          />
-        )}
-        {installOpen && (
-          <InstallDialog
-            onClose={() => setInstallOpen(false)}
-            onChanged={() => {
-              void lib.refresh();
-              q.bumpSearch();
-            }}
-          />
-        )}
+        {lib.status && <ModelBanner model={lib.status.model} onInstall={models} />}
+        <Workspace lib={lib} q={q} view={view} />
+        <StatusBar status={lib.status} connection={lib.connection} onModels={models} />
+        <Dialogs lib={lib} q={q} view={view} />
       </div>
     </ClientProvider>
   );

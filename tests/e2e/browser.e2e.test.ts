@@ -235,7 +235,7 @@ describe.skipIf(Boolean(SKIP))('Bindery in Chromium through `bindery serve`', ()
     await page.getByLabel('Folder path to add').fill(libDir);
     await page.getByRole('button', { name: 'Add', exact: true }).click();
     await page.locator('.root').filter({ hasText: 'library' }).waitFor();
-    await page.getByRole('button', { name: 'Index' }).click();
+    await page.getByRole('button', { name: 'Index', exact: true }).click();
     await page
       .locator('.progress-card[data-phase="scan"], .progress-card[data-phase="embed"]')
       .first()
@@ -468,6 +468,11 @@ describe.skipIf(Boolean(SKIP))('Bindery in Chromium through `bindery serve`', ()
     await outcome.scrollIntoViewIfNeeded();
     await shot(page, 'install-selftest');
     await outcome.getByRole('button', { name: 'Use it anyway (unverified)' }).click();
+    // Switching re-embeds the library: the app asks first, with how much and how long.
+    await page
+      .getByRole('alertdialog', { name: /^Switch to / })
+      .getByRole('button', { name: 'Switch' })
+      .click();
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'detached' });
     const banner = page.getByTestId('test-pack-banner');

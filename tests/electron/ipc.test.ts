@@ -59,6 +59,7 @@ const VALID: Record<ApiMethod, unknown> = {
   listRoots: {},
   addRoot: { path: '/home/me/Pictures' },
   removeRoot: { id: 1 },
+  listDirs: {},
   index: {},
   cancelIndex: {},
   search: { terms: [{ modality: 'text', text: 'a dog on a beach' }] },

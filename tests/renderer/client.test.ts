@@ -8,7 +8,7 @@ import {
   toClientError,
   type BinderyPreload,
 } from '../../renderer/src/api/client.js';
-import { fakeHits } from '../../renderer/src/dev/fake-client.js';
+import { fakeHits, fakeResponse } from '../../renderer/src/dev/fake-client.js';
 
 afterEach(() => vi.useRealTimers());
 
@@ -34,7 +34,7 @@ class FakeSocket {
 describe('bridge client', () => {
   it('POSTs each AppApi call with the bearer token and validates the answer', async () => {
     const fetchImpl = vi.fn(async () =>
-      jsonResponse(200, { results: fakeHits(2), model: 'm', backend: 'vec', tookMs: 3, notMeaningful: true }),
+      jsonResponse(200, fakeResponse(fakeHits(2), { notMeaningful: true })),
     );
     const c = createBridgeClient('http://127.0.0.1:5000/', 'tok', {
       fetchImpl,

@@ -5,7 +5,7 @@ import type { QueryInput, SearchResponse } from '../../app/query.js';
 import { ApiError } from '../../app/errors.js';
 import type { BinderyClient } from '../../renderer/src/api/client.js';
 import { App } from '../../renderer/src/App.js';
-import { fakeHits } from '../../renderer/src/dev/fake-client.js';
+import { fakeHits, fakeResponse } from '../../renderer/src/dev/fake-client.js';
 import { guessModality } from '../../renderer/src/lib/modality.js';
 import { fileDrop, mockClient, stubLayout } from './helpers.js';
 
@@ -158,6 +158,25 @@ describe('query composer', () => {
     expect(lastQuery(search).terms).toEqual([{ modality: 'depth', path: '/uploads/frame.png', weight: 1 }]);
   });
 
+  it('offers "Audio" for a dropped video only when the engine found a soundtrack', async () => {
+    const embed = vi.fn(async (req: { modality: string; path?: string }) => ({
+      modality: req.modality,
+      pack: 'fake',
+      dim: 1,
+      vector: [1],
+      hasAudio: !req.path?.includes('silent'),
+    }));
+    const { client } = mockClient(40, { embed: embed as unknown as BinderyClient['embed'] });
+    render(<App client={client} />);
+    await flush();
+    const video = (name: string) => new File([new Uint8Array([0])], name, { type: 'video/mp4' });
+    fireEvent.drop(screen.getByTestId('dropzone'), fileDrop([video('silent.mp4'), video('party.mp4')]));
+    await flush();
+    expect(screen.queryByRole('combobox', { name: 'Search “silent.mp4” as' })).toBeNull();
+    const party = screen.getByRole('combobox', { name: 'Search “party.mp4” as' }) as HTMLSelectElement;
+    expect(Array.from(party.options).map((o) => o.value)).toEqual(['video', 'audio']);
+  });
+
   it('shows an input the engine cannot use on its own chip, and searches with the rest', async () => {
     const embed = vi.fn(async (req: { modality: string; path?: string }) => {
       if (req.path?.endsWith('broken.jpg'))
@@ -234,13 +253,8 @@ describe('query composer', () => {
     fireEvent.change(screen.getByRole('slider', { name: 'Weight of first' }), { target: { value: '0.5' } });
     await flush();
     expect(pending).toHaveLength(2);
-    const response = (name: string): SearchResponse => ({
-      results: fakeHits(1).map((h) => ({ ...h, path: `/x/${name}.jpg` })),
-      model: 'm',
-      backend: 'b',
-      tookMs: 1,
-      notMeaningful: false,
-    });
+    const response = (name: string): SearchResponse =>
+      fakeResponse(fakeHits(1).map((h) => ({ ...h, path: `/x/${name}.jpg` })));
     await act(async () => pending[1](response('newer')));
     await act(async () => pending[0](response('older')));
     await flush();

@@ -11,7 +11,7 @@ const TERMS = [
   { id: 'c1', label: 'dog.jpg', kind: 'image' as const },
   { id: 'c2', label: 'barking', kind: 'text' as const },
 ];
-const HITS_2 = HITS.map((h) => ({ ...h, terms: [0.81, -0.12] }));
+const HITS_2 = HITS.map((h) => ({ ...h, terms: [0.81, 0.24], contributions: [0.81, -0.12] }));
 
 function renderGrid(props: Partial<Parameters<typeof ResultsGrid>[0]> = {}) {
   const { client } = mockClient(10);
@@ -46,7 +46,7 @@ afterEach(() => {
 
 describe('results grid', () => {
   it('lays out as many columns as fit, with fixed 4:3 media boxes', () => {
-    expect(gridLayout(1000, 180)).toEqual({ columns: 5, tileWidth: 185, mediaHeight: 139, rowHeight: 191 });
+    expect(gridLayout(1000, 180)).toEqual({ columns: 5, tileWidth: 185, mediaHeight: 139, rowHeight: 199 });
     expect(gridLayout(150, 180).columns).toBe(1);
   });
 
@@ -60,14 +60,14 @@ describe('results grid', () => {
     expect(n).toBeLessThanOrEqual(60); // ~5 rows on screen + overscan
     expect(indices()[0]).toBe(0);
     // The inner box is as tall as every row, so the scrollbar is honest.
-    expect(parseInt((grid.firstElementChild as HTMLElement).style.height, 10)).toBeGreaterThan(191 * 19_999);
+    expect(parseInt((grid.firstElementChild as HTMLElement).style.height, 10)).toBeGreaterThan(199 * 19_999);
   });
 
   it('renders the rows under the scroll position, and only those', () => {
     renderGrid();
     const grid = screen.getByRole('grid');
     act(() => {
-      grid.scrollTop = 191 * 10_000;
+      grid.scrollTop = 199 * 10_000;
       fireEvent.scroll(grid);
     });
     const idx = indices();
@@ -76,13 +76,56 @@ describe('results grid', () => {
     expect(Math.max(...idx)).toBeLessThan(5 * 10_010);
   });
 
-  it('labels each tile with kind, score and matched moment, and shows per-term cosines by chip', () => {
+  it('labels each tile with kind, match and moment, and shows each input’s signed share', () => {
     renderGrid();
     const third = cells().find((c) => c.dataset.index === '2')!;
-    expect(third.getAttribute('aria-label')).toMatch(/^video-000003\.mp4, video, score 1\.000, at 0:04$/);
+    expect(third.getAttribute('aria-label')).toBe(
+      'video-000003.mp4, video, Strong match, top 0.1 %, at 0:04',
+    );
     expect(third.querySelector('.tile-moment')!.textContent).toBe('0:04');
-    const rows = Array.from(third.querySelectorAll('.attrib li')).map((li) => li.textContent);
-    expect(rows).toEqual(['dog.jpg0.81', 'barking-0.12']);
+    expect(third.querySelector('.tile-score')!.textContent).toBe('Strong · top 0.1 %');
+    const shares = third.querySelector('.tile-shares')!;
+    expect(shares.getAttribute('title')).toBe('dog.jpg +0.81, barking −0.12');
+    const bars = Array.from(shares.querySelectorAll('.share')) as HTMLElement[];
+    expect(bars.map((b) => b.classList.contains('is-negative'))).toEqual([false, true]);
+    expect(parseFloat(bars[0].style.width)).toBeCloseTo((0.81 / 0.93) * 100, 1);
+  });
+
+  it('shows a video tile at its matched moment, not at its first frame', () => {
+    renderGrid();
+    const third = cells().find((c) => c.dataset.index === '2')!;
+    // The fake client's media URLs name the variant; fakeHits puts this clip at 0:04–0:06.
+    expect(third.querySelector('img')!.getAttribute('src')).toMatch(/at5000/);
+  });
+
+  it('draws a divider where strong matches end, and the keys cross it by column', () => {
+    const { onActiveChange, rerender } = renderGrid({ split: 3, dividerLabel: 'Weaker matches' });
+    expect(screen.getByRole('rowheader').textContent).toBe('Weaker matches');
+    const grid = screen.getByRole('grid');
+    const { client } = mockClient(1);
+    const at = (activeIndex: number) =>
+      rerender(
+        <ClientProvider client={client}>
+          <ResultsGrid
+            hits={HITS_2}
+            termChips={TERMS}
+            activeIndex={activeIndex}
+            onActiveChange={onActiveChange}
+            onOpen={vi.fn()}
+            split={3}
+          />
+        </ClientProvider>,
+      );
+    // 5 columns: strong 0–2 on the first row, weak ones from 3 on the row after the divider.
+    at(1);
+    fireEvent.keyDown(grid, { key: 'ArrowDown' });
+    expect(onActiveChange).toHaveBeenLastCalledWith(4);
+    at(4);
+    fireEvent.keyDown(grid, { key: 'ArrowUp' });
+    expect(onActiveChange).toHaveBeenLastCalledWith(1);
+    at(6);
+    fireEvent.keyDown(grid, { key: 'ArrowUp' });
+    expect(onActiveChange).toHaveBeenLastCalledWith(2);
   });
 
   it('moves with the arrow keys and opens with Enter', () => {

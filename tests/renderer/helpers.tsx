@@ -1,19 +1,18 @@
 import { vi } from 'vitest';
 import type { QueryInput, SearchResponse } from '../../app/query.js';
 import type { BinderyClient } from '../../renderer/src/api/client.js';
-import { createFakeClient, fakeHits } from '../../renderer/src/dev/fake-client.js';
+import { createFakeClient, fakeHits, fakeResponse } from '../../renderer/src/dev/fake-client.js';
 
 /** A client with `n` synthetic results whose `search` is a spy (each call answers at once). */
 export function mockClient(n = 40, overrides: Partial<BinderyClient> = {}) {
   const base = createFakeClient({ hits: n });
   const hits = fakeHits(n);
-  const search = vi.fn(async (q: QueryInput): Promise<SearchResponse> => ({
-    results: hits.map((h) => ({ ...h, terms: q.terms.map(() => 0.5) })),
-    model: 'fake',
-    backend: 'synthetic',
-    tookMs: 1,
-    notMeaningful: false,
-  }));
+  const search = vi.fn(async (q: QueryInput): Promise<SearchResponse> =>
+    fakeResponse(
+      hits.map((h) => ({ ...h, terms: q.terms.map(() => 0.5), contributions: q.terms.map(() => 0.5) })),
+      { model: 'fake', tookMs: 1 },
+    ),
+  );
   const resolveDroppedFile = vi.fn(async (f: File) => `/uploads/${f.name}`);
   const client: BinderyClient = { ...base, search, resolveDroppedFile, ...overrides };
   return { client, search, resolveDroppedFile };

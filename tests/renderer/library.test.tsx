@@ -1,7 +1,7 @@
 // @vitest-environment jsdom
 import { act, cleanup, fireEvent, render, screen, within } from '@testing-library/react';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { Status } from '../../app/api.js';
+import type { DirListing, Status } from '../../app/api.js';
 import type { IndexProgress, IndexSummary } from '../../app/indexing.js';
 import { emptySummary } from '../../app/indexing.js';
 import { App } from '../../renderer/src/App.js';
@@ -11,6 +11,37 @@ import { mockClient } from './helpers.js';
 afterEach(cleanup);
 
 const counts = (indexed: number, pending = 0, failed = 0) => ({ pending, indexed, failed, missing: 0 });
+
+/** A small folder tree as the engine's listDirs describes it (folders only; files counted). */
+const TREE: Record<string, string[]> = {
+  '/home/me': ['Music', 'Pictures', 'locked'],
+  '/home/me/Pictures': ['2023', '2024'],
+  '/home/me/Pictures/2024': [],
+};
+
+function folderListing(path: string): DirListing {
+  const names = TREE[path];
+  if (!names) throw { code: 'invalid_request', message: `${path}: no such folder` };
+  return {
+    path,
+    parent: path === '/' ? null : path.slice(0, path.lastIndexOf('/')) || '/',
+    entries: names.map((name) => ({
+      name,
+      path: `${path}/${name}`,
+      link: false,
+      readable: name !== 'locked',
+    })),
+    more: 0,
+    hidden: 1,
+    files: 3,
+    error: null,
+    refusal: path === '/photos/inside' ? 'overlaps the library folder /photos' : null,
+    places: [
+      { label: 'Home', path: '/home/me' },
+      { label: 'photos', path: '/photos' },
+    ],
+  };
+}
 
 function libraryClient() {
   const { client } = mockClient(3);
@@ -38,6 +69,7 @@ function libraryClient() {
     return status!.roots[1];
   });
   const removeRoot = vi.fn(async () => ({ removed: 3 }));
+  const listDirs = vi.fn(async ({ path = '/home/me' }: { path?: string }) => folderListing(path));
   const c = {
     ...client,
     status: async () => {
@@ -73,6 +105,7 @@ function libraryClient() {
     cancelIndex,
     addRoot,
     removeRoot,
+    listDirs,
   };
   return {
     client: c,
@@ -80,6 +113,7 @@ function libraryClient() {
     cancelIndex,
     addRoot,
     removeRoot,
+    listDirs,
     emit: (p: IndexProgress) => act(() => emit(p)),
   };
 }
@@ -154,5 +188,88 @@ describe('library panel', () => {
     expect(cancelIndex).toHaveBeenCalled();
     expect(await screen.findByText('Stopped')).toBeTruthy();
     expect(screen.getByRole('button', { name: 'Resume' })).toBeTruthy();
+  });
+
+  it('shows the engine’s refusal under the field it is about, until the path changes', async () => {
+    render(<App client={libraryClient().client} />);
+    const input = await screen.findByRole('textbox', { name: 'Folder path to add' });
+    fireEvent.change(input, { target: { value: '/nope' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Add' }));
+    const alert = await screen.findByRole('alert');
+    expect(input.getAttribute('aria-invalid')).toBe('true');
+    expect(input.getAttribute('aria-describedby')).toBe(alert.id);
+    expect(alert.closest('form')?.getAttribute('aria-label')).toBe('Add a folder');
+    fireEvent.change(input, { target: { value: '/nop' } });
+    expect(screen.queryByRole('alert')).toBeNull();
+    expect(input.getAttribute('aria-invalid')).toBeNull();
+  });
+
+  it('offers to index a folder right after adding it', async () => {
+    const { client, index } = libraryClient();
+    render(<App client={client} />);
+    const input = await screen.findByRole('textbox', { name: 'Folder path to add' });
+    fireEvent.change(input, { target: { value: '/music' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Add' }));
+    const note = await screen.findByTestId('added-note');
+    expect(note.textContent).toContain('Added music');
+    expect(index).not.toHaveBeenCalled();
+    fireEvent.click(within(note).getByRole('button', { name: 'Index now' }));
+    expect(index).toHaveBeenCalledWith({ retryFailed: false });
+    expect(screen.queryByTestId('added-note')).toBeNull();
+  });
+
+  it('says so when the folder was in the library already, with nothing to index', async () => {
+    const { client } = libraryClient();
+    client.addRoot.mockImplementationOnce(async () => (await client.status()).roots[0]);
+    render(<App client={client} />);
+    const input = await screen.findByRole('textbox', { name: 'Folder path to add' });
+    fireEvent.change(input, { target: { value: '/photos' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Add' }));
+    expect((await screen.findByText(/already in your library/)).textContent).toBe(
+      '/photos is already in your library.',
+    );
+    expect(screen.queryByRole('button', { name: 'Index now' })).toBeNull();
+  });
+
+  it('picks a folder by browsing the engine’s listing when there is no native picker', async () => {
+    const { client, listDirs, addRoot } = libraryClient();
+    render(<App client={client} />);
+    fireEvent.click(await screen.findByRole('button', { name: 'Browse…' }));
+    const dialog = await screen.findByRole('dialog', { name: 'Choose a library folder' });
+    const home = await within(dialog).findByRole('list', { name: 'Folders in /home/me' });
+    expect(listDirs).toHaveBeenCalledWith({});
+    expect(
+      within(home)
+        .getByRole('button', { name: /locked/ })
+        .hasAttribute('disabled'),
+    ).toBe(true);
+    expect(within(dialog).getByText(/3 files · 1 hidden not shown/)).toBeTruthy();
+    fireEvent.click(within(home).getByRole('button', { name: /Pictures/ }));
+    await within(dialog).findByRole('list', { name: 'Folders in /home/me/Pictures' });
+    expect(within(dialog).getByTestId('picker-path').textContent).toBe('/home/me/Pictures');
+    fireEvent.click(within(dialog).getByRole('button', { name: /Add this folder/ }));
+    expect(addRoot).toHaveBeenLastCalledWith({ path: '/home/me/Pictures' });
+    await screen.findByTestId('added-note');
+    expect(screen.queryByRole('dialog', { name: 'Choose a library folder' })).toBeNull();
+  });
+
+  it('opens the picker at a typed path, and says when a folder cannot be added', async () => {
+    const { client, listDirs } = libraryClient();
+    TREE['/photos/inside'] = [];
+    render(<App client={client} />);
+    const input = await screen.findByRole('textbox', { name: 'Folder path to add' });
+    fireEvent.change(input, { target: { value: '/photos/inside' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Browse…' }));
+    const dialog = await screen.findByRole('dialog', { name: 'Choose a library folder' });
+    await within(dialog).findByText('overlaps the library folder /photos');
+    expect(listDirs).toHaveBeenCalledWith({ path: '/photos/inside' });
+    expect(
+      within(dialog)
+        .getByRole('button', { name: /Add this folder/ })
+        .hasAttribute('disabled'),
+    ).toBe(true);
+    fireEvent.click(within(dialog).getByRole('button', { name: 'Up to the folder above' }));
+    expect(await within(dialog).findByText('/photos: no such folder')).toBeTruthy();
+    delete TREE['/photos/inside'];
   });
 });

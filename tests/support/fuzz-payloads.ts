@@ -14,6 +14,7 @@ export const VALID_REQUESTS: Record<ApiMethod, Record<string, unknown>> = {
   listRoots: {},
   addRoot: { path: '/home/me/Pictures' },
   removeRoot: { id: 1 },
+  listDirs: { path: '/home/me' },
   index: { retryFailed: false, skipScan: false },
   cancelIndex: {},
   search: {

@@ -116,11 +116,19 @@ async function pause(res: ServerResponse, ms: number): Promise<void> {
   for (let left = ms; left > 0 && !res.destroyed; left -= 50) await sleep(Math.min(left, 50));
 }
 
-/** A copy of the test pack under `dest` with another id and name: same ONNX files, same hashes. */
-export async function copyTestPack(dest: string, id: string, name = `Copy of the test pack (${id})`) {
+/**
+ * A copy of the test pack under `dest` with another id and name (and any other manifest fields
+ * in `extra`): same ONNX files, same hashes.
+ */
+export async function copyTestPack(
+  dest: string,
+  id: string,
+  name = `Copy of the test pack (${id})`,
+  extra: Record<string, unknown> = {},
+) {
   await cp(TEST_PACK_DIR, dest, { recursive: true });
   const manifestPath = path.join(dest, 'pack.json');
   const manifest = JSON.parse(await readFile(manifestPath, 'utf8'));
-  await writeFile(manifestPath, JSON.stringify({ ...manifest, id, name }, null, 2));
+  await writeFile(manifestPath, JSON.stringify({ ...manifest, id, name, ...extra }, null, 2));
   return dest;
 }

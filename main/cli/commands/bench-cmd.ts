@@ -9,7 +9,10 @@ export function registerBench(program: Command): void {
     .description('run the benchmarks and write a JSON report to bench/results/ (its path is the last line)')
     .option('--quick', 'the fast subset (about a minute)')
     .option('--out <folder>', 'write the report here instead')
-    .option('--only <parts>', 'comma-separated: vector,models,encoders,preprocess,ingest,serve,grid')
+    .option(
+      '--only <parts>',
+      'comma-separated: vector,models,encoders,preprocess,ingest,serve,grid,results,watch',
+    )
     .action(async (o: { quick?: boolean; out?: string; only?: string }) => {
       // A process of its own: the benchmark code is not on the CLI's load path (nor its layer's).
       const args = [path.join(packageRoot(), 'dist', 'bench', 'cli.js')];

@@ -1,10 +1,12 @@
 import type {
   AddRootRequestSchema,
   BrowseRequestSchema,
+  DirListing,
   Failure,
   FileIdRequestSchema,
   FileInfo,
   LibrarySettings,
+  ListDirsRequestSchema,
   RemoveRootRequestSchema,
   RootInfo,
   SetSettingsRequestSchema,
@@ -19,6 +21,7 @@ import type { Engine } from '../engine/engine.js';
 import { fileFacts, timelinePage, type TimelineRow } from '../catalogue/search-reads.js';
 import { librarySettings, setLibrarySettings } from '../catalogue/settings.js';
 import { checkLibraryFolder } from '../ingest/folders.js';
+import { listSubfolders } from './folders.js';
 import type { Req } from './parsed.js';
 
 function timelineItem(r: TimelineRow): TimelinePage['items'][number] {
@@ -56,6 +59,12 @@ export function libraryApi(engine: Engine) {
 
     async addRoot({ path }: Req<typeof AddRootRequestSchema>): Promise<RootInfo> {
       return rootInfo(addRoot(db, await checkLibraryFolder(path)));
+    },
+
+    /** The folder picker of browser mode: one folder's subfolders (api/folders.ts). */
+    async listDirs({ path }: Req<typeof ListDirsRequestSchema>): Promise<DirListing> {
+      const roots = listRoots(db).map((r) => r.path);
+      return listSubfolders(path, roots);
     },
 
     /** The folder's files leave the catalogue, and their segments every pack's index. */

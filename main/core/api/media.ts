@@ -1,6 +1,8 @@
 import type { WaveformRequestSchema } from '../../../app/api.js';
 import type { Engine } from '../engine/engine.js';
-import { MediaError, resolveMedia, waveformPeaks } from '../media/media.js';
+import { mediaRow } from '../catalogue/files.js';
+import { MediaError, resolveMedia } from '../media/media.js';
+import { filePeaks } from '../media/previews.js';
 import type { Req } from './parsed.js';
 
 /**
@@ -14,7 +16,9 @@ export function mediaApi(engine: Engine) {
       if (!media.mime.startsWith('audio/') && !media.mime.startsWith('video/')) {
         throw new MediaError(415, 'only audio and video files have a waveform');
       }
-      return { peaks: await waveformPeaks(media.path, points) };
+      const kind = media.mime.startsWith('audio/') ? 'audio' : 'video';
+      const src = { hash: mediaRow(engine.db, fileId)?.hash ?? null, path: media.path, kind } as const;
+      return { peaks: await filePeaks(engine.db, src, points) };
     },
   };
 }

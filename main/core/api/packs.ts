@@ -10,7 +10,7 @@ import type {
 import { ApiError } from '../../../app/errors.js';
 import { licenceLabel } from '../../../app/pack.js';
 import { isInside } from '../paths.js';
-import { indexedContentCount, unembeddedContents } from '../catalogue/files.js';
+import { indexedContentCount } from '../catalogue/files.js';
 import {
   deleteMeta,
   deleteModel,
@@ -38,6 +38,7 @@ import { usableGpuProvider } from '../encoders/providers.js';
 import type { SelfTestResult } from '../packs/selftest.js';
 import { dropVectorIndex } from '../vectors/index.js';
 import type { Req } from './parsed.js';
+import { manifestBytes, reembedEstimate } from './reembed.js';
 
 /**
  * The model-pack half of AppApi (docs/architecture.md §4): what is installed and verified, what
@@ -62,7 +63,6 @@ export function packsApi(engine: Engine, onActivated: () => void) {
   let installing: AbortController | null = null;
 
   const verification = (id: string) => verificationOf(db, id);
-  const describe = (m: ModelRow) => describePack(db, m);
   const record = (id: string, result: SelfTestResult | null): void =>
     setMeta(db, selftestKey(id), JSON.stringify(result ?? { skipped: true }));
   const mirror = (): string | null => effectiveMirror(getMeta(db, MIRROR_KEY) || null);
@@ -80,12 +80,7 @@ export function packsApi(engine: Engine, onActivated: () => void) {
   const api = {
     async listModels(): Promise<ModelSummary[]> {
       const total = indexedContentCount(db);
-      return listModels(db).map((m) => ({
-        ...describe(m),
-        active: m.id === engine.active.id,
-        embeddedContents: total - unembeddedContents(db, m.id),
-        totalContents: total,
-      }));
+      return listModels(db).map((m) => summarise(engine, packsDir, m, total));
     },
 
     async useModel({ id }: { id: string }): Promise<ModelSummary[]> {
@@ -151,6 +146,24 @@ export function packsApi(engine: Engine, onActivated: () => void) {
     },
   };
   return { api, verification };
+}
+
+/**
+ * A pack as the model-packs dialog shows it: identity, self-test, embedding progress, and what
+ * removing it frees or using it starts, so the dialog can ask with numbers before either.
+ */
+function summarise(engine: Engine, packsDir: string, m: ModelRow, totalContents: number): ModelSummary {
+  const { db } = engine;
+  const reembed = reembedEstimate(db, m.id, engine.active.id);
+  return {
+    ...describePack(db, m),
+    active: m.id === engine.active.id,
+    embeddedContents: totalContents - reembed.contents,
+    totalContents,
+    diskBytes: manifestBytes(modelManifest(db, m.id)!),
+    removeFreesDisk: ownedByBindery(m.dir, packsDir),
+    reembed,
+  };
 }
 
 /** A pack's self-test verdict, as every view of it shows it. */
@@ -232,6 +245,10 @@ async function removePack(engine: Engine, packsDir: string, pack: ModelRow): Pro
     deleteModel(engine.db, id);
     deleteMeta(engine.db, selftestKey(id));
   })();
-  // Only folders Bindery installed are deleted; a pack used in place from elsewhere stays.
-  if (isInside(path.resolve(dir), packsDir)) await rm(dir, { recursive: true, force: true });
+  if (ownedByBindery(dir, packsDir)) await rm(dir, { recursive: true, force: true });
+}
+
+/** Only folders Bindery installed are deleted with their pack; a pack used in place from elsewhere stays. */
+function ownedByBindery(dir: string, packsDir: string): boolean {
+  return isInside(path.resolve(dir), packsDir);
 }

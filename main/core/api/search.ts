@@ -1,6 +1,7 @@
 import type { EmbedRequestSchema, Embedding } from '../../../app/api.js';
 import type { Query, SearchResponse } from '../../../app/query.js';
 import type { Engine } from '../engine/engine.js';
+import { Background } from '../search/background.js';
 import { search } from '../search/search.js';
 import { TermEncoder } from '../search/term-encoder.js';
 import type { Req } from './parsed.js';
@@ -8,16 +9,25 @@ import type { Req } from './parsed.js';
 /** The query half of AppApi (docs/architecture.md §6): searches, single embeddings, and warming up. */
 export function searchApi(engine: Engine) {
   const terms = new TermEncoder(engine);
+  const background = new Background(engine);
   return {
     async search(query: Query): Promise<SearchResponse> {
-      return search(engine, terms, query);
+      return search(engine, { terms, background }, query);
     },
 
     /** The vector the active pack gives one input (the index's vector: file-level for audio and video). */
     async embed(term: Req<typeof EmbedRequestSchema>): Promise<Embedding> {
       const handle = engine.active;
-      const vector = await terms.encode({ ...term, weight: 1 }, handle);
-      return { modality: term.modality, pack: handle.id, dim: vector.length, vector: Array.from(vector) };
+      const t = { ...term, weight: 1 };
+      const vector = await terms.encode(t, handle);
+      const hasAudio = await terms.hasSound(t, handle);
+      const embedding = {
+        modality: term.modality,
+        pack: handle.id,
+        dim: vector.length,
+        vector: Array.from(vector),
+      };
+      return hasAudio === undefined ? embedding : { ...embedding, hasAudio };
     },
 
     /**

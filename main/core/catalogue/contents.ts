@@ -163,3 +163,28 @@ export function collectGarbage(db: Db, missingForMs = 0): number[] {
   ).run();
   return orphanSegments;
 }
+
+/**
+ * About `n` of a pack's vectors, picked at random: the background a query's scores are measured
+ * against (search/background.ts). Each pick is the first vector at or after a random segment id,
+ * an index seek, so a million-vector library costs what a small one does.
+ */
+export function sampleEmbeddings(db: Db, modelId: string, n: number): Float32Array[] {
+  if (embeddingCount(db, modelId) <= n)
+    return [...iterateEmbeddings(db, modelId)].flat().map((r) => r.vector);
+  const range = statement(
+    db,
+    'SELECT MIN(segment_id) AS lo, MAX(segment_id) AS hi FROM embeddings WHERE model_id = ?',
+  ).get(modelId) as { lo: number; hi: number };
+  const seek = statement(
+    db,
+    'SELECT segment_id AS id, vector FROM embeddings WHERE model_id = ? AND segment_id >= ? ORDER BY segment_id LIMIT 1',
+  );
+  const picked = new Map<number, Float32Array>();
+  for (let i = 0; i < n; i++) {
+    const at = range.lo + Math.floor(Math.random() * (range.hi - range.lo + 1));
+    const row = seek.get(modelId, at) as { id: number; vector: Buffer } | undefined;
+    if (row && !picked.has(row.id)) picked.set(row.id, blobToVector(row.vector));
+  }
+  return [...picked.values()];
+}

@@ -25,21 +25,24 @@ export function findRootByPath(db: Db, p: string): RootRow | undefined {
 }
 
 /**
- * Adds a folder. A folder inside an existing root, or containing one, would index files twice, so
- * overlapping roots are refused with a message that names the other root.
+ * Why `abs` cannot be a root beside `roots`, or null: a folder inside another root, or containing
+ * one, would index its files twice. The message names the other root.
  */
+export function overlapOf(roots: readonly string[], abs: string): string | null {
+  const other = roots.find((r) => r !== abs && (isInside(abs, r) || isInside(r, abs)));
+  return other ? `${abs} overlaps the library folder ${other}; remove that one first or add a sibling` : null;
+}
+
+/** Adds a folder (the same folder again: the existing root); an overlapping one is refused. */
 export function addRoot(db: Db, folder: string): RootRow {
   const abs = path.resolve(folder);
   const existing = findRootByPath(db, abs);
   if (existing) return existing;
-  for (const r of listRoots(db)) {
-    if (isInside(abs, r.path) || isInside(r.path, abs)) {
-      throw new ApiError(
-        'conflict',
-        `${abs} overlaps the library folder ${r.path}; remove that one first or add a sibling`,
-      );
-    }
-  }
+  const overlap = overlapOf(
+    listRoots(db).map((r) => r.path),
+    abs,
+  );
+  if (overlap) throw new ApiError('conflict', overlap);
   statement(db, 'INSERT INTO roots (path, added_at) VALUES (?, ?)').run(abs, Date.now());
   return findRootByPath(db, abs)!;
 }

@@ -24,6 +24,7 @@ export interface FileRef {
   taken_source: DateSource;
   offline: 0 | 1;
   missing: 0 | 1;
+  duration_s: number | null;
 }
 
 /** A file row as every listing shows it (search hits and the timeline alike). */
@@ -37,6 +38,7 @@ export function fileFacts(f: FileRef): FileFacts {
     dateSource: f.taken_source,
     offline: f.offline === 1,
     missing: f.missing === 1,
+    durationS: f.duration_s,
   };
 }
 
@@ -106,8 +108,8 @@ export function filesOfContents(
   const rows = statement(
     db,
     `SELECT f.content_id, f.id, f.path, f.kind, f.size, f.mtime_ms, f.taken_ms, f.taken_source,
-            r.status = 'offline' AS offline, f.status = 'missing' AS missing
-       FROM files f JOIN roots r ON r.id = f.root_id
+            r.status = 'offline' AS offline, f.status = 'missing' AS missing, c.duration_s
+       FROM files f JOIN roots r ON r.id = f.root_id LEFT JOIN contents c ON c.id = f.content_id
       WHERE f.content_id IN (SELECT value FROM json_each(?)) AND ${where.sql}
       ORDER BY f.status = 'missing', r.status = 'offline', f.id`,
   ).all(JSON.stringify(contentIds), ...where.params) as (FileRef & { content_id: number })[];
@@ -116,9 +118,7 @@ export function filesOfContents(
   return out;
 }
 
-export interface TimelineRow extends FileRef {
-  duration_s: number | null;
-}
+export type TimelineRow = FileRef;
 
 /**
  * A page of the library newest first (the file's date, then id, so pages never overlap or skip),

@@ -17,6 +17,7 @@ import { listRoots, recordScanProblems, setRootStatus, type RootRow } from '../c
 import type { IngestPorts } from './ports.js';
 import { encodeBatch } from './encode.js';
 import { prepareJob, type Prepared } from './prepare.js';
+import { PreviewQueue } from './previews.js';
 import { walk, type WalkReport } from './scan.js';
 import { addSummary, writeBatch } from './write.js';
 
@@ -150,15 +151,18 @@ async function drainQueue(
     return jobs;
   };
   const decodeNext = () => prepareAll(ports, take(), concurrency, sizer.targetMs);
+  const previews = new PreviewQueue(ports.db);
   let next = decodeNext();
   for (;;) {
     const { batch, unstarted } = await next;
-    if (batch.length === 0) return false;
-    if (opts.signal?.aborted) return true;
+    if (batch.length === 0) return previews.drained().then(() => false);
+    if (opts.signal?.aborted) return previews.stop().then(() => true);
     // Jobs left when the batch's time ran out are taken again by the next batch.
     if (unstarted.length > 0) lastJob = unstarted[0].jobId - 1;
     next = decodeNext();
-    const delta = writeBatch(ports, await encodeBatch(ports.writer, batch));
+    const encoded = await encodeBatch(ports.writer, batch);
+    const delta = writeBatch(ports, encoded);
+    previews.addBatch(encoded);
     sizer.committed(batch.length);
     addSummary(summary, delta);
     progress.embedded(batch.length, batch.at(-1)!.job.file.path);

@@ -1,17 +1,12 @@
-import { randomUUID } from 'node:crypto';
-import { mkdir, realpath, rename, stat, writeFile } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
-import sharp from 'sharp';
-import type { MediaVariant } from '../../../app/api.js';
+import { momentOfVariant, type MediaVariant } from '../../../app/api.js';
 import { ApiError } from '../../../app/errors.js';
 import type { MediaKind } from '../../../app/modality.js';
 import type { Db } from '../catalogue/open.js';
 import { mediaRow, type MediaRow } from '../catalogue/files.js';
 import { isInside } from '../paths.js';
-import { ffTime, inputPath, probeMedia, runFfmpeg } from '../codecs/ffmpeg.js';
-import { thumbnail } from '../codecs/image-decode.js';
-
-export const THUMB_SIDE = 320;
+import { ensureMomentPoster, ensureThumb, thumbFile } from './previews.js';
 
 export interface ServedFile {
   path: string;
@@ -41,7 +36,7 @@ export async function resolveMedia(db: Db, fileId: number, variant: MediaVariant
   if (!isInside(real, realRoot)) throw new MediaError(403, 'the file resolves outside its library folder');
   if (variant === 'original')
     return { path: real, mime: mimeOf(row.kind, real), size: (await stat(real)).size };
-  return thumbFor(db, row, real);
+  return thumbFor(db, row, real, variant);
 }
 
 /**
@@ -53,16 +48,22 @@ function offline(db: Db, row: MediaRow, variant: MediaVariant): Promise<ServedFi
   return cachedThumb(db, row, variant, new MediaError(503, why));
 }
 
-/** A file that cannot be read now: its cached thumbnail when one was made and asked for, else `error`. */
+/**
+ * A file that cannot be read now: its cached poster at the moment asked for, else its thumbnail,
+ * when one was made; else `error`.
+ */
 async function cachedThumb(
   db: Db,
   row: MediaRow,
   variant: MediaVariant,
   error: MediaError,
 ): Promise<ServedFile> {
-  const file = row.hash ? thumbPath(db, row.hash, '') : null;
-  const cached = variant === 'thumb' && file ? await stat(file).catch(() => null) : null;
-  if (cached && file) return { path: file, mime: 'image/webp', size: cached.size };
+  if (variant === 'original' || !row.hash) throw error;
+  const atMs = row.kind === 'video' ? momentOfVariant(variant) : null;
+  for (const file of new Set([thumbFile(db, row.hash, '', atMs), thumbFile(db, row.hash, '')])) {
+    const cached = await stat(file).catch(() => null);
+    if (cached) return { path: file, mime: 'image/webp', size: cached.size };
+  }
   throw error;
 }
 
@@ -78,72 +79,20 @@ export class MediaError extends ApiError {
   }
 }
 
-/** Where a content's thumbnail is cached: beside the catalogue, by content hash (else by path). */
-function thumbPath(db: Db, hash: string | null, real: string): string {
-  const key = (hash ?? real).replace(/[^a-z0-9]/gi, '').slice(-40);
-  return path.join(path.dirname(db.name), 'thumbs', `${key}-${THUMB_SIDE}.webp`);
-}
-
-/** Thumbnails (photos) and poster frames (videos), cached by content hash beside the catalogue. */
-async function thumbFor(db: Db, row: MediaRow, real: string): Promise<ServedFile> {
+/**
+ * Thumbnails (photos), posters (videos) and a video's frame at a moment (`at<ms>`: a matched
+ * clip's poster; a photo's is its thumbnail), cached by content (previews.ts).
+ */
+async function thumbFor(db: Db, row: MediaRow, real: string, variant: MediaVariant): Promise<ServedFile> {
   if (row.kind !== 'image' && row.kind !== 'video')
     throw new MediaError(415, `no thumbnail for ${row.kind ?? 'this'} file`);
-  const file = thumbPath(db, row.hash, real);
-  const dir = path.dirname(file);
-  const cached = await stat(file).catch(() => null);
-  if (!cached) {
-    const bytes = row.kind === 'image' ? await thumbnail(real, THUMB_SIDE) : await posterFrame(real);
-    await mkdir(dir, { recursive: true });
-    // Written beside, then renamed: a reader never sees half a thumbnail.
-    // Unique per request: two requests for one content's thumbnail may run at once.
-    const tmp = `${file}.${process.pid}.${randomUUID()}.tmp`;
-    await writeFile(tmp, bytes);
-    await rename(tmp, file);
-  }
+  const src = { hash: row.hash, path: real, kind: row.kind };
+  const atMs = momentOfVariant(variant);
+  const file =
+    atMs === null || row.kind === 'image'
+      ? await ensureThumb(db, src)
+      : await ensureMomentPoster(db, src, atMs);
   return { path: file, mime: 'image/webp', size: (await stat(file)).size };
-}
-
-async function posterFrame(file: string): Promise<Buffer> {
-  const probe = await probeMedia(file);
-  const at = Math.min(1, (probe.durationS || 0) / 2);
-  const png = await runFfmpeg(
-    ['-ss', ffTime(at), '-i', inputPath(file), '-frames:v', '1', '-f', 'image2pipe', '-vcodec', 'png', '-'],
-    { timeoutMs: 30_000, maxBytes: 64 * 1024 * 1024 },
-  );
-  return sharp(png).resize(THUMB_SIDE, THUMB_SIDE, { fit: 'inside' }).webp({ quality: 80 }).toBuffer();
-}
-
-/** Peak amplitudes of the first ten minutes, for a waveform drawing. */
-export async function waveformPeaks(file: string, points: number): Promise<number[]> {
-  const pcm = await runFfmpeg(
-    [
-      '-t',
-      '600',
-      '-i',
-      inputPath(file),
-      '-vn',
-      '-ac',
-      '1',
-      '-ar',
-      '4000',
-      '-f',
-      'f32le',
-      '-acodec',
-      'pcm_f32le',
-      '-',
-    ],
-    { timeoutMs: 60_000, maxBytes: 600 * 4000 * 4 + 1024 },
-  );
-  const samples = new Float32Array(pcm.buffer, pcm.byteOffset, Math.floor(pcm.byteLength / 4));
-  const per = Math.max(1, Math.floor(samples.length / points));
-  const peaks: number[] = [];
-  for (let p = 0; p < points && p * per < samples.length; p++) {
-    let m = 0;
-    for (let i = p * per; i < Math.min((p + 1) * per, samples.length); i++)
-      m = Math.max(m, Math.abs(samples[i]));
-    peaks.push(Math.round(Math.min(m, 1) * 1000) / 1000);
-  }
-  return peaks;
 }
 
 const MIME: Record<string, string> = {

@@ -51,7 +51,7 @@ export async function prepareInput(
       const v = await preprocessVideo(input, enc.vision!.preprocess);
       return {
         tensor: v.tensor,
-        extra: { clips: v.clips, frameTimesS: v.frameTimesS, durationS: v.durationS },
+        extra: { clips: v.clips, frameTimesS: v.frameTimesS, durationS: v.durationS, hasAudio: v.hasAudio },
       };
     }
     case 'depth':

@@ -16,6 +16,8 @@ const CACHE_SIZE = 256;
  */
 export class TermEncoder {
   private readonly cache = new Map<string, Float32Array>();
+  /** Whether each encoded video has a soundtrack (by cache key): searching it as audio needs one. */
+  private readonly sound = new Map<string, boolean>();
   private readonly tokenizers = new Map<string, Promise<ClipTokenizer>>();
 
   constructor(private readonly engine: Engine) {}
@@ -31,13 +33,24 @@ export class TermEncoder {
       this.cache.set(key, hit);
       return hit;
     }
-    const v =
+    const { vector, extra } =
       term.modality === 'text'
         ? await this.embedInput(handle, 'text', term.text)
         : await this.embedInput(handle, term.modality, term.path);
-    this.cache.set(key, v);
-    if (this.cache.size > CACHE_SIZE) this.cache.delete(this.cache.keys().next().value!);
-    return v;
+    this.cache.set(key, vector);
+    if (typeof extra.hasAudio === 'boolean') this.sound.set(key, extra.hasAudio);
+    if (this.cache.size > CACHE_SIZE) {
+      const oldest = this.cache.keys().next().value!;
+      this.cache.delete(oldest);
+      this.sound.delete(oldest);
+    }
+    return vector;
+  }
+
+  /** For a video term encoded before: whether it has a soundtrack; undefined for anything else. */
+  async hasSound(term: QueryTerm, handle: PackHandle = this.engine.serving): Promise<boolean | undefined> {
+    if (term.modality !== 'video') return undefined;
+    return this.sound.get(`${handle.id}\0${await this.key(term)}`);
   }
 
   private async key(term: Exclude<QueryTerm, { modality: 'segment' }>): Promise<string> {
@@ -62,12 +75,16 @@ export class TermEncoder {
   }
 
   /** Text or a file, through the one input registry; clips and views are averaged as ImageBind does. */
-  private async embedInput(handle: PackHandle, kind: InputKind, input: string): Promise<Float32Array> {
-    const { tensor } = await prepareInput(kind, input, handle.pack.manifest, () =>
+  private async embedInput(
+    handle: PackHandle,
+    kind: InputKind,
+    input: string,
+  ): Promise<{ vector: Float32Array; extra: Record<string, unknown> }> {
+    const { tensor, extra } = await prepareInput(kind, input, handle.pack.manifest, () =>
       this.loadTokenizer(handle),
     );
     const vectors = await handle.runtime.embed(ENCODER_FOR_INPUT[kind], tensor);
-    return vectors.length === 1 ? vectors[0] : meanDirection(vectors);
+    return { vector: vectors.length === 1 ? vectors[0] : meanDirection(vectors), extra };
   }
 
   private loadTokenizer(handle: PackHandle): Promise<ClipTokenizer> {

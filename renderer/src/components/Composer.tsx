@@ -70,12 +70,17 @@ export function prepareFileChip(
     patch: { path: c.path, kind: c.kind, state: 'resolving', error: undefined },
   });
   client.embed({ modality: c.kind, path: c.path }).then(
-    () => dispatch({ type: 'update', id: c.id, patch: { state: 'ready' } }),
+    (e) => dispatch({ type: 'update', id: c.id, patch: { state: 'ready', ...soundless(c, e.hasAudio) } }),
     (e: unknown) => {
       const error = toClientError(e).message.split(c.path).join(c.label);
       dispatch({ type: 'update', id: c.id, patch: { state: 'error', error } });
     },
   );
+}
+
+/** A video without a soundtrack is not offered as "Audio": that search could only fail. */
+function soundless(c: { kind: ChipKind }, hasAudio: boolean | undefined): Partial<Chip> {
+  return c.kind === 'video' && hasAudio === false ? { candidates: ['video'] } : {};
 }
 
 function describeKinds(kinds: readonly InputKind[]): string {

@@ -1,5 +1,6 @@
-import { useEffect, useRef, type KeyboardEvent, type ReactNode } from 'react';
+import { useEffect, useId, useRef, type KeyboardEvent, type ReactNode } from 'react';
 import { Icon } from './Icons.js';
+import './panels.css';
 
 /**
  * A modal built on <dialog>: the browser traps focus, renders it in the top layer and turns Esc
@@ -12,6 +13,8 @@ export function Dialog({
   className,
   actions,
   onKeyDown,
+  role,
+  describedBy,
 }: {
   title: ReactNode;
   onClose: () => void;
@@ -19,6 +22,10 @@ export function Dialog({
   className?: string;
   actions?: ReactNode;
   onKeyDown?: (e: KeyboardEvent<HTMLDialogElement>) => void;
+  /** `alertdialog` for a question that interrupts (a confirmation). */
+  role?: 'alertdialog';
+  /** The id of the text that says what the dialog is about, read out with its title. */
+  describedBy?: string;
 }) {
   const ref = useRef<HTMLDialogElement>(null);
   const closeRef = useRef(onClose);
@@ -40,14 +47,19 @@ export function Dialog({
       before?.focus?.();
     };
   }, []);
-  const titleId = `dlg-title-${className ?? 'x'}`;
+  // Unique per instance: a confirmation can open inside another dialog.
+  const titleId = `dlg-title-${useId()}`;
   return (
     <dialog
       ref={ref}
       className={`dialog ${className ?? ''}`}
+      role={role}
       aria-labelledby={titleId}
+      aria-describedby={describedBy}
       onKeyDown={(e) => {
         if (e.key === 'Escape') {
+          // Only the innermost dialog closes: the key would otherwise reach the one around it.
+          e.stopPropagation();
           e.preventDefault();
           closeRef.current();
           return;
@@ -75,5 +87,55 @@ export function Dialog({
         {children}
       </div>
     </dialog>
+  );
+}
+
+/**
+ * A question asked before something that cannot be undone or that starts long work: what will
+ * happen, in numbers, and two answers. Cancel has the focus, so Enter never confirms by accident.
+ */
+export function ConfirmDialog({
+  title,
+  children,
+  confirmLabel,
+  danger = false,
+  busy = false,
+  onConfirm,
+  onCancel,
+}: {
+  title: string;
+  children: ReactNode;
+  confirmLabel: string;
+  danger?: boolean;
+  busy?: boolean;
+  onConfirm: () => void;
+  onCancel: () => void;
+}) {
+  const bodyId = useId();
+  return (
+    <Dialog
+      title={title}
+      onClose={onCancel}
+      className="confirm-dialog"
+      role="alertdialog"
+      describedBy={bodyId}
+    >
+      <div className="confirm-dialog-body" id={bodyId}>
+        {children}
+      </div>
+      <div className="confirm-dialog-actions">
+        <button type="button" className="button ghost" onClick={onCancel} autoFocus>
+          Cancel
+        </button>
+        <button
+          type="button"
+          className={`button ${danger ? 'danger' : 'primary'}`}
+          onClick={onConfirm}
+          disabled={busy}
+        >
+          {confirmLabel}
+        </button>
+      </div>
+    </Dialog>
   );
 }

@@ -1,16 +1,13 @@
+import { useRef, useState, type ReactNode } from 'react';
 import type { RootInfo } from '../../../app/api.js';
 import { MEDIA_KINDS, type MediaKind } from '../../../app/modality.js';
 import type { Filters } from '../../../app/query.js';
-import { basename, dayToMs } from '../lib/format.js';
+import { useElementWidth } from '../hooks/useElementSize.js';
+import { basename } from '../lib/format.js';
 import type { SearchOptions } from '../state/chips.js';
+import { DateField } from './DateField.js';
 
 export const K_CHOICES = [20, 50, 100, 200, 500, 1000] as const;
-
-function msToDay(ms: number | undefined): string {
-  if (ms === undefined) return '';
-  const d = new Date(ms);
-  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
-}
 
 const KIND_WORD: Record<MediaKind, string> = { image: 'Photos', audio: 'Audio', video: 'Video' };
 
@@ -42,7 +39,8 @@ function FolderAndDates({ f, roots, setFilters }: { f: Filters; roots: RootInfo[
   return (
     <>
       <label className="filter">
-        <span className="muted">Folder</span>
+        {/* "All folders" says what the box is; the word stays for screen readers. */}
+        <span className="visually-hidden">Folder</span>
         <select
           className="input small"
           value={f.roots?.[0] ?? ''}
@@ -58,68 +56,76 @@ function FolderAndDates({ f, roots, setFilters }: { f: Filters; roots: RootInfo[
           ))}
         </select>
       </label>
-      <label className="filter">
-        <span className="muted">From</span>
-        <input
-          className="input small"
-          type="date"
-          value={msToDay(f.dateFrom)}
-          onChange={(e) => setFilters({ dateFrom: dayToMs(e.currentTarget.value) })}
-        />
-      </label>
-      <label className="filter">
-        <span className="muted">To</span>
-        <input
-          className="input small"
-          type="date"
-          value={msToDay(f.dateTo)}
-          onChange={(e) => setFilters({ dateTo: dayToMs(e.currentTarget.value, true) })}
-        />
-      </label>
+      <DateField label="From" value={f.dateFrom} onChange={(dateFrom) => setFilters({ dateFrom })} />
+      <DateField label="To" value={f.dateTo} endOfSpan onChange={(dateTo) => setFilters({ dateTo })} />
     </>
   );
 }
 
-function CountAndLevel({
-  options,
-  onChange,
-}: {
-  options: SearchOptions;
-  onChange: (o: SearchOptions) => void;
-}) {
+function Count({ options, onChange }: { options: SearchOptions; onChange: (o: SearchOptions) => void }) {
   return (
-    <>
-      <label className="filter">
-        <span className="muted">Show</span>
-        <select
-          className="input small"
-          value={options.k}
-          aria-label="Number of results"
-          onChange={(e) => onChange({ ...options, k: Number(e.currentTarget.value) })}
-        >
-          {K_CHOICES.map((k) => (
-            <option key={k} value={k}>
-              {k}
-            </option>
-          ))}
-        </select>
-      </label>
-      <div className="segmented" role="radiogroup" aria-label="Result level">
-        {(['files', 'segments'] as const).map((level) => (
-          <button
-            key={level}
-            type="button"
-            role="radio"
-            aria-checked={options.level === level}
-            className={options.level === level ? 'is-on' : undefined}
-            onClick={() => onChange({ ...options, level })}
-            title={level === 'files' ? 'One result per file (its best moment)' : 'Every matching moment'}
-          >
-            {level === 'files' ? 'Files' : 'Moments'}
-          </button>
+    <label className="filter">
+      <span className="visually-hidden">Show</span>
+      <select
+        className="input small"
+        value={options.k}
+        aria-label="Number of results"
+        onChange={(e) => onChange({ ...options, k: Number(e.currentTarget.value) })}
+      >
+        {K_CHOICES.map((k) => (
+          <option key={k} value={k}>
+            {k} results
+          </option>
         ))}
-      </div>
-    </>
+      </select>
+    </label>
+  );
+}
+
+function Level({ options, onChange }: { options: SearchOptions; onChange: (o: SearchOptions) => void }) {
+  return (
+    <div className="segmented" role="radiogroup" aria-label="Result level">
+      {(['files', 'segments'] as const).map((level) => (
+        <button
+          key={level}
+          type="button"
+          role="radio"
+          aria-checked={options.level === level}
+          className={options.level === level ? 'is-on' : undefined}
+          onClick={() => onChange({ ...options, level })}
+          title={level === 'files' ? 'One result per file (its best moment)' : 'Every matching moment'}
+        >
+          {level === 'files' ? 'Files' : 'Moments'}
+        </button>
+      ))}
+    </div>
+  );
+}
+
+/** How many filters narrow the results now (shown on the button that folds them away). */
+function activeCount(f: Filters): number {
+  return [f.kinds, f.roots, f.dateFrom, f.dateTo, f.includeMissing].filter((v) => v !== undefined).length;
+}
+
+/**
+ * The bar's width (px) below which the fields fold behind a button: narrower, they would wrap onto
+ * two or three rows and take the results' height (a 1024 px window with the library panel open).
+ */
+const FOLD_BELOW = 900;
+
+/** In a narrow window the filters fold behind one button, so the results keep the height. */
+function FoldButton({ open, count, onToggle }: { open: boolean; count: number; onToggle: () => void }) {
+  return (
+    <button
+      type="button"
+      className="button small ghost fold-toggle"
+      aria-expanded={open}
+      aria-controls="filter-fields"
+      onClick={onToggle}
+    >
+      Filters{count > 0 && <span className="pill accent">{count}</span>}
+      <span className="chevron" aria-hidden="true" />
+    </button>
   );
 }
 
@@ -128,27 +134,41 @@ export function FiltersBar({
   options,
   onChange,
   roots,
+  leading,
 }: {
   options: SearchOptions;
   onChange: (o: SearchOptions) => void;
   roots: RootInfo[];
+  /** Shown first on the bar (the library panel's toggle). */
+  leading?: ReactNode;
 }) {
+  const bar = useRef<HTMLDivElement>(null);
+  const width = useElementWidth(bar);
+  // An unknown width (nothing laid out yet, or jsdom) leaves the fields unfolded.
+  const narrow = width > 0 && width < FOLD_BELOW;
+  const [unfolded, setUnfolded] = useState(false);
+  const open = !narrow || unfolded;
   const f = options.filters;
   const setFilters: SetFilters = (patch) => onChange({ ...options, filters: { ...f, ...patch } });
   return (
-    <div className="filters" role="toolbar" aria-label="Result filters">
-      <KindToggles kinds={f.kinds ?? []} setFilters={setFilters} />
-      <FolderAndDates f={f} roots={roots} setFilters={setFilters} />
-      <label className="filter-check" title="Files deleted from disk that the catalogue still remembers">
-        <input
-          type="checkbox"
-          checked={f.includeMissing ?? false}
-          onChange={(e) => setFilters({ includeMissing: e.currentTarget.checked || undefined })}
-        />
-        Show deleted
-      </label>
+    <div ref={bar} className="filters" role="toolbar" aria-label="Result filters">
+      {leading}
+      {narrow && <FoldButton open={open} count={activeCount(f)} onToggle={() => setUnfolded((u) => !u)} />}
+      <div id="filter-fields" className="filter-fields" hidden={!open}>
+        <KindToggles kinds={f.kinds ?? []} setFilters={setFilters} />
+        <FolderAndDates f={f} roots={roots} setFilters={setFilters} />
+        <label className="filter-check" title="Files deleted from disk that the catalogue still remembers">
+          <input
+            type="checkbox"
+            checked={f.includeMissing ?? false}
+            onChange={(e) => setFilters({ includeMissing: e.currentTarget.checked || undefined })}
+          />
+          Show deleted
+        </label>
+        <Count options={options} onChange={onChange} />
+      </div>
       <span className="filters-spacer" />
-      <CountAndLevel options={options} onChange={onChange} />
+      <Level options={options} onChange={onChange} />
     </div>
   );
 }

@@ -1,10 +1,11 @@
 // Size: one panel (folders, counts, failures, actions) over one piece of state.
-import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import type { Failure, LibrarySettings, RootInfo, Status } from '../../../app/api.js';
 import type { IndexProgress, IndexSummary } from '../../../app/indexing.js';
 import { toClientError } from '../api/client.js';
 import { useClient } from '../api/context.js';
 import { basename, formatCount, formatEta } from '../lib/format.js';
+import { AddFolder } from './AddFolder.js';
 import { Icon } from './Icons.js';
 
 const PHASE_LABEL: Record<IndexProgress['phase'], string> = {
@@ -42,64 +43,6 @@ function LibrarySettingsForm() {
       Skip system clutter (Thumbs.db, @eaDir, recycle bins) at the next scan
       {error && <span className="error-text">{error}</span>}
     </label>
-  );
-}
-
-function AddFolder({ onAdded }: { onAdded: () => void }) {
-  const client = useClient();
-  const [path, setPath] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const add = async (p: string) => {
-    if (!p.trim()) return;
-    setBusy(true);
-    setError(null);
-    try {
-      await client.addRoot({ path: p.trim() });
-      setPath('');
-      onAdded();
-    } catch (e) {
-      setError(toClientError(e).message);
-    } finally {
-      setBusy(false);
-    }
-  };
-  const browse = async () => {
-    const chosen = await client.chooseFolder?.().catch((e: unknown) => setError(toClientError(e).message));
-    if (chosen) await add(chosen);
-  };
-  const submit = (e: FormEvent) => {
-    e.preventDefault();
-    void add(path);
-  };
-  return (
-    <form className="add-folder" onSubmit={submit} aria-label="Add a folder">
-      <div className="field-row">
-        <input
-          type="text"
-          className="input"
-          value={path}
-          onChange={(e) => setPath(e.currentTarget.value)}
-          placeholder="/path/to/your/photos"
-          aria-label="Folder path to add"
-          spellCheck={false}
-          disabled={busy}
-        />
-        <button type="submit" className="button" disabled={busy || !path.trim()}>
-          <Icon name="plus" /> Add
-        </button>
-      </div>
-      {client.chooseFolder && (
-        <button type="button" className="button ghost" onClick={() => void browse()} disabled={busy}>
-          <Icon name="folder" /> Choose a folder…
-        </button>
-      )}
-      {error && (
-        <p className="error-text" role="alert">
-          {error}
-        </p>
-      )}
-    </form>
   );
 }
 
@@ -204,6 +147,19 @@ function ProgressView({ progress }: { progress: IndexProgress }) {
           {basename(current)}
         </div>
       )}
+    </div>
+  );
+}
+
+function StartingView() {
+  return (
+    <div className="progress-card" data-phase="starting">
+      <div className="progress-head">
+        <strong>Starting…</strong>
+      </div>
+      <div className="progress is-indeterminate" role="progressbar" aria-label="Indexing progress">
+        <span />
+      </div>
     </div>
   );
 }
@@ -332,7 +288,12 @@ export function Library({ status, statusError, progress, refresh, onIndexed, onI
       {status?.watching && roots.length > 0 && (
         <p className="watch-note">Watching these folders: changes are indexed by themselves.</p>
       )}
-      <AddFolder onAdded={() => void refresh()} />
+      <AddFolder
+        roots={roots}
+        indexing={indexing}
+        onAdded={() => void refresh()}
+        onIndexNow={() => void run()}
+      />
       {roots.length > 0 && <LibrarySettingsForm />}
       <div className="index-controls">
         {indexing ? (
@@ -356,16 +317,7 @@ export function Library({ status, statusError, progress, refresh, onIndexed, onI
       {progress && (indexing || progress.phase === 'done' || progress.phase === 'cancelled') && (
         <ProgressView progress={progress} />
       )}
-      {indexing && !progress && (
-        <div className="progress-card" data-phase="starting">
-          <div className="progress-head">
-            <strong>Starting…</strong>
-          </div>
-          <div className="progress is-indeterminate" role="progressbar" aria-label="Indexing progress">
-            <span />
-          </div>
-        </div>
-      )}
+      {indexing && !progress && <StartingView />}
       {error && (
         <p className="error-text" role="alert">
           Indexing failed: {error}

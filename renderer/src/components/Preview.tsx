@@ -17,6 +17,8 @@ import { Dialog } from './Dialog.js';
 import { Icon } from './Icons.js';
 import { Attribution } from './ResultTile.js';
 import { useFilePeaks, Waveform } from './Waveform.js';
+import { matchCaption } from '../lib/match.js';
+import { posterVariant, waveHighlight, waveSpan } from '../lib/moment.js';
 
 function useFileInfo(fileId: number): { info: FileInfo | null; error: string | null } {
   const client = useClient();
@@ -65,17 +67,15 @@ function PreviewWave({
   const peaks = useFilePeaks(hit.fileId, 400);
   if (peaks === 'error') return null;
   if (!peaks) return <div className="preview-wave is-loading" aria-hidden="true" />;
-  const hl =
-    hit.segment && duration
-      ? { from: hit.segment.start / duration, to: Math.min(1, hit.segment.end / duration) }
-      : null;
+  const hl = waveHighlight(hit.segment, duration);
+  const span = waveSpan(duration);
   return (
     <div
       className="preview-wave"
       onClick={(e) => {
-        if (!duration) return;
+        if (!span) return;
         const r = e.currentTarget.getBoundingClientRect();
-        onSeek(((e.clientX - r.left) / r.width) * duration);
+        onSeek(((e.clientX - r.left) / r.width) * span);
       }}
     >
       <Waveform
@@ -152,7 +152,7 @@ function PreviewMedia({ hit, duration }: { hit: SearchHit; duration: number | nu
           ref={(el) => void (media.current = el)}
           className="preview-video"
           src={src}
-          poster={client.mediaUrl(hit.fileId, 'thumb')}
+          poster={client.mediaUrl(hit.fileId, posterVariant(hit))}
           controls
           preload="metadata"
           onLoadedMetadata={onMeta}
@@ -329,6 +329,16 @@ function PreviewActions({
   );
 }
 
+/** How strong a match this is, in words (the pack's match signal), with the raw score beside. */
+function MatchStrength({ hit }: { hit: SearchHit }) {
+  return (
+    <p className="preview-match">
+      {matchCaption(hit)}
+      {hit.strong !== null && <span className="muted"> · similarity {hit.score.toFixed(3)}</span>}
+    </p>
+  );
+}
+
 /** A result in full, with "more / less like this", copy path and reveal. ←/→ step through results. */
 export function Preview({ hit, index, total, termChips, onNavigate, onClose, onMoreLike }: PreviewProps) {
   const { info, error } = useFileInfo(hit.fileId);
@@ -356,7 +366,8 @@ export function Preview({ hit, index, total, termChips, onNavigate, onClose, onM
           {error && <p className="error-text">{error}</p>}
           {hit.segmentId > 0 && (
             <>
-              <h3 className="side-title">What matched</h3>
+              <h3 className="side-title">What each input added</h3>
+              <MatchStrength hit={hit} />
               <Attribution hit={hit} termChips={termChips} />
             </>
           )}

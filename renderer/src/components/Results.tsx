@@ -1,7 +1,9 @@
-import type { ReactNode } from 'react';
-import type { SearchHit } from '../../../app/query.js';
+import { useEffect, useState, type ReactNode } from 'react';
+import type { SearchHit, SearchResponse } from '../../../app/query.js';
 import type { SearchState } from '../hooks/useSearch.js';
 import { formatCount } from '../lib/format.js';
+import { describeQuery, strongSplit } from '../lib/match.js';
+import type { SearchRequest } from '../state/chips.js';
 import { Icon } from './Icons.js';
 import { ResultsGrid } from './ResultsGrid.js';
 import { Timeline, type TimelineProps } from './Timeline.js';
@@ -61,6 +63,60 @@ export function EmptyQuery({ hasLibrary }: { hasLibrary: boolean }) {
   );
 }
 
+/** Whole seconds since the component mounted, ticking. */
+function useElapsed(): number {
+  const [seconds, setSeconds] = useState(0);
+  useEffect(() => {
+    const started = Date.now();
+    const timer = setInterval(() => setSeconds(Math.floor((Date.now() - started) / 1000)), 250);
+    return () => clearInterval(timer);
+  }, []);
+  return seconds;
+}
+
+/**
+ * The first results on their way. After a second it says why this one is slow (the first search
+ * after start loads the encoders; later ones take milliseconds) and how long it has waited.
+ */
+function Searching() {
+  const seconds = useElapsed();
+  return (
+    <div className="state-box" aria-busy="true" role="status">
+      <span className="spinner large" aria-hidden="true" />
+      <p>Searching…</p>
+      {seconds >= 1 && (
+        <p className="muted searching-slow">
+          {seconds} s — a first search loads the model’s encoders; the next ones take milliseconds.
+        </p>
+      )}
+    </div>
+  );
+}
+
+/** What the match signal says of this page: how many strong matches, or that none is good. */
+function MatchNote({ response, request }: { response: SearchResponse; request: SearchRequest | null }) {
+  const { signal } = response;
+  // The test pack's own warning says more than "no match strength" would.
+  if (signal.method === 'none' && response.notMeaningful) return null;
+  if (signal.method === 'none')
+    return (
+      <span className="pill" title={signal.reason}>
+        no match strength: {signal.reason.split(':')[0]}
+      </span>
+    );
+  if (signal.strongCount > 0)
+    return (
+      <span className="pill ok">
+        {formatCount(signal.strongCount)} strong {signal.strongCount === 1 ? 'match' : 'matches'}
+      </span>
+    );
+  return (
+    <span className="pill warn no-good-matches" role="note">
+      No good matches{request ? ` for ${describeQuery(request)}` : ''} — the closest are shown
+    </span>
+  );
+}
+
 export interface ResultsProps {
   search: SearchState;
   hasLibrary: boolean;
@@ -103,13 +159,7 @@ export function Results({
         </button>
       </StateBox>
     );
-  else if (!response)
-    body = (
-      <div className="state-box" aria-busy="true">
-        <span className="spinner large" aria-hidden="true" />
-        <p>Searching…</p>
-      </div>
-    );
+  else if (!response) body = <Searching />;
   else if (response.results.length === 0)
     body = (
       <StateBox icon="search" title="Nothing matched">
@@ -125,6 +175,8 @@ export function Results({
         onActiveChange={onActiveChange}
         onOpen={onOpen}
         resetKey={resetKey}
+        split={strongSplit(response, request?.query.sort !== 'date')}
+        dividerLabel="Weaker matches — below what this pack calls a good match"
       />
     );
   return (
@@ -143,6 +195,7 @@ export function Results({
           <span className="muted">
             {response.tookMs.toFixed(0)} ms · {response.backend}
           </span>
+          <MatchNote response={response} request={request} />
           {pending && <span className="spinner" aria-label="Updating" />}
           {response.notMeaningful && <span className="pill warn">random test-pack ranking</span>}
         </div>

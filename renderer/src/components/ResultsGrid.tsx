@@ -1,14 +1,17 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { useCallback, useEffect, useId, useRef, type KeyboardEvent } from 'react';
+import { useCallback, useEffect, useId, useMemo, useRef, type KeyboardEvent, type RefObject } from 'react';
 import type { SearchHit } from '../../../app/query.js';
 import { useElementWidth } from '../hooks/useElementSize.js';
+import { gridRows, moveIndex, rowOfIndex, type GridRow as RowModel } from '../lib/grid-rows.js';
 import type { SearchRequest } from '../state/chips.js';
 import { ResultTile } from './ResultTile.js';
 
 export const GRID_GAP = 12;
 export const GRID_PADDING = 12;
-/** Caption below each thumbnail (name + score). */
-export const META_HEIGHT = 40;
+/** Caption below each thumbnail (name + match) and the inputs' shares bar. */
+export const META_HEIGHT = 48;
+/** The line between strong and weak matches. */
+export const DIVIDER_HEIGHT = 44;
 
 export interface GridLayout {
   columns: number;
@@ -26,38 +29,21 @@ export function gridLayout(width: number, minTile: number): GridLayout {
   return { columns, tileWidth, mediaHeight, rowHeight: mediaHeight + META_HEIGHT + GRID_GAP };
 }
 
-function nextIndex(
-  key: string,
-  i: number,
-  n: number,
-  cols: number,
-  pageRows: number,
-  ctrl: boolean,
-): number | null {
-  switch (key) {
-    case 'ArrowRight':
-      return Math.min(n - 1, i + 1);
-    case 'ArrowLeft':
-      return Math.max(0, i - 1);
-    case 'ArrowDown':
-      return Math.min(n - 1, i + cols);
-    case 'ArrowUp':
-      return i - cols >= 0 ? i - cols : i;
-    case 'PageDown':
-      return Math.min(n - 1, i + cols * pageRows);
-    case 'PageUp':
-      return Math.max(i % cols, i - cols * pageRows);
-    case 'Home':
-      return ctrl ? 0 : i - (i % cols);
-    case 'End':
-      return ctrl ? n - 1 : Math.min(n - 1, i - (i % cols) + cols - 1);
-    default:
-      return null;
-  }
+function DividerRow({ top, label }: { top: number; label: string }) {
+  return (
+    <div
+      role="row"
+      className="match-divider"
+      style={{ transform: `translateY(${top}px)`, height: DIVIDER_HEIGHT }}
+    >
+      <span role="rowheader">{label}</span>
+    </div>
+  );
 }
 
 function GridRow({
   row,
+  ariaRow,
   top,
   hits,
   layout,
@@ -66,7 +52,8 @@ function GridRow({
   idPrefix,
   onClick,
 }: {
-  row: number;
+  row: Extract<RowModel, { type: 'tiles' }>;
+  ariaRow: number;
   top: number;
   hits: readonly SearchHit[];
   layout: GridLayout;
@@ -75,15 +62,15 @@ function GridRow({
   idPrefix: string;
   onClick: (i: number) => void;
 }) {
-  const start = row * layout.columns;
+  const { start } = row;
   return (
     <div
       role="row"
-      aria-rowindex={row + 1}
+      aria-rowindex={ariaRow + 1}
       className="grid-row"
       style={{ transform: `translateY(${top}px)`, height: layout.rowHeight - GRID_GAP, gap: GRID_GAP }}
     >
-      {hits.slice(start, start + layout.columns).map((hit, j) => (
+      {hits.slice(start, row.end).map((hit, j) => (
         <ResultTile
           key={`${hit.fileId}:${hit.segmentId}`}
           hit={hit}
@@ -104,7 +91,7 @@ function GridRow({
 function gridKeyHandler(o: {
   count: number;
   activeIndex: number;
-  cols: number;
+  rows: readonly RowModel[];
   pageRows: number;
   onActiveChange: (i: number) => void;
   onOpen: (i: number) => void;
@@ -119,11 +106,11 @@ function gridKeyHandler(o: {
       return;
     }
     const next =
-      o.activeIndex < 0 ? 0 : nextIndex(e.key, current, o.count, o.cols, o.pageRows, e.ctrlKey || e.metaKey);
+      o.activeIndex < 0 ? 0 : moveIndex(o.rows, current, o.count, e.key, o.pageRows, e.ctrlKey || e.metaKey);
     if (next === null) return;
     e.preventDefault();
     o.onActiveChange(next);
-    o.scrollToRow(Math.floor(next / o.cols));
+    o.scrollToRow(rowOfIndex(o.rows, next));
   };
 }
 
@@ -137,6 +124,19 @@ export interface ResultsGridProps {
   label?: string;
   /** Changes when the query itself changes (not a weight): the grid then returns to the top. */
   resetKey?: string;
+  /** Results before this index are strong matches: a divider row separates them from the rest. */
+  split?: number | null;
+  dividerLabel?: string;
+}
+
+/** Back to the top when `key` changes (a new query, not a weight). */
+function useScrollTopOn(ref: RefObject<HTMLDivElement | null>, key: string | undefined): void {
+  const last = useRef(key);
+  useEffect(() => {
+    if (last.current === key) return;
+    last.current = key;
+    if (ref.current) ref.current.scrollTop = 0;
+  }, [ref, key]);
 }
 
 /**
@@ -154,40 +154,34 @@ export function ResultsGrid({
   minTileWidth = 180,
   label = 'Results',
   resetKey,
+  split = null,
+  dividerLabel = 'Weaker matches',
 }: ResultsGridProps) {
   const scrollRef = useRef<HTMLDivElement>(null);
-  const lastReset = useRef(resetKey);
-  useEffect(() => {
-    if (lastReset.current === resetKey) return;
-    lastReset.current = resetKey;
-    if (scrollRef.current) scrollRef.current.scrollTop = 0;
-  }, [resetKey]);
+  useScrollTopOn(scrollRef, resetKey);
   const width = useElementWidth(scrollRef);
   const layout = gridLayout(width || minTileWidth + 2 * GRID_PADDING, minTileWidth);
   const { columns: cols, rowHeight } = layout;
-  const rowCount = Math.ceil(hits.length / cols);
+  const rows = useMemo(
+    () => gridRows(hits.length, cols, split, dividerLabel),
+    [hits.length, cols, split, dividerLabel],
+  );
   const idPrefix = useId().replace(/:/g, '');
   const virtualizer = useVirtualizer({
-    count: rowCount,
+    count: rows.length,
     getScrollElement: () => scrollRef.current,
-    estimateSize: () => rowHeight,
+    estimateSize: (i) => (rows[i]?.type === 'divider' ? DIVIDER_HEIGHT : rowHeight),
     overscan: 2,
     paddingStart: GRID_PADDING,
     paddingEnd: GRID_PADDING,
   });
-  useEffect(() => virtualizer.measure(), [virtualizer, rowHeight, cols]);
+  useEffect(() => virtualizer.measure(), [virtualizer, rowHeight, rows]);
 
-  const onClick = useCallback(
-    (i: number) => {
-      onActiveChange(i);
-      onOpen(i);
-    },
-    [onActiveChange, onOpen],
-  );
+  const onClick = useCallback((i: number) => (onActiveChange(i), onOpen(i)), [onActiveChange, onOpen]);
   const onKeyDown = gridKeyHandler({
     count: hits.length,
     activeIndex,
-    cols,
+    rows,
     pageRows: Math.max(1, Math.floor((scrollRef.current?.clientHeight ?? rowHeight) / rowHeight)),
     onActiveChange,
     onOpen,
@@ -201,7 +195,7 @@ export function ResultsGrid({
       className="grid-scroll"
       role="grid"
       aria-label={label}
-      aria-rowcount={rowCount}
+      aria-rowcount={rows.length}
       aria-colcount={cols}
       aria-activedescendant={active >= 0 ? `${idPrefix}-${active}` : undefined}
       tabIndex={0}
@@ -209,19 +203,24 @@ export function ResultsGrid({
       data-columns={cols}
     >
       <div className="grid-inner" style={{ height: virtualizer.getTotalSize() }}>
-        {virtualizer.getVirtualItems().map((row) => (
-          <GridRow
-            key={row.key}
-            row={row.index}
-            top={row.start}
-            hits={hits}
-            layout={layout}
-            active={active}
-            termChips={termChips}
-            idPrefix={idPrefix}
-            onClick={onClick}
-          />
-        ))}
+        {virtualizer.getVirtualItems().map((v) => {
+          const row = rows[v.index];
+          if (row.type === 'divider') return <DividerRow key={row.key} top={v.start} label={row.label} />;
+          return (
+            <GridRow
+              key={row.key}
+              row={row}
+              ariaRow={v.index}
+              top={v.start}
+              hits={hits}
+              layout={layout}
+              active={active}
+              termChips={termChips}
+              idPrefix={idPrefix}
+              onClick={onClick}
+            />
+          );
+        })}
       </div>
     </div>
   );

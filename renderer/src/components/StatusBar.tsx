@@ -1,3 +1,4 @@
+import type { ReactNode } from 'react';
 import type { Status } from '../../../app/api.js';
 import type { ConnectionState } from '../api/client.js';
 import { formatCount } from '../lib/format.js';
@@ -14,6 +15,81 @@ function providersOf(model: Status['model']): { text: string; fallbacks: string[
   return { text: used.join(', '), fallbacks };
 }
 
+function countsOf(status: Status): { short: string; full: string } {
+  const { files, byKind } = status;
+  const short = `${formatCount(files.indexed)} files`;
+  const detail =
+    `${formatCount(byKind.image?.indexed ?? 0)} photos · ${formatCount(byKind.audio?.indexed ?? 0)} audio` +
+    ` · ${formatCount(byKind.video?.indexed ?? 0)} video · ${formatCount(status.segments)} segments`;
+  return { short, full: `${short} (${detail})` };
+}
+
+/**
+ * One entry of the bar. The bar never scrolls: when it is short of room, entries give way in
+ * order of `shrink` (the counts first, the connection state never) and end in an ellipsis, and
+ * each carries its whole text as a tooltip.
+ */
+function Item({
+  title,
+  shrink,
+  className = '',
+  children,
+}: {
+  title: string;
+  shrink: 0 | 1 | 2 | 3;
+  className?: string;
+  children: ReactNode;
+}) {
+  return (
+    <span className={`status-item shrink-${shrink} ${className}`} title={title}>
+      {children}
+    </span>
+  );
+}
+
+function ModelItem({ model, onModels }: { model: Status['model']; onModels: () => void }) {
+  const trust = model.testPack ? '' : model.verified ? 'verified' : 'unverified';
+  const title = [`Model packs — ${model.name} ${model.version}`, model.licence.label, trust, model.selftest]
+    .filter(Boolean)
+    .join('\n');
+  return (
+    <button type="button" className="status-item status-model shrink-1" onClick={onModels} title={title}>
+      <Icon name="chip" />
+      <span className="status-text">
+        {model.name} <span className="muted">{model.version}</span>
+      </span>
+      <span className={`pill${model.testPack ? ' warn' : ''}`}>{model.licence.name}</span>
+      {!model.testPack && <span className={`pill${model.verified ? '' : ' warn'}`}>{trust}</span>}
+    </button>
+  );
+}
+
+/** What the engine is doing and whether it can be reached: never shrinks, always in view. */
+function LiveItems({ status, connection }: { status: Status; connection: ConnectionState }) {
+  const { model } = status;
+  const reembedding = `Re-embedding for ${model.name}; searching with ${status.servingModel}`;
+  const link = connection === 'reconnecting' ? 'Reconnecting…' : 'Connecting…';
+  return (
+    <>
+      {status.servingModel !== model.id && (
+        <Item title={reembedding} shrink={1} className="warn">
+          <span className="status-text">{reembedding}</span>
+        </Item>
+      )}
+      {status.indexing && (
+        <Item title="Indexing" shrink={0}>
+          Indexing…
+        </Item>
+      )}
+      {connection !== 'open' && (
+        <span className="status-item shrink-0 warn" role="status" title="The engine connection dropped">
+          {link}
+        </span>
+      )}
+    </>
+  );
+}
+
 /** Model pack, licence, execution providers, vector backend and counts, always in view. */
 export function StatusBar({
   status,
@@ -27,61 +103,37 @@ export function StatusBar({
   if (!status) {
     return (
       <footer className="statusbar" aria-label="Status">
-        <span className="muted">Connecting to the engine…</span>
+        <span className="status-item muted">Connecting to the engine…</span>
       </footer>
     );
   }
-  const { model, vectors, files, byKind } = status;
+  const { model, vectors } = status;
   const ep = providersOf(model);
+  const counts = countsOf(status);
+  const vectorsText = `${vectors.backend} · ${formatCount(vectors.count)} vectors`;
   return (
     <footer className="statusbar" aria-label="Status">
-      <button type="button" className="status-item status-model" onClick={onModels} title="Model packs">
-        <Icon name="chip" />
-        <span>
-          {model.name} <span className="muted">{model.version}</span>
-        </span>
-        <span className={`pill${model.testPack ? ' warn' : ''}`} title={model.licence.label}>
-          {model.licence.name}
-        </span>
-        {!model.testPack && (
-          <span
-            className={`pill${model.verified ? '' : ' warn'}`}
-            title={model.selftest ?? 'no self-test recorded'}
-          >
-            {model.verified ? 'verified' : 'unverified'}
-          </span>
-        )}
-      </button>
-      <span className="status-item" title={ep.fallbacks.join('\n') || 'Execution providers in use'}>
+      <ModelItem model={model} onModels={onModels} />
+      <Item title={[`Execution providers: ${ep.text}`, ...ep.fallbacks].join('\n')} shrink={0}>
         {ep.fallbacks.length > 0 && <Icon name="warning" />}
-        <span className="muted">EP</span> {ep.text}
-      </span>
-      <span
-        className="status-item"
-        title={`${vectors.count} vectors of ${vectors.dim} dimensions in ${vectors.shards} shard(s)`}
-      >
+        <span className="status-text">
+          <span className="muted">EP</span> {ep.text}
+        </span>
+      </Item>
+      <Item title={`${vectorsText}: ${vectors.dim} dimensions in ${vectors.shards} shard(s)`} shrink={2}>
         <Icon name="database" />
-        {vectors.backend} <span className="muted">· {formatCount(vectors.count)} vectors</span>
-      </span>
-      <span className="status-item">
-        {formatCount(files.indexed)} files{' '}
-        <span className="muted">
-          ({formatCount(byKind.image?.indexed ?? 0)} photos · {formatCount(byKind.audio?.indexed ?? 0)} audio
-          · {formatCount(byKind.video?.indexed ?? 0)} video) · {formatCount(status.segments)} segments
+        <span className="status-text">
+          {vectors.backend}{' '}
+          <span className="muted status-detail">· {formatCount(vectors.count)} vectors</span>
         </span>
-      </span>
-      {status.servingModel !== model.id && (
-        <span className="status-item warn">
-          Re-embedding for {model.name}; searching with {status.servingModel}
+      </Item>
+      <Item title={counts.full} shrink={3}>
+        <span className="status-text">
+          {counts.short} <span className="muted status-detail">{counts.full.slice(counts.short.length)}</span>
         </span>
-      )}
+      </Item>
       <span className="status-spacer" />
-      {status.indexing && <span className="status-item">Indexing…</span>}
-      {connection !== 'open' && (
-        <span className="status-item warn" role="status">
-          {connection === 'reconnecting' ? 'Reconnecting…' : 'Connecting…'}
-        </span>
-      )}
+      <LiveItems status={status} connection={connection} />
     </footer>
   );
 }
@@ -98,10 +150,15 @@ export function ModelBanner({ model, onInstall }: { model: Status['model']; onIn
   const message = model.testPack
     ? TEST_PACK_MESSAGE
     : `${model.name} is unverified — ${model.selftest ? `its self-test failed: ${model.selftest}` : 'it has not passed a self-test'}`;
+  // A narrow window shows the gist on one line, so the results keep their room; the rest is a tooltip.
+  const gist = model.testPack ? 'Test pack: results are not meaningful' : `${model.name} is unverified`;
   return (
     <div className="banner warn" role="status" data-testid="test-pack-banner">
       <Icon name="warning" size={18} />
-      <span>{message}</span>
+      <span className="banner-text" title={message}>
+        <span className="banner-long">{message}</span>
+        <span className="banner-short">{gist}</span>
+      </span>
       <button type="button" className="button small" onClick={onInstall}>
         <Icon name="download" /> {model.testPack ? 'Get ImageBind…' : 'Model packs…'}
       </button>

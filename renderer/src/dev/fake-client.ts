@@ -1,4 +1,4 @@
-import type { Embedding, ModelSummary, Status } from '../../../app/api.js';
+import type { Embedding, MediaVariant, ModelSummary, Status } from '../../../app/api.js';
 import { emptySummary } from '../../../app/indexing.js';
 import type { MediaKind } from '../../../app/modality.js';
 import type { SearchHit, SearchResponse } from '../../../app/query.js';
@@ -17,6 +17,9 @@ export interface FakeClientOptions {
 
 const KINDS: MediaKind[] = ['image', 'image', 'video', 'audio'];
 
+/** The first results are strong matches, so the grid draws its divider as a real search's would. */
+const FAKE_STRONG = 12;
+
 export function fakeHits(n: number): SearchHit[] {
   const out = new Array<SearchHit>(n);
   for (let i = 0; i < n; i++) {
@@ -33,6 +36,10 @@ export function fakeHits(n: number): SearchHit[] {
           ? null
           : { start: (i % 17) * 2, end: (i % 17) * 2 + 2, modality: kind === 'audio' ? 'audio' : 'vision' },
       terms: [1 - i / (n + 1)],
+      contributions: [1 - i / (n + 1)],
+      strong: i < FAKE_STRONG,
+      percentile: 1 - i / (n + 1),
+      durationS: kind === 'image' ? null : 40,
       copies: 0,
       size: 100_000 + i,
       mtimeMs: 1_700_000_000_000 + i * 60_000,
@@ -43,6 +50,20 @@ export function fakeHits(n: number): SearchHit[] {
     };
   }
   return out;
+}
+
+/** A search response around synthetic hits, its match signal counting their strong ones. */
+export function fakeResponse(hits: SearchHit[], extra: Partial<SearchResponse> = {}): SearchResponse {
+  const strongCount = hits.filter((h) => h.strong).length;
+  return {
+    results: hits,
+    model: 'bench',
+    backend: 'synthetic',
+    tookMs: 0,
+    notMeaningful: false,
+    signal: { method: 'background', threshold: 0.99, median: 0.5, sampled: 2048, strongCount },
+    ...extra,
+  };
 }
 
 function thumbSvg(id: number): string {
@@ -117,14 +138,12 @@ export function createFakeClient(opts: FakeClientOptions = {}): BinderyClient & 
     listRoots: () => wait(fakeStatus(n).roots),
     addRoot: () => wait(fakeStatus(n).roots[0]),
     removeRoot: () => wait({ removed: 0 }),
+    listDirs: () => Promise.reject(new Error('the benchmark client lists no folders')),
     index: () => wait(emptySummary()),
     cancelIndex: () => wait({ cancelled: false }),
     search: (): Promise<SearchResponse> => {
       client.searches++;
-      return wait(
-        { results: hits, model: 'bench', backend: 'synthetic', tookMs: 0, notMeaningful: false },
-        opts.searchDelayMs,
-      );
+      return wait(fakeResponse(hits), opts.searchDelayMs);
     },
     failures: () => wait([]),
     onIndexProgress: () => () => undefined,
@@ -168,7 +187,8 @@ export function createFakeClient(opts: FakeClientOptions = {}): BinderyClient & 
       l('open');
       return () => undefined;
     },
-    mediaUrl: (fileId: number) => thumbSvg(fileId),
+    // The variant rides along as a fragment, so tests can see which frame a tile asked for.
+    mediaUrl: (fileId: number, variant: MediaVariant) => `${thumbSvg(fileId)}#${variant}`,
     resolveDroppedFile: (file: File) => wait(`/bench/dropped/${file.name}`),
   };
   return client;

@@ -1,4 +1,5 @@
 import { useEffect, useRef, useState } from 'react';
+import type { ApiErrorCode } from '../../../app/errors.js';
 import type { SearchResponse } from '../../../app/query.js';
 import type { BinderyClient } from '../api/client.js';
 import type { SearchRequest } from '../state/chips.js';
@@ -28,6 +29,23 @@ function failedTermOf(e: unknown, req: SearchRequest): SearchState['failedTerm']
 }
 
 /**
+ * Bumps when the engine connection comes back after a drop while the search on screen had failed
+ * for a reason a reconnect can cure (not a refused input): that search is then sent again.
+ */
+function useRetryOnReconnect(client: BinderyClient, failedWith: { current: ApiErrorCode | null }): number {
+  const [epoch, setEpoch] = useState(0);
+  useEffect(() => {
+    let previous: string | null = null;
+    return client.onConnection((state) => {
+      const back = state === 'open' && previous !== null && previous !== 'open';
+      previous = state;
+      if (back && failedWith.current === 'failed') setEpoch((n) => n + 1);
+    });
+  }, [client, failedWith]);
+  return epoch;
+}
+
+/**
  * Live search: every change of the request (a slider moving, a chip added, a filter) schedules a
  * search after `debounceMs` of quiet — or at the latest `maxWaitMs` after the first unsent change,
  * so results keep re-ranking during a long slider drag. Searches are numbered as they are sent and
@@ -47,11 +65,15 @@ export function useSearch(
   const latest = useRef(request);
   latest.current = request;
   const key = request?.key ?? null;
+  // Why the search on screen failed (null while it did not): a failure to reach the engine is retried.
+  const failedWith = useRef<ApiErrorCode | null>(null);
+  const retry = useRetryOnReconnect(client, failedWith);
 
   useEffect(() => {
     if (!key) {
       unsentSince.current = null;
       applied.current = sent.current; // answers still in flight belong to a cleared query
+      failedWith.current = null;
       setState(IDLE);
       return;
     }
@@ -72,23 +94,26 @@ export function useSearch(
       const stillPending = () => my !== sent.current || unsentSince.current !== null;
       client.search(req.query).then(
         (response) => {
-          if (accept())
-            setState({ status: 'ready', response, request: req, error: null, pending: stillPending() });
+          if (!accept()) return;
+          failedWith.current = null;
+          setState({ status: 'ready', response, request: req, error: null, pending: stillPending() });
         },
         (e: unknown) => {
-          if (accept())
-            setState((s) => ({
-              ...s,
-              status: 'error',
-              error: toClientError(e).message,
-              pending: stillPending(),
-              failedTerm: failedTermOf(e, req),
-            }));
+          if (!accept()) return;
+          const term = failedTermOf(e, req);
+          failedWith.current = term ? null : toClientError(e).code;
+          setState((s) => ({
+            ...s,
+            status: 'error',
+            error: toClientError(e).message,
+            pending: stillPending(),
+            failedTerm: term,
+          }));
         },
       );
     }, wait);
     return () => clearTimeout(timer);
-  }, [client, key, debounceMs, maxWaitMs, refresh]);
+  }, [client, key, debounceMs, maxWaitMs, refresh, retry]);
 
   return state;
 }

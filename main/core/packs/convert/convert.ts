@@ -100,6 +100,8 @@ export async function convertCheckpoint(file: string, opts: ConvertOptions): Pro
       format: 1,
       ...identity(dims, precision, await fingerprint(ckpt)),
       licence: IMAGEBIND_PACK_LICENCE,
+      // Stated, not left to the default, so a user reading pack.json sees how matches are judged.
+      matchSignal: { method: 'background', margin: 1, sample: 2048 },
       embeddingDim: dims.out,
       tokenizer: await fileEntry(opts.outDir, VOCAB_FILE),
       encoders,
