@@ -301,9 +301,9 @@ describe.skipIf(Boolean(SKIP))('Bindery in Chromium through `bindery serve`', ()
     await expect.poll(() => weight.inputValue(), { timeout: 5_000 }).toBe('-1.00');
     const subtracted = await waitForRankingChange(page, withText);
     expect(subtracted).not.toBe(withText);
-    // Every term shows its cosine on hover / focus, labelled by its chip.
-    const attrib = page.locator('[role="gridcell"][data-index="0"] .attrib li');
-    expect(await attrib.count()).toBe(2);
+    // Each input's signed share of the score is on the tile, without hovering.
+    const shares = page.locator('[role="gridcell"][data-index="0"] .tile-shares .share');
+    expect(await shares.count()).toBe(2);
     // 0 switches a term off, visibly.
     const number = page.getByLabel('Weight of a dog barking on the grass (number)');
     await number.fill('0');

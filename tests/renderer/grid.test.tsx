@@ -79,8 +79,9 @@ describe('results grid', () => {
   it('labels each tile with kind, match and moment, and shows each input’s signed share', () => {
     renderGrid();
     const third = cells().find((c) => c.dataset.index === '2')!;
-    expect(third.getAttribute('aria-label')).toBe(
-      'video-000003.mp4, video, Strong match, top 0.1 %, at 0:04',
+    // Named by what it shows, in order: kind, moment, name, match.
+    expect(screen.getByRole('gridcell', { name: 'video 0:04 video-000003.mp4 Strong · top 0.1 %' })).toBe(
+      third,
     );
     expect(third.querySelector('.tile-moment')!.textContent).toBe('0:04');
     expect(third.querySelector('.tile-score')!.textContent).toBe('Strong · top 0.1 %');

@@ -121,34 +121,37 @@ export function Timeline({ filters, refreshKey, activeIndex, onActiveChange, onO
     ) : (
       <p className="timeline-note">No files match these filters.</p>
     );
+  // The count sits above the grid, not in it: a grid holds only rows (ARIA, checked by axe).
   return (
-    <div
-      ref={scrollRef}
-      className="grid-scroll timeline"
-      role="grid"
-      aria-label="Library by date"
-      tabIndex={0}
-    >
+    <>
       {total !== null && (
         <p className="timeline-note" role="status">
           {formatCount(total)} files, newest first
         </p>
       )}
-      <div className="grid-inner" style={{ height: virtualizer.getTotalSize() }}>
-        {visible.map((v) => (
-          <RowView
-            key={rows[v.index].key}
-            row={rows[v.index]}
-            top={v.start}
-            hits={hits}
-            layout={layout}
-            activeIndex={activeIndex}
-            idPrefix={idPrefix}
-            onClick={onClick}
-          />
-        ))}
+      <div
+        ref={scrollRef}
+        className="grid-scroll timeline"
+        role="grid"
+        aria-label="Library by date"
+        tabIndex={0}
+      >
+        <div className="grid-inner" style={{ height: virtualizer.getTotalSize() }}>
+          {visible.map((v) => (
+            <RowView
+              key={rows[v.index].key}
+              row={rows[v.index]}
+              top={v.start}
+              hits={hits}
+              layout={layout}
+              activeIndex={activeIndex}
+              idPrefix={idPrefix}
+              onClick={onClick}
+            />
+          ))}
+        </div>
       </div>
-    </div>
+    </>
   );
 }
 

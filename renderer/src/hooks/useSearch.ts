@@ -46,9 +46,10 @@ function useRetryOnReconnect(client: BinderyClient, failedWith: { current: ApiEr
 }
 
 /**
- * Live search: every change of the request (a slider moving, a chip added, a filter) schedules a
- * search after `debounceMs` of quiet — or at the latest `maxWaitMs` after the first unsent change,
- * so results keep re-ranking during a long slider drag. Searches are numbered as they are sent and
+ * Live search: a change of the request (a slider step, a chip added, a filter) after a quiet spell
+ * is searched at once, so a single step re-ranks as fast as the engine answers; changes that
+ * follow it wait for `debounceMs` of quiet — or at the latest `maxWaitMs` after the first unsent
+ * change, so results keep re-ranking during a long slider drag. Searches are numbered as they are sent and
  * a response is shown only if it is newer than the one on screen: a slow early answer never
  * overwrites a later one.
  */
@@ -62,6 +63,7 @@ export function useSearch(
   const sent = useRef(0);
   const applied = useRef(0);
   const unsentSince = useRef<number | null>(null);
+  const lastSentAt = useRef(0);
   const latest = useRef(request);
   latest.current = request;
   const key = request?.key ?? null;
@@ -79,10 +81,12 @@ export function useSearch(
     }
     setState((s) => ({ ...s, pending: true, status: s.response ? s.status : 'loading' }));
     const now = Date.now();
+    const quiet = unsentSince.current === null && now - lastSentAt.current >= debounceMs;
     unsentSince.current ??= now;
-    const wait = Math.max(0, Math.min(debounceMs, unsentSince.current + maxWaitMs - now));
+    const wait = quiet ? 0 : Math.max(0, Math.min(debounceMs, unsentSince.current + maxWaitMs - now));
     const timer = setTimeout(() => {
       unsentSince.current = null;
+      lastSentAt.current = Date.now();
       const req = latest.current;
       if (!req) return;
       const my = ++sent.current;
