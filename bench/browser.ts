@@ -29,8 +29,14 @@ export interface Browser {
   close(): Promise<void>;
 }
 
-/** A fresh profile (--user-data-dir in a temp folder) for every launch, removed on close. */
-export async function launchChromium(viewport = { width: 1360, height: 860 }): Promise<Browser> {
+/**
+ * A fresh profile (--user-data-dir in a temp folder) for every launch, removed on close.
+ * `bypassCSP` lets a test inject a checker script (axe-core) into pages whose CSP forbids it.
+ */
+export async function launchChromium(
+  viewport = { width: 1360, height: 860 },
+  opts: { bypassCSP?: boolean } = {},
+): Promise<Browser> {
   const profile = await mkdtemp(path.join(os.tmpdir(), 'bindery-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM_PATH,
@@ -38,6 +44,7 @@ export async function launchChromium(viewport = { width: 1360, height: 860 }): P
     args: CHROMIUM_ARGS,
     viewport,
     deviceScaleFactor: 1,
+    bypassCSP: opts.bypassCSP ?? false,
     timeout: 60_000,
   });
   return {

@@ -1,14 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
-import { viaDispatch } from '../app/dispatch.js';
-import { coreService } from '../main/core/api/service.js';
-import { Engine } from '../main/core/engine/engine.js';
-import { packageRoot } from '../main/core/paths.js';
 import { writeLibrary } from '../tests/support/synth-media.js';
 import { chromiumMissing, launchChromium } from './browser.js';
+import { indexLibrary, startServer, type Server } from './serve.js';
 
 /**
  * What a user waits for in the results (issue 15): a weight slider's step until the grid shows the
@@ -23,15 +19,6 @@ export interface ResultsBench {
   firstQuery: { coldMs: number; warmMs: number; laterMs: number; coldVsLater: number };
 }
 
-interface Server {
-  child: ChildProcess;
-  url: string;
-  pageUrl: string;
-  token: string;
-}
-
-const BIN = () => path.join(packageRoot(), 'bin', 'bindery.js');
-
 export async function benchResults(opts: { quick: boolean }): Promise<ResultsBench | { skipped: string }> {
   const missing = chromiumMissing();
   if (missing) return { skipped: missing };
@@ -44,7 +31,7 @@ export async function benchResults(opts: { quick: boolean }): Promise<ResultsBen
     const db = path.join(dir, 'catalogue.db');
     await indexLibrary(db, lib);
     const firstQuery = await measureFirstQuery(db);
-    const server = await startServer(db);
+    const server = await startServer(db, ['--no-watch']);
     try {
       return {
         library: { files: files.length },
@@ -57,32 +44,6 @@ export async function benchResults(opts: { quick: boolean }): Promise<ResultsBen
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-}
-
-async function indexLibrary(db: string, lib: string): Promise<void> {
-  const engine = await Engine.open({ dbPath: db });
-  try {
-    const service = viaDispatch(coreService(engine));
-    await service.addRoot({ path: lib });
-    await service.index({});
-  } finally {
-    await engine.close();
-  }
-}
-
-async function startServer(db: string): Promise<Server> {
-  const child = spawn(process.execPath, [BIN(), '--db', db, 'serve', '--json', '--no-watch'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const line = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d) => {
-      out += d;
-      if (out.includes('\n')) resolve(out.split('\n')[0]);
-    });
-    child.once('exit', (code) => reject(new Error(`bindery serve exited ${code}`)));
-  });
-  return { child, ...(JSON.parse(line) as Omit<Server, 'child'>) };
 }
 
 async function searchMs(s: Server, text: string): Promise<number> {
@@ -99,10 +60,10 @@ async function searchMs(s: Server, text: string): Promise<number> {
 
 /** Cold: the moment the server is up. Warm: a fresh server after its warm-up. Later: a second query. */
 async function measureFirstQuery(db: string): Promise<ResultsBench['firstQuery']> {
-  const cold = await startServer(db);
+  const cold = await startServer(db, ['--no-watch']);
   const coldMs = await searchMs(cold, 'a first query, cold').finally(() => cold.child.kill('SIGTERM'));
   await new Promise((r) => cold.child.once('exit', r));
-  const warm = await startServer(db);
+  const warm = await startServer(db, ['--no-watch']);
   try {
     // The host warms the encoders in the background at start; a person types for longer than this.
     await new Promise((r) => setTimeout(r, 3000));

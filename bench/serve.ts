@@ -61,7 +61,8 @@ export async function benchServe(opts: { quick: boolean }): Promise<ServeBench |
   }
 }
 
-async function indexLibrary(db: string, lib: string): Promise<void> {
+/** Adds `lib` to the catalogue at `db` and indexes it (test pack), in-process. */
+export async function indexLibrary(db: string, lib: string): Promise<void> {
   const engine = await Engine.open({ dbPath: db });
   try {
     const service = viaDispatch(coreService(engine));
@@ -72,16 +73,18 @@ async function indexLibrary(db: string, lib: string): Promise<void> {
   }
 }
 
-interface Server {
+export interface Server {
   child: ChildProcess;
   url: string;
+  pageUrl: string;
   token: string;
 }
 
 const BIN = () => path.join(packageRoot(), 'bin', 'bindery.js');
 
-async function startServer(db: string): Promise<Server> {
-  const child = spawn(process.execPath, [BIN(), '--db', db, 'serve', '--json'], {
+/** `bindery serve --json` on `db` (extra flags after it, e.g. --no-watch), once its URL is printed. */
+export async function startServer(db: string, extra: string[] = []): Promise<Server> {
+  const child = spawn(process.execPath, [BIN(), '--db', db, 'serve', '--json', ...extra], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const line = await new Promise<string>((resolve, reject) => {
@@ -92,8 +95,7 @@ async function startServer(db: string): Promise<Server> {
     });
     child.once('exit', (code) => reject(new Error(`bindery serve exited ${code}`)));
   });
-  const { url, token } = JSON.parse(line) as { url: string; token: string };
-  return { child, url, token };
+  return { child, ...(JSON.parse(line) as Omit<Server, 'child'>) };
 }
 
 async function search(s: Server, body: unknown): Promise<{ ms: number; ok: boolean; json: unknown }> {

@@ -44,6 +44,7 @@ export const PACKAGES = {
   /** Build, test and benchmark tools: never shipped in the app's runtime code. */
   tooling: [
     '@eslint/js',
+    'axe-core',
     'chokidar',
     '@testing-library/dom',
     '@testing-library/react',

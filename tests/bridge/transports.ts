@@ -119,3 +119,10 @@ export async function workerTransport(db: string): Promise<Transport> {
     },
   };
 }
+
+/** An AppApi call over a served bridge that resolves with the value, or throws with the error's message. */
+export async function callServed<T>(server: Served, method: string, payload: unknown = {}): Promise<T> {
+  const r = await httpTransport(server).call(method as never, payload);
+  if (!r.ok) throw new Error(`${method}: ${r.error.message}`);
+  return r.value as T;
+}

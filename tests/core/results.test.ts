@@ -4,6 +4,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_SCHEMAS, momentVariant, type AppApi } from '../../app/api.js';
+import { mulberry32 } from '../../app/random.js';
 import { viaDispatch } from '../../app/dispatch.js';
 import type { QueryInput } from '../../app/query.js';
 import { runFfmpeg } from '../../main/core/codecs/ffmpeg.js';
@@ -13,6 +14,7 @@ import { PreviewQueue } from '../../main/core/ingest/previews.js';
 import { resolveMedia } from '../../main/core/media/media.js';
 import { judgeAgainst } from '../../main/core/search/background.js';
 import { copyTestPack } from '../support/pack-server.js';
+import { writeImage } from '../support/synth-media.js';
 import { gaussian } from '../support/vector-data.js';
 
 /**
@@ -26,14 +28,6 @@ let engine: Engine;
 let service: AppApi;
 const lib = (...p: string[]) => path.join(dir, 'library', ...p);
 
-async function photo(file: string, seed: number): Promise<void> {
-  const raw = Buffer.alloc(96 * 64 * 3);
-  for (let i = 0; i < raw.length; i++) raw[i] = (i * (seed * 31 + 7) + seed * 97) % 251;
-  await sharp(raw, { raw: { width: 96, height: 64, channels: 3 } })
-    .jpeg()
-    .toFile(file);
-}
-
 /** Red for 3 s, then blue for 3 s: a poster at 0:04 must be blue. */
 async function redThenBlue(file: string): Promise<void> {
   // prettier-ignore
@@ -46,7 +40,7 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'bindery-results-'));
   process.env.BINDERY_HOME = path.join(dir, 'home');
   await mkdir(lib(), { recursive: true });
-  await Promise.all(Array.from({ length: 24 }, (_, i) => photo(lib(`p${i}.jpg`), i + 1)));
+  await Promise.all(Array.from({ length: 24 }, (_, i) => writeImage(lib(`p${i}.jpg`), i + 1, 96, 64)));
   await redThenBlue(lib('red-blue.mp4'));
   // A pack that states a background signal: the test pack's graphs, its manifest otherwise.
   const pack = await copyTestPack(path.join(dir, 'pack-bg'), 'pack-bg', 'Background pack', {
@@ -181,7 +175,7 @@ describe('good-match signal', () => {
 
 describe('the background rule', () => {
   const unrelated = (n: number, seed: number) => {
-    const g = gaussian(mulberry(seed));
+    const g = gaussian(mulberry32(seed));
     return Float64Array.from({ length: n }, () => 0.2 + 0.03 * g());
   };
 
@@ -201,14 +195,3 @@ describe('the background rule', () => {
     expect(signal).toMatchObject({ method: 'background', sampled: 2048 });
   });
 });
-
-function mulberry(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

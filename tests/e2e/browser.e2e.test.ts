@@ -7,10 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeImage, writeTone, writeVideo } from '../support/synth-media.js';
 import { SMALL_GOLDEN_DIR } from '../../models/converter-check/golden.js';
 import { BIN, startCli, tempDir } from '../support/cli.js';
+import { DOC_SHOTS, e2eSkipReason, readServeLine, SHOTS, shot, stopChild } from '../support/e2e.js';
 import { startPackServer, type PackServer } from '../support/pack-server.js';
-import { FIXTURES_DIR, REPO_ROOT } from '../support/paths.js';
-import { chromiumMissing, launchChromium, type Browser } from '../../bench/browser.js';
-import { RENDERER_DIST } from '../../bench/grid.js';
+import { FIXTURES_DIR } from '../support/paths.js';
+import { launchChromium, type Browser } from '../../bench/browser.js';
 
 /**
  * The whole app in real Chromium against `bindery serve` (test pack, real SQLite, ffmpeg):
@@ -20,59 +20,8 @@ import { RENDERER_DIST } from '../../bench/grid.js';
  * BINDERY_UPDATE_SCREENSHOTS=1).
  */
 
-const SHOTS = path.join(REPO_ROOT, 'test-artifacts', 'screenshots');
-const DOC_SHOTS = path.join(REPO_ROOT, 'docs', 'screenshots');
-
-function skipReason(): string | null {
-  return (
-    chromiumMissing() ??
-    (existsSync(path.join(RENDERER_DIST, 'index.html'))
-      ? null
-      : 'renderer/dist is not built (npm run build)') ??
-    (existsSync(path.join(REPO_ROOT, 'dist', 'main', 'cli', 'main.js'))
-      ? null
-      : 'the CLI is not built (npm run build)') ??
-    (existsSync(FIXTURES_DIR) ? null : `shared fixtures missing at ${FIXTURES_DIR}`)
-  );
-}
-const SKIP = skipReason();
+const SKIP = e2eSkipReason();
 if (SKIP) console.warn(`end-to-end app test skipped: ${SKIP}`);
-
-/** Waits for `bindery serve --json` to print its one JSON line. */
-function readServeLine(
-  child: ChildProcess,
-  timeoutMs: number,
-): Promise<{ url: string; pageUrl: string; token: string }> {
-  return new Promise((resolve, reject) => {
-    let out = '';
-    let err = '';
-    const timer = setTimeout(
-      () => reject(new Error(`bindery serve printed nothing in ${timeoutMs} ms\n${err}`)),
-      timeoutMs,
-    );
-    child.stderr!.on('data', (d) => (err += d));
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const line = out.split('\n').find((l) => l.trim().startsWith('{'));
-      if (!line) return;
-      clearTimeout(timer);
-      resolve(JSON.parse(line));
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`bindery serve exited with ${code}\n${err}`));
-    });
-  });
-}
-
-async function stopChild(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  child.kill('SIGTERM');
-  const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(t);
-}
 
 async function buildLibrary(dir: string): Promise<void> {
   await mkdir(dir, { recursive: true });
@@ -123,12 +72,6 @@ async function settleMedia(page: Page): Promise<void> {
       { timeout: 30_000 },
     )
     .catch(() => undefined);
-}
-
-async function shot(page: Page, name: string): Promise<void> {
-  await mkdir(SHOTS, { recursive: true });
-  // Transitions fast-forwarded, so e.g. the progress bar matches its numbers.
-  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), animations: 'disabled' });
 }
 
 /** The ranking as the grid shows it: names and scores of the first results. */

@@ -9,7 +9,7 @@ import type { SearchResponse } from '../../app/query.js';
 import { chromiumMissing, launchChromium, type Browser } from '../../bench/browser.js';
 import { RENDERER_DIST } from '../../bench/grid.js';
 import { runFfmpeg } from '../../main/core/codecs/ffmpeg.js';
-import { httpTransport, serve, type Served } from '../bridge/transports.js';
+import { callServed, serve, type Served } from '../bridge/transports.js';
 import { runCli, tempDir } from '../support/cli.js';
 import { REPO_ROOT } from '../support/paths.js';
 import { writeImage } from '../support/synth-media.js';
@@ -64,11 +64,7 @@ describe.skipIf(Boolean(SKIP))('the living library in Chromium (watching)', () =
   let server: Served;
   let browser: Browser | undefined;
   let page: Page;
-  const call = async <T>(method: string, payload: unknown = {}): Promise<T> => {
-    const r = await httpTransport(server).call(method as never, payload);
-    if (!r.ok) throw new Error(`${method}: ${r.error.message}`);
-    return r.value as T;
-  };
+  const call = <T>(method: string, payload: unknown = {}) => callServed<T>(server, method, payload);
   const segments = async () => (await call<Status>('status')).segments;
   const findByPhoto = (file: string) =>
     call<SearchResponse>('search', { terms: [{ modality: 'image', path: file }], k: 10 });

@@ -1,15 +1,14 @@
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelSummary, Status } from '../../app/api.js';
-import { chromiumMissing, launchChromium, type Browser } from '../../bench/browser.js';
-import { RENDERER_DIST } from '../../bench/grid.js';
-import { httpTransport, serve, type Served } from '../bridge/transports.js';
+import { launchChromium, type Browser } from '../../bench/browser.js';
+import { callServed, httpTransport, serve, type Served } from '../bridge/transports.js';
 import { runCli, tempDir } from '../support/cli.js';
+import { e2eSkipReason, publishShots, shot } from '../support/e2e.js';
 import { copyTestPack } from '../support/pack-server.js';
-import { REPO_ROOT } from '../support/paths.js';
 import { writeImage, writeTone } from '../support/synth-media.js';
 
 /**
@@ -20,28 +19,11 @@ import { writeImage, writeTone } from '../support/synth-media.js';
  * removing a pack asks, with the disk space it frees.
  */
 
-const SHOTS = path.join(REPO_ROOT, 'test-artifacts', 'screenshots');
-const SHOT_NAMES = ['folder-picker.png', 'confirm-switch.png'];
+const SHOT_NAMES = ['folder-picker', 'confirm-switch'];
 const PHOTOS = 3;
 
-function skipReason(): string | null {
-  return (
-    chromiumMissing() ??
-    (existsSync(path.join(RENDERER_DIST, 'index.html'))
-      ? null
-      : 'renderer/dist is not built (npm run build)') ??
-    (existsSync(path.join(REPO_ROOT, 'dist', 'main', 'cli', 'main.js'))
-      ? null
-      : 'the CLI is not built (npm run build)')
-  );
-}
-const SKIP = skipReason();
+const SKIP = e2eSkipReason();
 if (SKIP) console.warn(`panels e2e skipped: ${SKIP}`);
-
-async function shot(page: Page, name: string): Promise<void> {
-  await mkdir(SHOTS, { recursive: true });
-  await page.screenshot({ path: path.join(SHOTS, name), animations: 'disabled' });
-}
 
 describe.skipIf(Boolean(SKIP))('library folders and model packs in Chromium', () => {
   let tmp: Awaited<ReturnType<typeof tempDir>>;
@@ -49,11 +31,7 @@ describe.skipIf(Boolean(SKIP))('library folders and model packs in Chromium', ()
   let server: Served;
   let browser: Browser | undefined;
   let page: Page;
-  const call = async <T>(method: string, payload: unknown = {}): Promise<T> => {
-    const r = await httpTransport(server).call(method as never, payload);
-    if (!r.ok) throw new Error(`${method}: ${r.error.message}`);
-    return r.value as T;
-  };
+  const call = <T>(method: string, payload: unknown = {}) => callServed<T>(server, method, payload);
 
   beforeAll(async () => {
     tmp = await tempDir('bindery-panels-e2e-');
@@ -75,9 +53,7 @@ describe.skipIf(Boolean(SKIP))('library folders and model packs in Chromium', ()
 
   afterAll(async () => {
     // The README embeds docs/screenshots; refreshed on request so a test run leaves the tree clean.
-    if (process.env.BINDERY_UPDATE_SCREENSHOTS === '1')
-      for (const f of SHOT_NAMES)
-        await copyFile(path.join(SHOTS, f), path.join(REPO_ROOT, 'docs', 'screenshots', f));
+    await publishShots(SHOT_NAMES);
     await browser?.close();
     await server?.stop();
     await tmp?.cleanup();
@@ -111,7 +87,7 @@ describe.skipIf(Boolean(SKIP))('library folders and model packs in Chromium', ()
     const dialog = page.getByRole('dialog', { name: 'Choose a library folder' });
     const here = dialog.getByRole('list', { name: `Folders in ${tmp.dir}` });
     await here.waitFor();
-    await shot(page, 'folder-picker.png');
+    await shot(page, 'folder-picker');
     await here.getByRole('button', { name: 'photos', exact: true }).click();
     await dialog
       .getByRole('list', { name: `Folders in ${lib}` })
@@ -148,7 +124,7 @@ describe.skipIf(Boolean(SKIP))('library folders and model packs in Chromium', ()
       `Your library's ${PHOTOS + 1} items (${PHOTOS} photos and 1 recording) will be embedded again with Pack B.`,
     );
     expect(await ask.textContent()).toContain('search keeps using');
-    await shot(page, 'confirm-switch.png');
+    await shot(page, 'confirm-switch');
     await ask.getByRole('button', { name: 'Cancel' }).click();
     await ask.waitFor({ state: 'detached' });
     expect((await call<Status>('status')).model.id).toBe('bindery-test-pack');

@@ -1,11 +1,10 @@
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { copyFile, mkdir, readdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Page } from 'playwright-core';
-import { CHROMIUM_ARGS, CHROMIUM_PATH, chromiumMissing, type Browser } from '../../bench/browser.js';
+import type { Page } from 'playwright-core';
+import { chromiumMissing, launchChromium, type Browser } from '../../bench/browser.js';
 import { RENDERER_DIST } from '../../bench/grid.js';
 import { startCli } from './cli.js';
 import { FIXTURES_DIR, REPO_ROOT } from './paths.js';
@@ -85,24 +84,8 @@ export async function stopChild(child: ChildProcess | undefined): Promise<void> 
  * Chromium for the accessibility run. The page's CSP allows only its own scripts, so axe-core
  * (injected as a script tag, the way a tester's extension would) needs the CSP bypassed.
  */
-export async function launchChromiumForAxe(viewport: { width: number; height: number }): Promise<Browser> {
-  const profile = await mkdtemp(path.join(os.tmpdir(), 'bindery-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM_PATH,
-    headless: true,
-    args: CHROMIUM_ARGS,
-    viewport,
-    deviceScaleFactor: 1,
-    bypassCSP: true,
-    timeout: 60_000,
-  });
-  return {
-    context,
-    close: async () => {
-      await context.close().catch(() => undefined);
-      await rm(profile, { recursive: true, force: true });
-    },
-  };
+export function launchChromiumForAxe(viewport: { width: number; height: number }): Promise<Browser> {
+  return launchChromium(viewport, { bypassCSP: true });
 }
 
 export async function shot(page: Page, name: string): Promise<void> {

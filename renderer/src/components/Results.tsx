@@ -184,7 +184,7 @@ export function Results({
       id="results"
       tabIndex={-1}
       className="results"
-      aria-label={hasQuery ? 'Search results' : 'Library'}
+      aria-label={hasQuery ? 'Search results' : 'Library timeline'}
       aria-busy={pending}
     >
       {hasQuery && response && (
