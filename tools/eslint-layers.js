@@ -19,6 +19,7 @@ export const PACKAGES = {
   /** The engine's native and heavy libraries: never in the renderer, the shell or the preload. */
   engine: [
     'better-sqlite3',
+    'pg',
     'sqlite-vss',
     'sqlite-vec',
     'onnxruntime-node',
@@ -44,6 +45,9 @@ export const PACKAGES = {
   /** Build, test and benchmark tools: never shipped in the app's runtime code. */
   tooling: [
     '@eslint/js',
+    '@electric-sql/pglite',
+    '@electric-sql/pglite-pgvector',
+    '@electric-sql/pglite-socket',
     'axe-core',
     'chokidar',
     '@testing-library/dom',
@@ -71,7 +75,7 @@ export const PACKAGES = {
  * the npm packages it names: the native libraries each load in one place.
  */
 const CORE_FLOW = [
-  ['catalogue', [], ['better-sqlite3']],
+  ['catalogue', [], ['better-sqlite3', 'pg']],
   ['codecs', [], ['sharp', 'libheif-js', 'exifr']],
   ['imagebind', ['codecs'], ['fft.js', 'entities']],
   ['modalities', ['imagebind', 'codecs'], []],
@@ -126,6 +130,8 @@ export const LAYERS = [
       'app',
       // `bindery preprocess` writes the tensors a pack's encoders are fed, as the engine makes them.
       ...core('api', 'engine', 'vectors', 'encoders', 'packs', 'modalities', 'imagebind'),
+      // `bindery worker` and `bindery shared` open a shared catalogue and run its worker loop.
+      ...core('catalogue', 'ingest'),
     ],
     packages: ['pure', 'node', 'terminal'],
   },

@@ -11,6 +11,7 @@ const BACKENDS: readonly BackendName[] = ['quant', 'vec', 'vss'];
 /** Options every subcommand accepts before its name (`bindery --db x.db search …`). */
 export interface GlobalOptions {
   db?: string;
+  catalogue?: string;
   pack?: string;
   backend?: string;
   ep?: string;

@@ -8,6 +8,7 @@ import { registerModels } from './commands/models-cmd.js';
 import { registerPreprocess } from './commands/preprocess-cmd.js';
 import { registerSearch } from './commands/search-cmd.js';
 import { registerServe } from './commands/serve-cmd.js';
+import { registerShared } from './commands/shared-cmd.js';
 import { registerStatus } from './commands/status-cmd.js';
 import { UsageError, type GlobalOptions } from './context.js';
 
@@ -18,6 +19,10 @@ export function buildProgram(): Command {
       'Search your photos, recordings and videos by words, images and sounds, offline (ImageBind).',
     )
     .option('--db <file>', 'catalogue file (default: $BINDERY_DB or the user-data folder)')
+    .option(
+      '--catalogue <url-or-file>',
+      'the shared catalogue of `worker` and `shared`: postgres://… (TLS options pass through) or a SQLite file (default $BINDERY_CATALOGUE)',
+    )
     .option('--pack <folder>', 'use this model pack folder (default: the active pack, else the test pack)')
     .option(
       '--backend <name>',
@@ -38,6 +43,7 @@ export function buildProgram(): Command {
   registerPreprocess(program, g);
   registerEmbed(program, g);
   registerServe(program, g);
+  registerShared(program, g);
   registerBench(program);
   for (const c of program.commands) c.exitOverride();
   return program;

@@ -151,14 +151,17 @@ export interface QueuedJob {
   file: FileRow;
 }
 
-/** The next queued jobs after `afterJobId`, oldest first: the pipeline's only source of work. */
+/**
+ * The next queued jobs after `afterJobId`, oldest first: the pipeline's only source of work. Jobs a
+ * shared-catalogue worker holds under a live lease are its own (docs/architecture.md §10).
+ */
 export function nextJobs(db: Db, afterJobId: number, limit: number): QueuedJob[] {
   const rows = statement(
     db,
     `SELECT j.id AS jobId, f.* FROM jobs j JOIN files f ON f.id = j.file_id
        JOIN roots r ON r.id = f.root_id AND r.status = 'online'
-       WHERE j.id > ? ORDER BY j.id LIMIT ?`,
-  ).all(afterJobId, limit) as (FileRow & { jobId: number })[];
+       WHERE j.id > ? AND (j.lease_until IS NULL OR j.lease_until < ?) ORDER BY j.id LIMIT ?`,
+  ).all(afterJobId, Date.now(), limit) as (FileRow & { jobId: number })[];
   return rows.map(({ jobId, ...file }) => ({ jobId, file }));
 }
 

@@ -102,6 +102,24 @@ export const MIGRATIONS: readonly string[] = [
   UPDATE files SET taken_ms = mtime_ms;
   CREATE INDEX files_status_taken ON files(status, taken_ms);
   `,
+  /* 3: workers sharing one catalogue (docs/architecture.md §10) */ `
+  -- A root's identity apart from where it is mounted, and where each machine finds it.
+  ALTER TABLE roots ADD COLUMN key TEXT;
+  ALTER TABLE roots ADD COLUMN name TEXT;
+  UPDATE roots SET key = lower(hex(randomblob(16))), name = path;
+  CREATE UNIQUE INDEX roots_key ON roots(key);
+  CREATE TABLE root_mounts (
+    root_id INTEGER NOT NULL REFERENCES roots(id) ON DELETE CASCADE,
+    machine TEXT NOT NULL,
+    folder TEXT NOT NULL,
+    PRIMARY KEY (root_id, machine)
+  ) WITHOUT ROWID;
+
+  -- Leased jobs: a worker holds a job until lease_until (ms); expired leases are taken again.
+  ALTER TABLE jobs ADD COLUMN lease_owner TEXT;
+  ALTER TABLE jobs ADD COLUMN lease_until INTEGER;
+  CREATE INDEX jobs_lease ON jobs(lease_until);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

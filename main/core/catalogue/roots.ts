@@ -34,7 +34,7 @@ export function overlapOf(roots: readonly string[], abs: string): string | null 
 }
 
 /** Adds a folder (the same folder again: the existing root); an overlapping one is refused. */
-export function addRoot(db: Db, folder: string): RootRow {
+export function addRoot(db: Db, folder: string, name?: string): RootRow {
   const abs = path.resolve(folder);
   const existing = findRootByPath(db, abs);
   if (existing) return existing;
@@ -43,7 +43,11 @@ export function addRoot(db: Db, folder: string): RootRow {
     abs,
   );
   if (overlap) throw new ApiError('conflict', overlap);
-  statement(db, 'INSERT INTO roots (path, added_at) VALUES (?, ?)').run(abs, Date.now());
+  // The key names the root apart from this path (docs/architecture.md §10): a worker elsewhere mounts it by key.
+  statement(
+    db,
+    'INSERT INTO roots (path, added_at, key, name) VALUES (?, ?, lower(hex(randomblob(16))), ?)',
+  ).run(abs, Date.now(), name ?? abs);
   return findRootByPath(db, abs)!;
 }
 

@@ -4,23 +4,27 @@ import type { SegmentSpec } from '../../../app/modality.js';
 import type { WriterPack } from './ports.js';
 import type { EncodeWork } from '../modalities/segments.js';
 import type { Prepared } from './prepare.js';
+import type { QueuedJob } from '../catalogue/files.js';
 
 export interface SegmentVector {
   segment: SegmentSpec;
   vector: Float32Array;
 }
 
-export type Encoded =
-  | { prepared: Extract<Prepared, { type: 'new' }>; vectors: SegmentVector[] }
-  | { prepared: Exclude<Prepared, { type: 'new' }> };
+export type Encoded<J = QueuedJob> =
+  | { prepared: Extract<Prepared<J>, { type: 'new' }>; vectors: SegmentVector[] }
+  | { prepared: Exclude<Prepared<J>, { type: 'new' }> };
+
+/** What encoding needs of the writer pack: its runtime. */
+type Encoder = Pick<WriterPack, 'runtime'>;
 
 /**
  * Encodes the new files of a batch with one model call per modality (files share batches, which
  * is where the throughput is). If a shared call fails, each file is retried alone so that one bad
  * input fails one file.
  */
-export async function encodeBatch(writer: WriterPack, batch: Prepared[]): Promise<Encoded[]> {
-  const fresh = batch.filter((p): p is Extract<Prepared, { type: 'new' }> => p.type === 'new');
+export async function encodeBatch<J>(writer: Encoder, batch: Prepared<J>[]): Promise<Encoded<J>[]> {
+  const fresh = batch.filter((p): p is Extract<Prepared<J>, { type: 'new' }> => p.type === 'new');
   let rows: Map<EncodeWork, Float32Array[]>;
   try {
     rows = await embedWorks(
@@ -28,26 +32,26 @@ export async function encodeBatch(writer: WriterPack, batch: Prepared[]): Promis
       fresh.flatMap((p) => p.decoded.works),
     );
   } catch {
-    return Promise.all(batch.map(async (p) => (await encodeBatchAlone(writer, p))[0]));
+    return Promise.all(batch.map(async (p) => encodeAlone(writer, p)));
   }
   return batch.map((p) =>
     p.type === 'new' ? { prepared: p, vectors: segmentVectors(p.decoded.works, rows) } : { prepared: p },
   );
 }
 
-async function encodeBatchAlone(writer: WriterPack, p: Prepared): Promise<Encoded[]> {
-  if (p.type !== 'new') return [{ prepared: p }];
+async function encodeAlone<J>(writer: Encoder, p: Prepared<J>): Promise<Encoded<J>> {
+  if (p.type !== 'new') return { prepared: p };
   try {
     const rows = await embedWorks(writer, p.decoded.works);
-    return [{ prepared: p, vectors: segmentVectors(p.decoded.works, rows) }];
+    return { prepared: p, vectors: segmentVectors(p.decoded.works, rows) };
   } catch (e) {
     const error = `encoder failed: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`;
-    return [{ prepared: { job: p.job, type: 'failed', error, kind: p.decoded.kind } }];
+    return { prepared: { job: p.job, type: 'failed', error, kind: p.decoded.kind } };
   }
 }
 
 /** One embed call per modality over the rows of every work (the runtime gathers them per run); returns each work's row vectors. */
-async function embedWorks(writer: WriterPack, works: EncodeWork[]): Promise<Map<EncodeWork, Float32Array[]>> {
+async function embedWorks(writer: Encoder, works: EncodeWork[]): Promise<Map<EncodeWork, Float32Array[]>> {
   const out = new Map<EncodeWork, Float32Array[]>();
   const byModality = new Map<EncoderModality, EncodeWork[]>();
   for (const w of works) byModality.set(w.modality, [...(byModality.get(w.modality) ?? []), w]);

@@ -1,5 +1,6 @@
 import { stat } from 'node:fs/promises';
 import type { MediaKind } from '../../../app/modality.js';
+import type { PackManifest } from '../../../app/pack.js';
 import { contentByHash, isEmbedded } from '../catalogue/contents.js';
 import type { QueuedJob } from '../catalogue/files.js';
 import type { IngestPorts } from './ports.js';
@@ -8,26 +9,42 @@ import { contentHash } from './hash.js';
 import { errorText } from './scan.js';
 import { sniffFile } from './sniff.js';
 
-export type Prepared =
-  | { job: QueuedJob; type: 'failed'; error: string; kind: MediaKind | null }
-  | { job: QueuedJob; type: 'reuse'; contentId: number; kind: MediaKind }
-  | { job: QueuedJob; type: 'new'; hash: string; size: number; decoded: Decoded };
+/** A file read for encoding; `J` is the job it came from (the local queue's, or a shared catalogue's lease). */
+export type Prepared<J = QueuedJob> =
+  | { job: J; type: 'failed'; error: string; kind: MediaKind | null }
+  | { job: J; type: 'reuse'; hash: string; contentId: number; kind: MediaKind }
+  | { job: J; type: 'new'; hash: string; size: number; decoded: Decoded };
+
+/** Content a catalogue already has vectors for, by hash: id and kind, or undefined. */
+export type KnownContent = (hash: string) => Promise<{ id: number; kind: MediaKind } | undefined>;
 
 /**
  * sniff → hash → decode for one queued file. Content already embedded by the writer pack is not
  * decoded again (a rename, a move, a copy). Any failure becomes a recorded reason, never a throw.
  */
 export async function prepareJob(ports: IngestPorts, job: QueuedJob): Promise<Prepared> {
+  const known: KnownContent = async (hash) => {
+    const row = contentByHash(ports.db, hash);
+    return row && isEmbedded(ports.db, row.id, ports.writer.id) ? row : undefined;
+  };
+  return prepareFile(job, job.file.path, ports.writer.pack.manifest, known);
+}
+
+/** The steps of prepareJob for any job and catalogue (docs/architecture.md §7, §10). */
+export async function prepareFile<J>(
+  job: J,
+  file: string,
+  manifest: PackManifest,
+  known: KnownContent,
+): Promise<Prepared<J>> {
   let kind: MediaKind | null = null;
   try {
-    const size = await regularFileSize(job.file.path);
-    kind = (await sniffFile(job.file.path)).kind;
-    const hash = await contentHash(job.file.path);
-    const known = contentByHash(ports.db, hash);
-    if (known && isEmbedded(ports.db, known.id, ports.writer.id)) {
-      return { job, type: 'reuse', contentId: known.id, kind: known.kind };
-    }
-    const decoded = await decodeFile(job.file.path, kind, ports.writer.pack.manifest);
+    const size = await regularFileSize(file);
+    kind = (await sniffFile(file)).kind;
+    const hash = await contentHash(file);
+    const reuse = await known(hash);
+    if (reuse) return { job, type: 'reuse', hash, contentId: reuse.id, kind: reuse.kind };
+    const decoded = await decodeFile(file, kind, manifest);
     return { job, type: 'new', hash, size, decoded };
   } catch (e) {
     return { job, type: 'failed', error: errorText(e), kind };

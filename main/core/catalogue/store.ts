@@ -1,0 +1,150 @@
+import type { CaptureFacts, MediaKind, SegmentSpec } from '../../../app/modality.js';
+import type { Filters } from '../../../app/query.js';
+import type { PackManifest } from '../../../app/pack.js';
+
+/**
+ * The shared-catalogue contract (docs/architecture.md §10): what several Bindery workers need of
+ * one catalogue, with two implementations that pass the same suite (tests/catalogue/store-contract):
+ * SQLite (sqlite-store.ts: the embedded catalogue file, for workers on one machine) and
+ * PostgreSQL + pgvector (postgres/store.ts: one server for a NAS and its laptops).
+ *
+ * Asynchronous because a server is. Paths are relative to a root; a root is known by a key that
+ * does not depend on where it is mounted, and each machine maps it to its own folder (`mounts`).
+ * Jobs are leased, not taken: a worker that dies holds its jobs only until its lease expires.
+ */
+export interface CatalogueStore {
+  readonly kind: 'sqlite' | 'postgres';
+  /** Where the catalogue is, safe to print (a connection string without its password). */
+  readonly label: string;
+  schemaVersion(): Promise<number>;
+
+  /** Adds a root by name (idempotent: an existing name returns its row). */
+  addRoot(name: string): Promise<StoreRoot>;
+  listRoots(): Promise<StoreRoot[]>;
+  /** Where `machine` finds the root's files (`/mnt/photos` on the NAS, `Z:\photos` on a laptop). */
+  setMount(rootId: number, machine: string, folder: string): Promise<void>;
+  mounts(machine: string): Promise<RootMount[]>;
+
+  /** Registers a pack (idempotent) so its embeddings can be stored and searched. */
+  ensurePack(pack: { dir: string; manifest: PackManifest }): Promise<void>;
+
+  /** Records what one scan of a root saw; new and changed files are queued in the same transaction. */
+  recordScan(rootId: number, scanId: number, seen: readonly SeenEntry[]): Promise<ScanCounts>;
+  /** After a whole scan: files of the root that it did not see are marked missing; returns how many. */
+  finishScan(rootId: number, scanId: number): Promise<number>;
+
+  /**
+   * Leases up to `limit` queued jobs of roots `worker` has mounted, for `leaseMs` by the
+   * catalogue's clock. Jobs whose lease expired are leasable again; a job leased `MAX_ATTEMPTS`
+   * times without finishing fails its file instead (an input that kills every worker).
+   */
+  lease(worker: WorkerRef, limit: number, leaseMs: number): Promise<LeasedJob[]>;
+  /** Extends every lease `worker` holds; returns how many it still holds. */
+  heartbeat(worker: string, leaseMs: number): Promise<number>;
+  /** Content with this hash that already has this pack's vectors (a copy, a move: no encoding). */
+  embeddedContent(hash: string, packId: string): Promise<{ id: number; kind: MediaKind } | undefined>;
+  /**
+   * Writes a leased job's outcome and ends it, in one transaction. False, and nothing written, when
+   * `worker` no longer holds the lease (it expired and another worker took the job).
+   */
+  complete(worker: string, packId: string, job: LeasedJob, outcome: JobOutcome): Promise<boolean>;
+
+  counts(): Promise<StoreCounts>;
+  embeddingCount(packId: string): Promise<number>;
+  /** Files that failed, with their reasons (path relative to the root). */
+  failures(limit?: number): Promise<{ rootId: number; rel: string; error: string }[]>;
+  /**
+   * The k nearest segments by cosine, best first (equal scores by segment id), among the indexed
+   * files passing `filters` (the app's Filters; a `pathPrefix` is relative to a root given in `roots`).
+   */
+  search(packId: string, query: Float32Array, k: number, filters?: Filters): Promise<StoreHit[]>;
+  close(): Promise<void>;
+}
+
+export const MAX_ATTEMPTS = 3;
+
+export interface StoreRoot {
+  id: number;
+  /** A random id given when the root was added: the same share under any mount point. */
+  key: string;
+  name: string;
+}
+
+export interface RootMount {
+  rootId: number;
+  folder: string;
+}
+
+export interface WorkerRef {
+  /** Unique per process (machine, pid, start time): leases and heartbeats are per worker. */
+  id: string;
+  machine: string;
+}
+
+export interface SeenEntry {
+  rel: string;
+  size: number;
+  mtimeMs: number;
+}
+
+export interface ScanCounts {
+  new: number;
+  changed: number;
+  unchanged: number;
+}
+
+export interface LeasedJob {
+  jobId: number;
+  fileId: number;
+  rootId: number;
+  rel: string;
+  size: number;
+  mtimeMs: number;
+  attempts: number;
+}
+
+export interface ContentFacts {
+  hash: string;
+  size: number;
+  kind: MediaKind;
+  durationS: number | null;
+  capture: CaptureFacts;
+}
+
+export type JobOutcome =
+  | { type: 'failed'; error: string; kind: MediaKind | null }
+  /** The content is already embedded by this pack: the file only links to it. */
+  | { type: 'reuse'; hash: string }
+  | { type: 'new'; content: ContentFacts; segments: { segment: SegmentSpec; vector: Float32Array }[] };
+
+export interface StoreCounts {
+  pending: number;
+  indexed: number;
+  failed: number;
+  missing: number;
+  /** Jobs queued, leased or not. */
+  queued: number;
+  /** Jobs under a lease that has not expired. */
+  leased: number;
+}
+
+export interface StoreHit {
+  segmentId: number;
+  score: number;
+  fileId: number;
+  rootId: number;
+  rel: string;
+  tStart: number;
+  tEnd: number;
+  level: 'clip' | 'file';
+}
+
+/** Why a catalogue string names a server: `postgres://` or `postgresql://`. */
+export function isServerCatalogue(spec: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(spec);
+}
+
+/** The one wording of a query whose length is not the pack's. */
+export function dimensionMismatch(got: number, packId: string, dim: number): Error {
+  return new Error(`the query has ${got} dimensions; pack ${packId} has ${dim}`);
+}

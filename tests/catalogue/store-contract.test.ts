@@ -1,0 +1,272 @@
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PackManifest } from '../../app/pack.js';
+import { openStore } from '../../main/core/catalogue/open-store.js';
+import {
+  PG_MIGRATIONS,
+  PG_SCHEMA_VERSION,
+  pgMigrate,
+} from '../../main/core/catalogue/postgres/migrations.js';
+import { redact } from '../../main/core/catalogue/postgres/connect.js';
+import { PgStore } from '../../main/core/catalogue/postgres/store.js';
+import { SCHEMA_VERSION } from '../../main/core/catalogue/migrations.js';
+import { MAX_ATTEMPTS, type CatalogueStore, type JobOutcome } from '../../main/core/catalogue/store.js';
+import { TEST_PACK_DIR } from '../support/paths.js';
+import { startTestServer, type TestServer } from '../support/postgres.js';
+import { randomUnitVectors } from '../support/vector-data.js';
+import pg from 'pg';
+
+/**
+ * The shared-catalogue contract (docs/architecture.md §10): the same cases on SQLite and on
+ * PostgreSQL + pgvector (PGlite over the wire protocol here; a real server with
+ * BINDERY_TEST_PG_URL, docs/shared-catalogue.md).
+ */
+
+const DIM = 16;
+const PACK = 'contract-pack';
+const manifest = {
+  ...(JSON.parse(readFileSync(path.join(TEST_PACK_DIR, 'pack.json'), 'utf8')) as PackManifest),
+  id: PACK,
+  embeddingDim: DIM,
+};
+const NO_DATE = { takenMs: null, source: null, lat: null, lon: null };
+const nas = { id: 'nas-1', machine: 'nas' };
+const laptop = { id: 'laptop-1', machine: 'laptop' };
+
+let tmp: string;
+let server: TestServer;
+
+beforeAll(async () => {
+  tmp = await mkdtemp(path.join(os.tmpdir(), 'bindery-store-'));
+  server = await startTestServer();
+});
+afterAll(async () => {
+  await server?.stop();
+  await rm(tmp, { recursive: true, force: true });
+});
+
+const kinds = {
+  sqlite: async () => openStore(path.join(tmp, `c-${Math.random().toString(36).slice(2)}.db`)),
+  postgres: async () => {
+    const store = await openStore(server.url);
+    // Each case starts empty: the suite shares one server.
+    await (store as PgStore).pool.query(
+      'TRUNCATE roots, contents, packs, bindery_schema RESTART IDENTITY CASCADE; INSERT INTO bindery_schema VALUES (1)',
+    );
+    return store;
+  },
+};
+
+describe.each(Object.entries(kinds))('the catalogue contract on %s', (_kind, open) => {
+  let store: CatalogueStore;
+  let root: number;
+  const folder = () => path.join(tmp, 'photos');
+  const seen = (n: number, size = 100) =>
+    Array.from({ length: n }, (_, i) => ({
+      rel: `f${String(i).padStart(3, '0')}.jpg`,
+      size,
+      mtimeMs: 1000 + i,
+    }));
+
+  const fresh = async () => {
+    await store?.close();
+    store = await open();
+    await store.ensurePack({ dir: TEST_PACK_DIR, manifest });
+    root = (await store.addRoot(folder())).id;
+    await store.setMount(root, 'nas', folder());
+  };
+  afterAll(async () => store?.close());
+
+  const newContent = (hash: string, vectors: Float32Array[]): JobOutcome => ({
+    type: 'new',
+    content: { hash, size: 100, kind: 'image', durationS: null, capture: NO_DATE },
+    segments: vectors.map((vector, i) => ({
+      segment: { modality: 'vision', level: 'clip', tStart: i, tEnd: i + 1 },
+      vector,
+    })),
+  });
+
+  it('is at its newest schema; roots have keys apart from their mounts', async () => {
+    await fresh();
+    expect(await store.schemaVersion()).toBe(store.kind === 'sqlite' ? SCHEMA_VERSION : PG_SCHEMA_VERSION);
+    const again = await store.addRoot(folder());
+    expect(again.id).toBe(root);
+    const roots = await store.listRoots();
+    expect(roots).toHaveLength(1);
+    expect(roots[0].key).toMatch(/^[0-9a-f-]{32,36}$/);
+    await store.setMount(root, 'laptop', 'Z:\\photos');
+    expect(await store.mounts('laptop')).toEqual([{ rootId: root, folder: 'Z:\\photos' }]);
+    expect(await store.mounts('nas')).toEqual([{ rootId: root, folder: folder() }]);
+    expect(await store.mounts('phone')).toEqual([]);
+  });
+
+  it('queues new and changed files, not unchanged ones; unseen files become missing', async () => {
+    await fresh();
+    expect(await store.recordScan(root, 1, seen(5))).toEqual({ new: 5, changed: 0, unchanged: 0 });
+    const jobs = await store.lease(nas, 10, 60_000);
+    expect(jobs.map((j) => j.rel)).toEqual(seen(5).map((s) => s.rel));
+    for (const j of jobs)
+      expect(await store.complete(nas.id, PACK, j, { type: 'failed', error: 'x', kind: null })).toBe(true);
+    const next = seen(4).map((s, i) => (i === 0 ? { ...s, size: 999 } : s));
+    expect(await store.recordScan(root, 2, next)).toEqual({ new: 0, changed: 1, unchanged: 3 });
+    expect(await store.finishScan(root, 2)).toBe(1);
+    const counts = await store.counts();
+    expect(counts).toMatchObject({ pending: 1, failed: 3, missing: 1, queued: 1 });
+  });
+
+  it('leases each job to one worker; only roots the machine mounts; an expired lease returns', async () => {
+    await fresh();
+    await store.recordScan(root, 1, seen(6));
+    expect(await store.lease(laptop, 10, 60_000)).toEqual([]); // the laptop has not mounted the root
+    await store.setMount(root, 'laptop', '/Volumes/photos');
+    const a = await store.lease(nas, 3, 150);
+    const b = await store.lease(laptop, 10, 60_000);
+    expect(a).toHaveLength(3);
+    expect(b).toHaveLength(3);
+    expect(new Set([...a, ...b].map((j) => j.jobId)).size).toBe(6);
+    expect((await store.counts()).leased).toBe(6);
+    await new Promise((r) => setTimeout(r, 400));
+    // The NAS worker died: its three come back to the laptop, which completes them.
+    const c = await store.lease(laptop, 10, 60_000);
+    expect(c.map((j) => j.jobId).sort()).toEqual(a.map((j) => j.jobId).sort());
+    expect(c.every((j) => j.attempts === 2)).toBe(true);
+    // The dead worker's late completion is refused and writes nothing.
+    const [v] = randomUnitVectors(1, DIM, 1);
+    expect(await store.complete(nas.id, PACK, a[0], newContent('late', [v]))).toBe(false);
+    expect(await store.embeddingCount(PACK)).toBe(0);
+    expect(await store.complete(laptop.id, PACK, c[0], newContent('h0', [v]))).toBe(true);
+    expect(await store.embeddingCount(PACK)).toBe(1);
+  });
+
+  it('a heartbeat keeps a lease; a job that outlives every try fails its file', async () => {
+    await fresh();
+    await store.recordScan(root, 1, seen(1));
+    const [held] = await store.lease(nas, 1, 200);
+    await new Promise((r) => setTimeout(r, 120));
+    expect(await store.heartbeat(nas.id, 60_000)).toBe(1);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await store.lease(laptop, 1, 100)).toEqual([]);
+    expect(held.attempts).toBe(1);
+    // The lease is now let go twice more (a file that kills its worker every time).
+    await store.heartbeat(nas.id, 1);
+    for (let tries = 2; tries <= MAX_ATTEMPTS; tries++) {
+      await new Promise((r) => setTimeout(r, 20));
+      const [again] = await store.lease(nas, 1, 1);
+      expect(again.attempts).toBe(tries);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+    expect(await store.lease(nas, 1, 60_000)).toEqual([]);
+    const failures = await store.failures();
+    expect(failures).toEqual([{ rootId: root, rel: 'f000.jpg', error: expect.stringMatching(/3 tries/) }]);
+  });
+
+  it('embeds a content once: a copy reuses it, a failure records its reason', async () => {
+    await fresh();
+    await store.recordScan(root, 1, seen(3));
+    const [a, b, c] = await store.lease(nas, 3, 60_000);
+    const vecs = randomUnitVectors(2, DIM, 2);
+    expect(await store.embeddedContent('same', PACK)).toBeUndefined();
+    await store.complete(nas.id, PACK, a, newContent('same', vecs));
+    expect(await store.embeddedContent('same', PACK)).toMatchObject({
+      id: expect.any(Number),
+      kind: 'image',
+    });
+    // A copy arriving as 'new' from a worker that had not seen it yet writes no second vectors.
+    await store.complete(nas.id, PACK, b, newContent('same', vecs));
+    await store.complete(nas.id, PACK, c, {
+      type: 'failed',
+      error: 'not a picture: truncated JPEG',
+      kind: 'image',
+    });
+    expect(await store.embeddingCount(PACK)).toBe(2);
+    expect(await store.counts()).toMatchObject({ indexed: 2, failed: 1, queued: 0, leased: 0 });
+    expect((await store.failures())[0]).toMatchObject({
+      rel: 'f002.jpg',
+      error: 'not a picture: truncated JPEG',
+    });
+    const hits = await store.search(PACK, vecs[1], 5);
+    expect(hits[0]).toMatchObject({
+      segmentId: expect.any(Number),
+      rel: 'f000.jpg',
+      tStart: 1,
+      tEnd: 2,
+      level: 'clip',
+    });
+    expect(hits[0].score).toBeCloseTo(1, 5);
+  });
+
+  it('searches exactly, best first, with the app filters', async () => {
+    await fresh();
+    const n = 60;
+    await store.recordScan(
+      root,
+      1,
+      seen(n).map((s, i) => ({ ...s, rel: `${i % 2 ? 'b' : 'a'}/${s.rel}`, size: 100 + i })),
+    );
+    const jobs = await store.lease(nas, n, 60_000);
+    const vecs = randomUnitVectors(n, DIM, 3);
+    for (const [i, j] of jobs.entries()) {
+      const outcome = newContent(`h${i}`, [vecs[i]]);
+      if (outcome.type === 'new' && i % 3 === 0) outcome.content.kind = 'audio';
+      await store.complete(nas.id, PACK, j, outcome);
+    }
+    const q = randomUnitVectors(1, DIM, 4)[0];
+    const exact = vecs
+      .map((v, i) => ({ i, s: v.reduce((acc, x, d) => acc + x * q[d], 0) }))
+      .sort((x, y) => y.s - x.s);
+    const hits = await store.search(PACK, q, 10);
+    expect(hits.map((h) => h.rel)).toEqual(exact.slice(0, 10).map((e) => jobs[e.i].rel));
+    for (const [i, h] of hits.entries()) expect(h.score).toBeCloseTo(exact[i].s, 5);
+    const audio = await store.search(PACK, q, 100, { kinds: ['audio'] });
+    expect(audio).toHaveLength(20);
+    const underB = await store.search(PACK, q, 100, { roots: [root], pathPrefix: 'b/', minBytes: 120 });
+    expect(underB.every((h) => h.rel.startsWith('b/'))).toBe(true);
+    expect(underB).toHaveLength(20);
+    expect(await store.search(PACK, q, 0)).toEqual([]);
+    await expect(store.search(PACK, new Float32Array(DIM + 1), 5)).rejects.toThrow(/dimensions/);
+  });
+});
+
+describe('PostgreSQL specifics', () => {
+  it('migrates from every earlier version, and refuses a newer schema', async () => {
+    for (let from = 0; from < PG_SCHEMA_VERSION; from++) {
+      const c = new pg.Client({ connectionString: server.url });
+      await c.connect();
+      await c.query(
+        'DROP TABLE IF EXISTS bindery_schema, jobs, content_packs, segments, packs, files, contents, root_mounts, roots CASCADE',
+      );
+      await c.end();
+      const pool = new pg.Pool({ connectionString: server.url });
+      await pgMigrate(pool, from);
+      await pool.end();
+      const store = await PgStore.open(server.url);
+      expect(await store.schemaVersion()).toBe(PG_SCHEMA_VERSION);
+      await store.close();
+    }
+    expect(PG_MIGRATIONS.length).toBe(PG_SCHEMA_VERSION);
+    const c = new pg.Client({ connectionString: server.url });
+    await c.connect();
+    await c.query('INSERT INTO bindery_schema VALUES ($1)', [PG_SCHEMA_VERSION + 1]);
+    await c.end();
+    await expect(PgStore.open(server.url)).rejects.toThrow(/newer than this Bindery/);
+    const fix = new pg.Client({ connectionString: server.url });
+    await fix.connect();
+    await fix.query('DELETE FROM bindery_schema WHERE version > $1', [PG_SCHEMA_VERSION]);
+    await fix.end();
+  });
+
+  it('never prints a password: the label and every error name the server without it', async () => {
+    expect(redact('postgres://ann:s3cr%40t@nas.local:5432/bindery?sslmode=verify-full')).toBe(
+      'postgres://ann:***@nas.local:5432/bindery?sslmode=verify-full',
+    );
+    expect(redact('postgresql://h/db?password=abc')).not.toMatch(/abc/);
+    const store = await PgStore.open(server.url);
+    expect(store.label).not.toMatch(/secret/);
+    await store.close();
+    const refused = await PgStore.open('postgres://ann:s3cret@127.0.0.1:9/none').catch((e: Error) => e);
+    expect(String(refused)).not.toMatch(/s3cret/);
+  });
+});
