@@ -130,8 +130,6 @@ export const LAYERS = [
       'app',
       // `bindery preprocess` writes the tensors a pack's encoders are fed, as the engine makes them.
       ...core('api', 'engine', 'vectors', 'encoders', 'packs', 'modalities', 'imagebind'),
-      // `bindery worker` and `bindery shared` open a shared catalogue and run its worker loop.
-      ...core('catalogue', 'ingest'),
     ],
     packages: ['pure', 'node', 'terminal'],
   },

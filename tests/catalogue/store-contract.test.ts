@@ -20,7 +20,7 @@ import { randomUnitVectors } from '../support/vector-data.js';
 import pg from 'pg';
 
 /**
- * The shared-catalogue contract (docs/architecture.md §10): the same cases on SQLite and on
+ * The shared-catalogue contract (docs/architecture.md §13): the same cases on SQLite and on
  * PostgreSQL + pgvector (PGlite over the wire protocol here; a real server with
  * BINDERY_TEST_PG_URL, docs/shared-catalogue.md).
  */

@@ -12,7 +12,7 @@ import { startTestServer, type TestServer } from '../support/postgres.js';
 import { writeImage } from '../support/synth-media.js';
 
 /**
- * Several workers, one catalogue (issue 16; docs/architecture.md §10): two `bindery worker`
+ * Several workers, one catalogue (issue 16; docs/architecture.md §13): two `bindery worker`
  * processes on two "machines" (the same folder mounted at two paths) index a 300-file library in
  * one PostgreSQL + pgvector catalogue. One is killed with SIGKILL mid-run; its leased jobs are
  * finished by the other after the lease expires; every file is embedded exactly once; and search

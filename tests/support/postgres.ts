@@ -15,6 +15,11 @@ export interface TestServer {
   /** What it is, for test names and skip reasons. */
   label: string;
   stop(): Promise<void>;
+  /**
+   * PGlite only: stops listening and drops every connection for `ms`, then serves the same
+   * database on the same port again (a server restart, a NAS rebooting). Undefined on a real server.
+   */
+  outage?(ms: number): Promise<void>;
 }
 
 export async function startTestServer(): Promise<TestServer> {
@@ -29,8 +34,12 @@ async function startPglite(): Promise<TestServer> {
     import('@electric-sql/pglite-socket'),
   ]);
   const db = await PGlite.create({ extensions: { vector } });
-  const server = new PGLiteSocketServer({ db, port: 0, host: '127.0.0.1', maxConnections: 16 });
-  await server.start();
+  const serve = async (at: number) => {
+    const s = new PGLiteSocketServer({ db, port: at, host: '127.0.0.1', maxConnections: 16 });
+    await s.start();
+    return s;
+  };
+  let server = await serve(0);
   const port = Number(server.getServerConn().split(':').pop());
   return {
     // PGlite accepts any user and password; the password is there to prove it is never printed.
@@ -39,6 +48,11 @@ async function startPglite(): Promise<TestServer> {
     async stop() {
       await server.stop();
       await db.close();
+    },
+    async outage(ms) {
+      await server.stop();
+      await new Promise((r) => setTimeout(r, ms));
+      server = await serve(port);
     },
   };
 }

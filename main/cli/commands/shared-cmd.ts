@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import os from 'node:os';
 import path from 'node:path';
-import type { CatalogueStore } from '../../core/catalogue/store.js';
-import type { WorkerEvent } from '../../core/ingest/shared-worker.js';
+import type { CatalogueStore, WorkerEvent } from '../../core/api/shared.js';
 import { INPUT_KINDS } from '../../../app/modality.js';
 import {
   engineOptions,
@@ -15,7 +14,7 @@ import {
 } from '../context.js';
 
 /**
- * A shared catalogue (docs/architecture.md §10, docs/shared-catalogue.md): `bindery worker` indexes
+ * A shared catalogue (docs/architecture.md §13, docs/shared-catalogue.md): `bindery worker` indexes
  * into it from any number of machines; `bindery shared …` adds and mounts roots, reports the queue
  * and searches it. The catalogue is `--catalogue` or $BINDERY_CATALOGUE: a postgres:// connection
  * string (TLS options included) or a SQLite file; the password is never printed.
@@ -43,7 +42,7 @@ function registerWorker(program: Command, g: () => GlobalOptions): void {
       await withStore(g(), async (store) => {
         const [{ Engine }, { runSharedWorker }] = await Promise.all([
           import('../../core/engine/engine.js'),
-          import('../../core/ingest/shared-worker.js'),
+          import('../../core/api/shared.js'),
         ]);
         const engine = await Engine.open(await engineOptions(g()));
         const abort = new AbortController();
@@ -176,7 +175,7 @@ async function withStore<T>(g: GlobalOptions, fn: (store: CatalogueStore) => Pro
   const spec = g.catalogue ?? process.env.BINDERY_CATALOGUE;
   if (!spec)
     throw new UsageError('name the shared catalogue with --catalogue postgres://… or $BINDERY_CATALOGUE');
-  const { openStore } = await import('../../core/catalogue/open-store.js');
+  const { openStore } = await import('../../core/api/shared.js');
   const store = await openStore(spec, (e) =>
     process.stderr.write(`bindery: catalogue connection lost (${e.message})\n`),
   );

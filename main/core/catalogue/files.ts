@@ -153,7 +153,7 @@ export interface QueuedJob {
 
 /**
  * The next queued jobs after `afterJobId`, oldest first: the pipeline's only source of work. Jobs a
- * shared-catalogue worker holds under a live lease are its own (docs/architecture.md §10).
+ * shared-catalogue worker holds under a live lease are its own (docs/architecture.md §13).
  */
 export function nextJobs(db: Db, afterJobId: number, limit: number): QueuedJob[] {
   const rows = statement(

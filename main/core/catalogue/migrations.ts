@@ -102,7 +102,7 @@ export const MIGRATIONS: readonly string[] = [
   UPDATE files SET taken_ms = mtime_ms;
   CREATE INDEX files_status_taken ON files(status, taken_ms);
   `,
-  /* 3: workers sharing one catalogue (docs/architecture.md §10) */ `
+  /* 3: workers sharing one catalogue (docs/architecture.md §13) */ `
   -- A root's identity apart from where it is mounted, and where each machine finds it.
   ALTER TABLE roots ADD COLUMN key TEXT;
   ALTER TABLE roots ADD COLUMN name TEXT;

@@ -3,7 +3,7 @@ import { SqliteStore } from './sqlite-store.js';
 import { isServerCatalogue, type CatalogueStore } from './store.js';
 
 /**
- * The catalogue a `--catalogue` value names (docs/architecture.md §10): a `postgres://` connection
+ * The catalogue a `--catalogue` value names (docs/architecture.md §13): a `postgres://` connection
  * string (TLS options included) is the shared catalogue on a server; anything else is a SQLite
  * catalogue file. Idle-connection errors of a server go to `onIdleError`, never to a crash.
  */

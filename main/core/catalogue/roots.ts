@@ -43,7 +43,7 @@ export function addRoot(db: Db, folder: string, name?: string): RootRow {
     abs,
   );
   if (overlap) throw new ApiError('conflict', overlap);
-  // The key names the root apart from this path (docs/architecture.md §10): a worker elsewhere mounts it by key.
+  // The key names the root apart from this path (docs/architecture.md §13): a worker elsewhere mounts it by key.
   statement(
     db,
     'INSERT INTO roots (path, added_at, key, name) VALUES (?, ?, lower(hex(randomblob(16))), ?)',

@@ -43,7 +43,7 @@ import {
 } from './store.js';
 
 /**
- * The shared-catalogue contract over the embedded SQLite file (docs/architecture.md §10): workers
+ * The shared-catalogue contract over the embedded SQLite file (docs/architecture.md §13): workers
  * on one machine (processes sharing a file in WAL mode), or a catalogue on a removable disk. It
  * reuses the catalogue's own functions, so a root added here is an ordinary library folder to the
  * app, and the app's vector index picks up what workers embedded (it is rebuilt when it disagrees).

@@ -3,7 +3,7 @@ import type { Filters } from '../../../app/query.js';
 import type { PackManifest } from '../../../app/pack.js';
 
 /**
- * The shared-catalogue contract (docs/architecture.md §10): what several Bindery workers need of
+ * The shared-catalogue contract (docs/architecture.md §13): what several Bindery workers need of
  * one catalogue, with two implementations that pass the same suite (tests/catalogue/store-contract):
  * SQLite (sqlite-store.ts: the embedded catalogue file, for workers on one machine) and
  * PostgreSQL + pgvector (postgres/store.ts: one server for a NAS and its laptops).

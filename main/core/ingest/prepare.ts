@@ -30,7 +30,7 @@ export async function prepareJob(ports: IngestPorts, job: QueuedJob): Promise<Pr
   return prepareFile(job, job.file.path, ports.writer.pack.manifest, known);
 }
 
-/** The steps of prepareJob for any job and catalogue (docs/architecture.md §7, §10). */
+/** The steps of prepareJob for any job and catalogue (docs/architecture.md §7, §13). */
 export async function prepareFile<J>(
   job: J,
   file: string,

@@ -8,7 +8,7 @@ import { prepareFile } from './prepare.js';
 import { walk, type WalkReport } from './scan.js';
 
 /**
- * One worker of a shared catalogue (docs/architecture.md §10): scan the roots this machine mounts,
+ * One worker of a shared catalogue (docs/architecture.md §13): scan the roots this machine mounts,
  * then lease jobs, read and encode them with this machine's accelerator, and write each outcome
  * under its lease, until no job is left. Any number run at once on any machines; a lease is kept
  * alive by heartbeats, and a worker that dies gives its jobs back when its lease expires. A server

@@ -1,7 +1,7 @@
 import pg from 'pg';
 
 /**
- * Connections to a shared catalogue on PostgreSQL (docs/architecture.md §10). The connection string
+ * Connections to a shared catalogue on PostgreSQL (docs/architecture.md §13). The connection string
  * goes to node-postgres unchanged, so its TLS options (sslmode, sslrootcert, sslcert, sslkey) pass
  * through; only `redact` ever prints it, without its password.
  */

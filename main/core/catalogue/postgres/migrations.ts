@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { inTransaction } from './connect.js';
 
 /**
- * The shared catalogue's numbered migrations on PostgreSQL (docs/architecture.md §10), the same
+ * The shared catalogue's numbered migrations on PostgreSQL (docs/architecture.md §13), the same
  * discipline as SQLite's (../migrations.ts): never edit a shipped one, add the next;
  * tests/catalogue/postgres-migrations.test.ts upgrades from every earlier version. The tables
  * mirror SQLite's, with paths relative to a root that each machine mounts where it likes, and
@@ -107,7 +107,7 @@ export async function pgSchemaVersion(pool: pg.Pool | pg.PoolClient): Promise<nu
   return rows[0].v ?? 0;
 }
 
-/** Brings the server's schema up to `target`, each migration in its own transaction. */
+/** Brings the server's schema up to `target`: every pending migration in one transaction, under an advisory lock. */
 export async function pgMigrate(pool: pg.Pool, target = PG_SCHEMA_VERSION): Promise<void> {
   await pool.query('CREATE TABLE IF NOT EXISTS bindery_schema (version INTEGER PRIMARY KEY)');
   await inTransaction(pool, async (c) => {

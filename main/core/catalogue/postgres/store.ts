@@ -24,7 +24,7 @@ import { pgMigrate, pgSchemaVersion } from './migrations.js';
 import { createPackTable, insertVectors, nearestSegments, packTable } from './vectors.js';
 
 /**
- * The shared-catalogue contract on PostgreSQL + pgvector (docs/architecture.md §10): one server,
+ * The shared-catalogue contract on PostgreSQL + pgvector (docs/architecture.md §13): one server,
  * any number of workers. Jobs are leased with FOR UPDATE SKIP LOCKED by the server's clock, a
  * completion is accepted only from the lease's holder, and a content is embedded once per pack
  * whichever worker gets there first (content_packs' key decides).

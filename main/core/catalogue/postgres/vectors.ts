@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { vectorLiteral } from './connect.js';
 
 /**
- * A pack's vectors in pgvector (docs/architecture.md §10, docs/vector-index.md): one table per pack
+ * A pack's vectors in pgvector (docs/architecture.md §13, docs/vector-index.md): one table per pack
  * with the exact float vectors, and an HNSW index over their half-precision copies (halfvec,
  * half the memory of a float index). A search takes `candidates` neighbours from the index and
  * re-ranks them by the exact cosine of the full vectors, so scores are exact and the order of
