@@ -12,6 +12,7 @@ import { benchPreprocess } from './preprocess.js';
 import { writeImage, writeTone, writeVideo } from '../tests/support/synth-media.js';
 import { benchServe } from './serve.js';
 import { benchVectors } from './vectors.js';
+import { benchPgvector } from './pgvector.js';
 import { benchGridScroll } from './grid.js';
 import { benchResults } from './results.js';
 import { chromiumMissing } from './browser.js';
@@ -39,6 +40,7 @@ export async function runBench(opts: BenchOptions): Promise<string> {
     process.stderr.write(`bench: ${name} done in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
   };
   await step('vector', () => benchVectors({ quick: opts.quick }));
+  await step('pgvector', () => benchPgvector({ quick: opts.quick }));
   await step('models', async () => benchModels(await loadPack(bundledTestPackDir()), { quick: opts.quick }));
   await step('encoders', () => benchEncoders({ quick: opts.quick }));
   await step('preprocess', () => withInputs((inputs) => benchPreprocess(inputs, { quick: opts.quick })));

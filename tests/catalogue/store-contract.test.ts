@@ -75,8 +75,7 @@ describe.each(Object.entries(kinds))('the catalogue contract on %s', (_kind, ope
     await store?.close();
     store = await open();
     await store.ensurePack({ dir: TEST_PACK_DIR, manifest });
-    root = (await store.addRoot(folder())).id;
-    await store.setMount(root, 'nas', folder());
+    root = (await store.addRoot('photos', { machine: 'nas', folder: folder() })).id;
   };
   afterAll(async () => store?.close());
 
@@ -92,7 +91,7 @@ describe.each(Object.entries(kinds))('the catalogue contract on %s', (_kind, ope
   it('is at its newest schema; roots have keys apart from their mounts', async () => {
     await fresh();
     expect(await store.schemaVersion()).toBe(store.kind === 'sqlite' ? SCHEMA_VERSION : PG_SCHEMA_VERSION);
-    const again = await store.addRoot(folder());
+    const again = await store.addRoot('photos', { machine: 'nas', folder: folder() });
     expect(again.id).toBe(root);
     const roots = await store.listRoots();
     expect(roots).toHaveLength(1);

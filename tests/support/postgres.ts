@@ -22,8 +22,7 @@ export interface TestServer {
   outage?(ms: number): Promise<void>;
 }
 
-export async function startTestServer(): Promise<TestServer> {
-  const real = process.env.BINDERY_TEST_PG_URL;
+export async function startTestServer(real = process.env.BINDERY_TEST_PG_URL): Promise<TestServer> {
   return real ? freshDatabase(real) : startPglite();
 }
 

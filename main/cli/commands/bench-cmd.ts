@@ -11,7 +11,7 @@ export function registerBench(program: Command): void {
     .option('--out <folder>', 'write the report here instead')
     .option(
       '--only <parts>',
-      'comma-separated: vector,models,encoders,preprocess,ingest,serve,grid,results,watch',
+      'comma-separated: vector,pgvector,models,encoders,preprocess,ingest,serve,grid,results,watch',
     )
     .action(async (o: { quick?: boolean; out?: string; only?: string }) => {
       // A process of its own: the benchmark code is not on the CLI's load path (nor its layer's).

@@ -85,15 +85,13 @@ function registerRoots(shared: Command, g: () => GlobalOptions): void {
     .argument('<name>', 'the name every machine knows it by, e.g. photos')
     .argument('<folder>', 'where this machine finds it')
     .option('--machine <name>', 'this machine (default $BINDERY_MACHINE or the host name)')
-    .action((name: string, folder: string, o: { machine?: string }) =>
-      withStore(g(), async (store) => {
-        const root = await store.addRoot(name);
-        await store.setMount(root.id, machineName(o.machine), path.resolve(folder));
-        console.log(
-          `root ${root.name} (${root.key}) mounted at ${path.resolve(folder)} on ${machineName(o.machine)}`,
-        );
-      }),
-    );
+    .action((name: string, folder: string, o: { machine?: string }) => {
+      const [root, machine, at] = [rootName(name), machineName(o.machine), path.resolve(folder)];
+      return withStore(g(), async (store) => {
+        const added = await store.addRoot(root, { machine, folder: at });
+        console.log(`root ${added.name} (${added.key}) mounted at ${at} on ${machine}`);
+      });
+    });
   shared
     .command('mount')
     .description(
@@ -102,17 +100,19 @@ function registerRoots(shared: Command, g: () => GlobalOptions): void {
     .argument('<name>', 'the root')
     .argument('<folder>', 'where this machine finds it')
     .option('--machine <name>', 'this machine (default $BINDERY_MACHINE or the host name)')
-    .action((name: string, folder: string, o: { machine?: string }) =>
-      withStore(g(), async (store) => {
+    .action((name: string, folder: string, o: { machine?: string }) => {
+      const [machine, at] = [machineName(o.machine), path.resolve(folder)];
+      return withStore(g(), async (store) => {
         const root = (await store.listRoots()).find((r) => r.name === name);
         if (!root)
           throw new UsageError(
             `no root named ${JSON.stringify(name)}; add it with \`bindery shared add-root\``,
           );
-        await store.setMount(root.id, machineName(o.machine), path.resolve(folder));
-        console.log(`root ${root.name} mounted at ${path.resolve(folder)} on ${machineName(o.machine)}`);
-      }),
-    );
+        await store.setMount(root.id, machine, at);
+        console.log(`root ${root.name} mounted at ${at} on ${machine}`);
+      });
+    });
+
   shared
     .command('status')
     .description('files by state and the job queue of the shared catalogue')
@@ -161,6 +161,13 @@ function registerSearchShared(shared: Command, g: () => GlobalOptions): void {
           console.log(`${h.score.toFixed(4)}  ${h.path ?? `(root ${h.rootId} not mounted here) ${h.rel}`}`);
       });
     });
+}
+
+function rootName(name: string): string {
+  // eslint-disable-next-line no-control-regex
+  if (!/^[^\u0000-\u001f]{1,128}$/.test(name))
+    throw new UsageError('a root name is 1 to 128 printable characters');
+  return name;
 }
 
 function machineName(flag: string | undefined): string {

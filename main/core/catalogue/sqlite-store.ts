@@ -1,4 +1,3 @@
-import os from 'node:os';
 import path from 'node:path';
 import type { MediaKind } from '../../../app/modality.js';
 import type { Filters } from '../../../app/query.js';
@@ -47,7 +46,9 @@ import {
  * on one machine (processes sharing a file in WAL mode), or a catalogue on a removable disk. It
  * reuses the catalogue's own functions, so a root added here is an ordinary library folder to the
  * app, and the app's vector index picks up what workers embedded (it is rebuilt when it disagrees).
- * Leases are kept in the jobs table; a write transaction (BEGIN IMMEDIATE) makes taking one atomic.
+ * Leases are kept in the jobs table. Every write transaction begins IMMEDIATE: another process may
+ * write between a deferred transaction's read and its write, and SQLite then fails it at once
+ * (SQLITE_BUSY_SNAPSHOT) instead of waiting.
  */
 export class SqliteStore implements CatalogueStore {
   readonly kind = 'sqlite';
@@ -63,10 +64,10 @@ export class SqliteStore implements CatalogueStore {
     return schemaVersion(this.#db);
   }
 
-  /** SQLite roots are folders of this machine: `name` is the folder, mounted here at once. */
-  async addRoot(name: string): Promise<StoreRoot> {
-    const row = addRoot(this.#db, name, name);
-    await this.setMount(row.id, os.hostname(), row.path);
+  /** A SQLite root is a folder of this machine, an ordinary library folder to the app. */
+  async addRoot(name: string, mount: { machine: string; folder: string }): Promise<StoreRoot> {
+    const row = addRoot(this.#db, mount.folder, name);
+    await this.setMount(row.id, mount.machine, row.path);
     return this.#root(row.id)!;
   }
 
@@ -96,15 +97,17 @@ export class SqliteStore implements CatalogueStore {
   async recordScan(rootId: number, scanId: number, seen: readonly SeenEntry[]): Promise<ScanCounts> {
     const root = this.#rootPath(rootId);
     const counts: ScanCounts = { new: 0, changed: 0, unchanged: 0 };
-    this.#db.transaction(() => {
-      for (const f of seen)
-        counts[recordSeen(this.#db, rootId, scanId, { ...f, path: path.join(root, f.rel) })]++;
-    })();
+    this.#db
+      .transaction(() => {
+        for (const f of seen)
+          counts[recordSeen(this.#db, rootId, scanId, { ...f, path: path.join(root, f.rel) })]++;
+      })
+      .immediate();
     return counts;
   }
 
   async finishScan(rootId: number, scanId: number): Promise<number> {
-    return this.#db.transaction(() => markUnseenMissing(this.#db, rootId, scanId))();
+    return this.#db.transaction(() => markUnseenMissing(this.#db, rootId, scanId)).immediate();
   }
 
   async lease(worker: WorkerRef, limit: number, leaseMs: number): Promise<LeasedJob[]> {

@@ -18,8 +18,11 @@ export interface CatalogueStore {
   readonly label: string;
   schemaVersion(): Promise<number>;
 
-  /** Adds a root by name (idempotent: an existing name returns its row). */
-  addRoot(name: string): Promise<StoreRoot>;
+  /**
+   * Adds a root by name, mounted on one machine (idempotent: an existing name returns its row and
+   * mounts it there). On SQLite a root is a folder of this machine: `mount.folder` is its path.
+   */
+  addRoot(name: string, mount: { machine: string; folder: string }): Promise<StoreRoot>;
   listRoots(): Promise<StoreRoot[]>;
   /** Where `machine` finds the root's files (`/mnt/photos` on the NAS, `Z:\photos` on a laptop). */
   setMount(rootId: number, machine: string, folder: string): Promise<void>;

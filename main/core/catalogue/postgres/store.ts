@@ -70,12 +70,13 @@ export class PgStore implements CatalogueStore {
     return pgSchemaVersion(this.#pool);
   }
 
-  async addRoot(name: string): Promise<StoreRoot> {
+  async addRoot(name: string, mount: { machine: string; folder: string }): Promise<StoreRoot> {
     const { rows } = await this.#pool.query<StoreRoot>(
       `INSERT INTO roots (key, name) VALUES ($1, $2)
        ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING id, key, name`,
       [randomUUID(), name],
     );
+    await this.setMount(rows[0].id, mount.machine, mount.folder);
     return rows[0];
   }
 

@@ -28,10 +28,24 @@ export async function createPackTable(
        segment_id BIGINT PRIMARY KEY REFERENCES segments(id) ON DELETE CASCADE,
        v vector(${dim}) NOT NULL)`,
   );
+  await createPackIndex(c, packId, dim);
+}
+
+/** The pack's HNSW index (a bulk load drops it and builds it once after: faster than row by row). */
+export async function createPackIndex(
+  c: pg.PoolClient | pg.Pool,
+  packId: string,
+  dim: number,
+): Promise<void> {
+  const t = packTable(packId);
   if (dim <= HALFVEC_MAX_DIM)
     await c.query(
       `CREATE INDEX IF NOT EXISTS ${t}_hnsw ON ${t} USING hnsw ((v::halfvec(${dim})) halfvec_cosine_ops)`,
     );
+}
+
+export async function dropPackIndex(c: pg.PoolClient | pg.Pool, packId: string): Promise<void> {
+  await c.query(`DROP INDEX IF EXISTS ${packTable(packId)}_hnsw`);
 }
 
 export async function insertVectors(

@@ -1,0 +1,227 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { readFileSync } from 'node:fs';
+import type { PackManifest } from '../app/pack.js';
+import { bundledTestPackDir } from '../main/core/paths.js';
+import { PgStore } from '../main/core/catalogue/postgres/store.js';
+import { createPackIndex, dropPackIndex, insertVectors } from '../main/core/catalogue/postgres/vectors.js';
+import { openVectorIndex } from '../main/core/vectors/index.js';
+import { startTestServer } from '../tests/support/postgres.js';
+import {
+  groundTruth,
+  perturbQueries,
+  querySources,
+  recallAt,
+  VectorFile,
+} from '../tests/support/vector-data.js';
+
+/**
+ * The shared catalogue's search against the default backend, in one run (docs/shared-catalogue.md,
+ * docs/architecture.md §13): the same seeded clustered 1024-d vectors and held-out queries as the
+ * vector benchmark, searched through PgStore.search (a pgvector halfvec HNSW index, exact
+ * re-rank, the catalogue's joins and filters) and through the 'quant' index, each against exact
+ * ground truth. p50/p95 at k = 10 and recall@10, and the p95 ratio pgvector / quant.
+ *
+ * The server: BINDERY_BENCH_PG_URL (a real PostgreSQL + pgvector; a fresh database is made and
+ * dropped), else PGlite in WebAssembly, whose single-threaded HNSW build takes minutes at 10k, so
+ * it runs 10k (2k quick) and says so.
+ */
+
+export interface PgvectorBenchEntry {
+  n: number;
+  dim: number;
+  queries: number;
+  server: string;
+  pgvector: { p50Ms: number; p95Ms: number; recallAt10: number; loadS: number; indexBuildS: number };
+  quant: { p50Ms: number; p95Ms: number; recallAt10: number };
+  /** pgvector p95 / quant p95 (above 1: the embedded index is faster). */
+  p95Ratio: number;
+}
+
+export interface PgvectorBench {
+  entries: PgvectorBenchEntry[];
+  note?: string;
+}
+
+const DIM = 1024;
+const K = 10;
+const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+const pct = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+
+export async function benchPgvector(opts: {
+  quick: boolean;
+  log?: (l: string) => void;
+}): Promise<PgvectorBench> {
+  const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const real = process.env.BINDERY_BENCH_PG_URL;
+  const sizes = real
+    ? process.env.BINDERY_BENCH_PG_LARGE
+      ? [100_000, 1_000_000]
+      : [100_000]
+    : [opts.quick ? 2_000 : 10_000];
+  const entries: PgvectorBenchEntry[] = [];
+  for (const n of sizes) entries.push(await benchSize(n, opts.quick ? 30 : 100, real, log));
+  return {
+    entries,
+    note: real
+      ? undefined
+      : 'PGlite (PostgreSQL in WebAssembly, one thread) builds HNSW slowly; set BINDERY_BENCH_PG_URL to a PostgreSQL + pgvector server for 100k and 1M',
+  };
+}
+
+async function benchSize(
+  n: number,
+  count: number,
+  real: string | undefined,
+  log: (l: string) => void,
+): Promise<PgvectorBenchEntry> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bindery-bench-pg-'));
+  const server = await startTestServer(real);
+  try {
+    const plan = querySources(n, count, 7 + n);
+    const sources = new Map<number, Float32Array>();
+    const wanted = new Set(plan);
+    const file = VectorFile.generate(path.join(dir, 'data.f32'), n, DIM, 7, (chunk, first) => {
+      for (let r = 0; r < chunk.length / DIM; r++)
+        if (wanted.has(first + r)) sources.set(first + r, chunk.slice(r * DIM, (r + 1) * DIM));
+    });
+    const queries = perturbQueries(
+      plan.map((i) => sources.get(i)!),
+      7 + n,
+    );
+    const truth = groundTruth(file, n, queries, K);
+    const pgv = await timePgvector(server.url, file, n, queries, truth, log);
+    const quant = timeQuant(path.join(dir, 'quant.db'), file, n, queries, truth);
+    log(
+      `pgvector at ${n}: p95 ${pgv.p95Ms} ms, recall@10 ${pgv.recallAt10}; quant p95 ${quant.p95Ms} ms, recall@10 ${quant.recallAt10}`,
+    );
+    return {
+      n,
+      dim: DIM,
+      queries: count,
+      server: server.label,
+      pgvector: pgv,
+      quant,
+      p95Ratio: round(pgv.p95Ms / quant.p95Ms, 1),
+    };
+  } finally {
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Loads n rows the way a catalogue holds them (content, file, segment, vector), then builds the index once. */
+async function timePgvector(
+  url: string,
+  file: VectorFile,
+  n: number,
+  queries: Float32Array[],
+  truth: { id: number }[][],
+  log: (l: string) => void,
+) {
+  const store = await PgStore.open(url);
+  try {
+    const manifest = JSON.parse(
+      readFileSync(path.join(bundledTestPackDir(), 'pack.json'), 'utf8'),
+    ) as PackManifest;
+    await store.ensurePack({
+      dir: bundledTestPackDir(),
+      manifest: { ...manifest, id: 'bench', embeddingDim: DIM },
+    });
+    const pool = store.pool;
+    await dropPackIndex(pool, 'bench');
+    let t0 = performance.now();
+    await pool.query(`INSERT INTO roots (key, name) VALUES ('bench', 'bench')`);
+    await pool.query(
+      `INSERT INTO contents (id, hash, size, kind) SELECT i, 'h' || i, 1, 'image' FROM generate_series(1, $1) i;
+       INSERT INTO files (root_id, rel, size, mtime_ms, content_id, kind, status, taken_ms)
+         SELECT 1, 'f' || i, 1, 0, i, 'image', 'indexed', 0 FROM generate_series(1, $1) i;
+       INSERT INTO segments (id, content_id, modality, level) SELECT i, i, 'vision', 'file' FROM generate_series(1, $1) i;`.replace(
+        /\$1/g,
+        String(n),
+      ),
+    );
+    const client = await pool.connect();
+    try {
+      for (const { first, data } of file.chunks(n, 2000)) {
+        const rows = Array.from({ length: data.length / DIM }, (_, r) => ({
+          segmentId: first + r + 1,
+          vector: data.subarray(r * DIM, (r + 1) * DIM),
+        }));
+        await insertVectors(client, 'bench', rows);
+      }
+    } finally {
+      client.release();
+    }
+    const loadS = round((performance.now() - t0) / 1000, 1);
+    log(`pgvector: loaded ${n} in ${loadS} s; building the HNSW index…`);
+    t0 = performance.now();
+    await pool.query(`SET maintenance_work_mem = '1GB'`).catch(() => undefined);
+    await createPackIndex(pool, 'bench', DIM);
+    const indexBuildS = round((performance.now() - t0) / 1000, 1);
+    for (const q of queries.slice(0, 3)) await store.search('bench', q, K);
+    const ms: number[] = [];
+    let recall = 0;
+    for (const [i, q] of queries.entries()) {
+      const t = performance.now();
+      const hits = await store.search('bench', q, K);
+      ms.push(performance.now() - t);
+      recall += recallAt(
+        K,
+        hits.map((h) => ({ id: h.segmentId - 1, score: h.score })),
+        truth[i] as never,
+      );
+    }
+    ms.sort((a, b) => a - b);
+    return {
+      p50Ms: round(pct(ms, 50)),
+      p95Ms: round(pct(ms, 95)),
+      recallAt10: round(recall / queries.length, 4),
+      loadS,
+      indexBuildS,
+    };
+  } finally {
+    await store.close();
+  }
+}
+
+/** The default backend as the engine opens it, with its own float copy (no catalogue tables needed). */
+function timeQuant(
+  dbFile: string,
+  file: VectorFile,
+  n: number,
+  queries: Float32Array[],
+  truth: { id: number }[][],
+) {
+  const db = new Database(dbFile);
+  try {
+    const index = openVectorIndex(db, { backend: 'quant', name: 'bench', dim: DIM });
+    for (const { first, data } of file.chunks(n, 16_384))
+      index.add(
+        Array.from({ length: data.length / DIM }, (_, r) => ({
+          id: first + r,
+          vector: data.subarray(r * DIM, (r + 1) * DIM),
+        })),
+      );
+    for (const q of queries.slice(0, 3)) index.search(q, { k: K });
+    const ms: number[] = [];
+    let recall = 0;
+    for (const [i, q] of queries.entries()) {
+      const t = performance.now();
+      const hits = index.search(q, { k: K });
+      ms.push(performance.now() - t);
+      recall += recallAt(K, hits, truth[i] as never);
+    }
+    ms.sort((a, b) => a - b);
+    return {
+      p50Ms: round(pct(ms, 50)),
+      p95Ms: round(pct(ms, 95)),
+      recallAt10: round(recall / queries.length, 4),
+    };
+  } finally {
+    db.close();
+  }
+}
