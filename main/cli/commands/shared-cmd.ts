@@ -60,7 +60,11 @@ function registerWorker(program: Command, g: () => GlobalOptions): void {
             leaseMs: o.leaseMs ? positiveInt(o.leaseMs, '--lease-ms') : undefined,
             batch: g().batch ? positiveInt(g().batch!, '--batch') : undefined,
             signal: abort.signal,
-            onEvent: o.json ? (e) => printJson({ event: e }) : (e) => humanEvent(e, store.label),
+            onEvent: (e) => {
+              if (o.json) printJson({ event: e });
+              // A lost or returning server is said on stderr in plain words, JSON or not.
+              if (!o.json || e.type === 'offline' || e.type === 'online') humanEvent(e, store.label);
+            },
           });
           if (o.json) printJson({ summary });
           else

@@ -54,19 +54,29 @@ export function isConnectionLoss(e: unknown): boolean {
   );
 }
 
-/** Runs `fn` in a transaction on one pooled connection (rolled back on any throw). */
+/**
+ * Runs `fn` in a transaction on one pooled connection (rolled back on any throw). A checked-out
+ * connection that the server drops emits 'error' besides failing its query: that event is
+ * absorbed here (the query's rejection carries it), and the broken connection is destroyed, not
+ * returned to the pool.
+ */
 export async function inTransaction<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
+  const absorb = () => undefined;
+  client.on('error', absorb);
+  let broken: Error | undefined;
   try {
     await client.query('BEGIN');
     const out = await fn(client);
     await client.query('COMMIT');
     return out;
   } catch (e) {
-    await client.query('ROLLBACK').catch(() => undefined);
+    if (isConnectionLoss(e)) broken = e as Error;
+    else await client.query('ROLLBACK').catch(() => undefined);
     throw e;
   } finally {
-    client.release();
+    client.removeListener('error', absorb);
+    client.release(broken);
   }
 }
 
