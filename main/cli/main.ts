@@ -46,7 +46,20 @@ export function buildProgram(): Command {
   registerShared(program, g);
   registerBench(program);
   for (const c of program.commands) c.exitOverride();
+  program.hook('preAction', (_root, action) => refuseCatalogueFlag(g(), action));
   return program;
+}
+
+/**
+ * `--catalogue` names a shared catalogue, which only `worker` and `shared …` use
+ * (docs/architecture.md §13); on any other command it would be silently ignored, so it is refused.
+ */
+function refuseCatalogueFlag(g: GlobalOptions, action: Command): void {
+  const top = action.parent?.parent ? action.parent.name() : action.name();
+  if (g.catalogue && top !== 'worker' && top !== 'shared')
+    throw new UsageError(
+      `--catalogue is for \`bindery worker\` and \`bindery shared\`; \`bindery ${top}\` uses the local catalogue (--db)`,
+    );
 }
 
 /** Runs the CLI and returns the exit code; errors become one line on stderr, never a stack trace. */

@@ -50,6 +50,11 @@ describe('bindery worker / shared', () => {
     ]);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/no root named "nope"/);
+    const elsewhere = await runCli(['--catalogue', path.join(tmp.dir, 'c.db'), 'status']);
+    expect(elsewhere.code).toBe(2);
+    expect(elsewhere.stderr).toMatch(
+      /--catalogue is for `bindery worker` and `bindery shared`; `bindery status` uses/,
+    );
     const refused = await runCli(['--catalogue', 'postgres://ann:s3cret@127.0.0.1:9/db', 'shared', 'status']);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/^bindery: .*ECONNREFUSED|connect/);
