@@ -79,6 +79,7 @@ describe.each(Object.entries(kinds))('the catalogue contract on %s', (_kind, ope
   };
   afterAll(async () => store?.close());
 
+  const mounted = async (w: { machine: string }) => (await store.mounts(w.machine)).map((m) => m.rootId);
   const newContent = (hash: string, vectors: Float32Array[]): JobOutcome => ({
     type: 'new',
     content: { hash, size: 100, kind: 'image', durationS: null, capture: NO_DATE },
@@ -105,7 +106,7 @@ describe.each(Object.entries(kinds))('the catalogue contract on %s', (_kind, ope
   it('queues new and changed files, not unchanged ones; unseen files become missing', async () => {
     await fresh();
     expect(await store.recordScan(root, 1, seen(5))).toEqual({ new: 5, changed: 0, unchanged: 0 });
-    const jobs = await store.lease(nas, 10, 60_000);
+    const jobs = await store.lease(nas, await mounted(nas), 10, 60_000);
     expect(jobs.map((j) => j.rel)).toEqual(seen(5).map((s) => s.rel));
     for (const j of jobs)
       expect(await store.complete(nas.id, PACK, j, { type: 'failed', error: 'x', kind: null })).toBe(true);
@@ -119,17 +120,19 @@ describe.each(Object.entries(kinds))('the catalogue contract on %s', (_kind, ope
   it('leases each job to one worker; only roots the machine mounts; an expired lease returns', async () => {
     await fresh();
     await store.recordScan(root, 1, seen(6));
-    expect(await store.lease(laptop, 10, 60_000)).toEqual([]); // the laptop has not mounted the root
+    expect(await store.lease(laptop, await mounted(laptop), 10, 60_000)).toEqual([]); // the laptop has not mounted the root
     await store.setMount(root, 'laptop', '/Volumes/photos');
-    const a = await store.lease(nas, 3, 150);
-    const b = await store.lease(laptop, 10, 60_000);
+    const a = await store.lease(nas, await mounted(nas), 3, 150);
+    const b = await store.lease(laptop, await mounted(laptop), 10, 60_000);
     expect(a).toHaveLength(3);
     expect(b).toHaveLength(3);
     expect(new Set([...a, ...b].map((j) => j.jobId)).size).toBe(6);
     expect((await store.counts()).leased).toBe(6);
+    expect(await store.queuedFor([root])).toBe(6);
+    expect(await store.queuedFor([])).toBe(0);
     await new Promise((r) => setTimeout(r, 400));
     // The NAS worker died: its three come back to the laptop, which completes them.
-    const c = await store.lease(laptop, 10, 60_000);
+    const c = await store.lease(laptop, await mounted(laptop), 10, 60_000);
     expect(c.map((j) => j.jobId).sort()).toEqual(a.map((j) => j.jobId).sort());
     expect(c.every((j) => j.attempts === 2)).toBe(true);
     // The dead worker's late completion is refused and writes nothing.
@@ -143,21 +146,21 @@ describe.each(Object.entries(kinds))('the catalogue contract on %s', (_kind, ope
   it('a heartbeat keeps a lease; a job that outlives every try fails its file', async () => {
     await fresh();
     await store.recordScan(root, 1, seen(1));
-    const [held] = await store.lease(nas, 1, 200);
+    const [held] = await store.lease(nas, await mounted(nas), 1, 200);
     await new Promise((r) => setTimeout(r, 120));
     expect(await store.heartbeat(nas.id, 60_000)).toBe(1);
     await new Promise((r) => setTimeout(r, 200));
-    expect(await store.lease(laptop, 1, 100)).toEqual([]);
+    expect(await store.lease(laptop, await mounted(laptop), 1, 100)).toEqual([]);
     expect(held.attempts).toBe(1);
     // The lease is now let go twice more (a file that kills its worker every time).
     await store.heartbeat(nas.id, 1);
     for (let tries = 2; tries <= MAX_ATTEMPTS; tries++) {
       await new Promise((r) => setTimeout(r, 20));
-      const [again] = await store.lease(nas, 1, 1);
+      const [again] = await store.lease(nas, await mounted(nas), 1, 1);
       expect(again.attempts).toBe(tries);
     }
     await new Promise((r) => setTimeout(r, 20));
-    expect(await store.lease(nas, 1, 60_000)).toEqual([]);
+    expect(await store.lease(nas, await mounted(nas), 1, 60_000)).toEqual([]);
     const failures = await store.failures();
     expect(failures).toEqual([{ rootId: root, rel: 'f000.jpg', error: expect.stringMatching(/3 tries/) }]);
   });
@@ -165,7 +168,7 @@ describe.each(Object.entries(kinds))('the catalogue contract on %s', (_kind, ope
   it('embeds a content once: a copy reuses it, a failure records its reason', async () => {
     await fresh();
     await store.recordScan(root, 1, seen(3));
-    const [a, b, c] = await store.lease(nas, 3, 60_000);
+    const [a, b, c] = await store.lease(nas, await mounted(nas), 3, 60_000);
     const vecs = randomUnitVectors(2, DIM, 2);
     expect(await store.embeddedContent('same', PACK)).toBeUndefined();
     await store.complete(nas.id, PACK, a, newContent('same', vecs));
@@ -205,7 +208,7 @@ describe.each(Object.entries(kinds))('the catalogue contract on %s', (_kind, ope
       1,
       seen(n).map((s, i) => ({ ...s, rel: `${i % 2 ? 'b' : 'a'}/${s.rel}`, size: 100 + i })),
     );
-    const jobs = await store.lease(nas, n, 60_000);
+    const jobs = await store.lease(nas, await mounted(nas), n, 60_000);
     const vecs = randomUnitVectors(n, DIM, 3);
     for (const [i, j] of jobs.entries()) {
       const outcome = newContent(`h${i}`, [vecs[i]]);

@@ -61,6 +61,52 @@ describe('bindery worker / shared', () => {
     expect(refused.stderr).not.toMatch(/s3cret/);
   });
 
+  it('a machine whose share is not mounted leaves its files for others, never failing them', async () => {
+    const cat = ['--catalogue', path.join(tmp.dir, 'away.db')];
+    await runCli([...cat, 'shared', 'add-root', 'lib', path.join(tmp.dir, 'lib'), '--machine', 'nas']);
+    const scan = await runCli([...cat, 'shared', 'status', '--json']);
+    expect(scan.code, scan.stderr).toBe(0);
+    const mountPoint = path.join(tmp.dir, 'empty-mount-point');
+    await mkdir(mountPoint);
+    await runCli([...cat, 'shared', 'mount', 'lib', mountPoint, '--machine', 'laptop']);
+    // The NAS scans (queues every file) but is stopped before encoding: SIGTERM right after its scan.
+    const nas = startCli([
+      ...cat,
+      '--pack',
+      TEST_PACK_DIR,
+      '--db',
+      path.join(tmp.dir, 'nas.db'),
+      'worker',
+      '--machine',
+      'nas',
+      '--json',
+    ]);
+    const nasRun = collect(nas);
+    nas.stdout!.on('data', (d: Buffer) => {
+      if (d.toString().includes('"type":"scanned"')) nas.kill('SIGTERM');
+    });
+    await nasRun;
+    const laptop = await runCli([
+      ...cat,
+      '--pack',
+      TEST_PACK_DIR,
+      '--db',
+      path.join(tmp.dir, 'laptop.db'),
+      'worker',
+      '--machine',
+      'laptop',
+      '--json',
+    ]);
+    expect(laptop.code, laptop.stderr).toBe(0);
+    expect(laptop.stdout).toMatch(/"summary":\{"indexed":0,"reused":0,"failed":0,"lost":0\}/);
+    const status = JSON.parse((await runCli([...cat, 'shared', 'status', '--json'])).stdout) as Record<
+      string,
+      number
+    >;
+    expect(status.failed).toBe(0);
+    expect(status.indexed + status.pending).toBe(FILES);
+  });
+
   it('two workers on one SQLite catalogue embed every file once', async () => {
     const db = path.join(tmp.dir, 'shared.db');
     const cat = ['--catalogue', db];

@@ -110,7 +110,12 @@ export class SqliteStore implements CatalogueStore {
     return this.#db.transaction(() => markUnseenMissing(this.#db, rootId, scanId)).immediate();
   }
 
-  async lease(worker: WorkerRef, limit: number, leaseMs: number): Promise<LeasedJob[]> {
+  async lease(
+    worker: WorkerRef,
+    roots: readonly number[],
+    limit: number,
+    leaseMs: number,
+  ): Promise<LeasedJob[]> {
     const db = this.#db;
     const take = db.transaction((now: number) => {
       this.#failExhausted(now);
@@ -120,9 +125,9 @@ export class SqliteStore implements CatalogueStore {
                 f.mtime_ms AS mtimeMs, j.attempts
            FROM jobs j JOIN files f ON f.id = j.file_id JOIN roots r ON r.id = f.root_id
           WHERE (j.lease_until IS NULL OR j.lease_until < ?)
-            AND f.root_id IN (SELECT root_id FROM root_mounts WHERE machine = ?)
+            AND f.root_id IN (SELECT value FROM json_each(?))
           ORDER BY j.id LIMIT ?`,
-      ).all(now, worker.machine, limit) as (Omit<LeasedJob, 'rel'> & { path: string; root: string })[];
+      ).all(now, JSON.stringify(roots), limit) as (Omit<LeasedJob, 'rel'> & { path: string; root: string })[];
       const claim = statement(
         db,
         'UPDATE jobs SET lease_owner = ?, lease_until = ?, attempts = attempts + 1 WHERE id = ?',
@@ -202,6 +207,15 @@ export class SqliteStore implements CatalogueStore {
       'SELECT COUNT(*) AS queued, COUNT(CASE WHEN lease_until >= ? THEN 1 END) AS leased FROM jobs',
     ).get(Date.now()) as { queued: number; leased: number };
     return { ...out, ...jobs };
+  }
+
+  async queuedFor(roots: readonly number[]): Promise<number> {
+    return statement(
+      this.#db,
+      `SELECT COUNT(*) FROM jobs j JOIN files f ON f.id = j.file_id
+        WHERE f.root_id IN (SELECT value FROM json_each(?))`,
+      'pluck',
+    ).get(JSON.stringify(roots)) as number;
   }
 
   async embeddingCount(packId: string): Promise<number> {

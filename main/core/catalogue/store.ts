@@ -37,11 +37,12 @@ export interface CatalogueStore {
   finishScan(rootId: number, scanId: number): Promise<number>;
 
   /**
-   * Leases up to `limit` queued jobs of roots `worker` has mounted, for `leaseMs` by the
-   * catalogue's clock. Jobs whose lease expired are leasable again; a job leased `MAX_ATTEMPTS`
-   * times without finishing fails its file instead (an input that kills every worker).
+   * Leases up to `limit` queued jobs of `roots` (those the worker's machine has mounted and can
+   * reach now: an unmounted share's files are left for another machine, never failed), for
+   * `leaseMs` by the catalogue's clock. Jobs whose lease expired are leasable again; a job leased
+   * `MAX_ATTEMPTS` times without finishing fails its file instead (an input that kills every worker).
    */
-  lease(worker: WorkerRef, limit: number, leaseMs: number): Promise<LeasedJob[]>;
+  lease(worker: WorkerRef, roots: readonly number[], limit: number, leaseMs: number): Promise<LeasedJob[]>;
   /** Extends every lease `worker` holds; returns how many it still holds. */
   heartbeat(worker: string, leaseMs: number): Promise<number>;
   /** Content with this hash that already has this pack's vectors (a copy, a move: no encoding). */
@@ -53,6 +54,8 @@ export interface CatalogueStore {
   complete(worker: string, packId: string, job: LeasedJob, outcome: JobOutcome): Promise<boolean>;
 
   counts(): Promise<StoreCounts>;
+  /** Jobs queued for these roots, leased or not: a worker is done when none is left for its roots. */
+  queuedFor(roots: readonly number[]): Promise<number>;
   embeddingCount(packId: string): Promise<number>;
   /** Files that failed, with their reasons (path relative to the root). */
   failures(limit?: number): Promise<{ rootId: number; rel: string; error: string }[]>;
@@ -81,6 +84,7 @@ export interface RootMount {
 export interface WorkerRef {
   /** Unique per process (machine, pid, start time): leases and heartbeats are per worker. */
   id: string;
+  /** Whose mounts the worker reads (`mounts(machine)`). */
   machine: string;
 }
 

@@ -1,3 +1,4 @@
+import { opendir } from 'node:fs/promises';
 import path from 'node:path';
 import type { LoadedPack } from '../packs/pack.js';
 import type { EncoderRuntime } from '../encoders/runtime.js';
@@ -51,9 +52,8 @@ export async function runSharedWorker(opts: SharedWorkerOptions): Promise<Worker
   const leaseMs = opts.leaseMs ?? 60_000;
   const call = retrying(opts);
   await call(() => store.ensurePack({ dir: pack.dir, manifest: pack.manifest }));
-  const mounts = await call(() => store.mounts(worker.machine));
-  if (opts.scan ?? true) for (const m of mounts) await scanMount(opts, m, call);
-  const folders = new Map(mounts.map((m) => [m.rootId, m.folder]));
+  if (opts.scan ?? true)
+    for (const m of await call(() => store.mounts(worker.machine))) await scanMount(opts, m, call);
   const beat = setInterval(
     () => void store.heartbeat(worker.id, leaseMs).catch(() => undefined),
     Math.max(50, leaseMs / 3),
@@ -61,10 +61,13 @@ export async function runSharedWorker(opts: SharedWorkerOptions): Promise<Worker
   const summary: WorkerSummary = { indexed: 0, reused: 0, failed: 0, lost: 0 };
   try {
     while (!opts.signal?.aborted) {
-      const jobs = await call(() => store.lease(worker, opts.batch ?? 16, leaseMs));
+      // Read at each lease: a share mounted, unmounted or moved meanwhile counts from the next batch.
+      const folders = await reachableMounts(await call(() => store.mounts(worker.machine)));
+      const jobs = await call(() => store.lease(worker, [...folders.keys()], opts.batch ?? 16, leaseMs));
       if (jobs.length === 0) {
-        // Others may hold the rest: wait for them to finish or for their leases to expire.
-        if ((await call(() => store.counts())).queued === 0) break;
+        // Others may hold the rest of this machine's roots: wait for them to finish or for their
+        // leases to expire. Jobs of roots this machine cannot reach are not its to wait for.
+        if ((await call(() => store.queuedFor([...folders.keys()]))) === 0) break;
         await sleep(Math.min(1000, leaseMs / 4), opts.signal);
         continue;
       }
@@ -115,6 +118,23 @@ function outcomeOf(e: Encoded<LeasedJob>): JobOutcome {
     content: { hash: p.hash, size: p.size, kind, durationS, capture },
     segments: e.vectors,
   };
+}
+
+/**
+ * The mounts this machine can read now, by root: a folder that is missing, unreadable or empty (a
+ * share not mounted over its mount point) is left out, so its files wait for another machine
+ * instead of failing here.
+ */
+async function reachableMounts(mounts: readonly RootMount[]): Promise<Map<number, string>> {
+  const out = new Map<number, string>();
+  for (const m of mounts) {
+    const dir = await opendir(m.folder).catch(() => null);
+    if (!dir) continue;
+    const first = await dir.read().catch(() => null);
+    await dir.close().catch(() => undefined);
+    if (first) out.set(m.rootId, m.folder);
+  }
+  return out;
 }
 
 /** Scans one mounted root into the catalogue, like the local scan (ingest/pipeline.ts) does. */

@@ -167,7 +167,12 @@ export class PgStore implements CatalogueStore {
     });
   }
 
-  async lease(worker: WorkerRef, limit: number, leaseMs: number): Promise<LeasedJob[]> {
+  async lease(
+    worker: WorkerRef,
+    roots: readonly number[],
+    limit: number,
+    leaseMs: number,
+  ): Promise<LeasedJob[]> {
     return inTransaction(this.#pool, async (c) => {
       await c.query(
         `WITH dead AS (DELETE FROM jobs WHERE attempts >= $1 AND lease_until < now() RETURNING file_id)
@@ -179,14 +184,14 @@ export class PgStore implements CatalogueStore {
         `WITH picked AS (
            SELECT j.id FROM jobs j JOIN files f ON f.id = j.file_id
             WHERE (j.lease_until IS NULL OR j.lease_until < now())
-              AND f.root_id IN (SELECT root_id FROM root_mounts WHERE machine = $2)
+              AND f.root_id = ANY($2::bigint[])
             ORDER BY j.id LIMIT $3 FOR UPDATE OF j SKIP LOCKED)
          UPDATE jobs j SET lease_owner = $1, lease_until = now() + $4 * interval '1 millisecond',
                 attempts = j.attempts + 1
            FROM picked, files f WHERE j.id = picked.id AND f.id = j.file_id
          RETURNING j.id AS "jobId", f.id AS "fileId", f.root_id AS "rootId", f.rel, f.size,
                    f.mtime_ms AS "mtimeMs", j.attempts`,
-        [worker.id, worker.machine, limit, leaseMs],
+        [worker.id, roots, limit, leaseMs],
       );
       return rows.sort((a, b) => a.jobId - b.jobId);
     });
@@ -316,6 +321,14 @@ export class PgStore implements CatalogueStore {
       `SELECT COUNT(*)::int AS queued, COUNT(*) FILTER (WHERE lease_until >= now())::int AS leased FROM jobs`,
     );
     return { ...out, ...rows[0] };
+  }
+
+  async queuedFor(roots: readonly number[]): Promise<number> {
+    const { rows } = await this.#pool.query<{ n: number }>(
+      `SELECT COUNT(*)::int AS n FROM jobs j JOIN files f ON f.id = j.file_id WHERE f.root_id = ANY($1::bigint[])`,
+      [roots],
+    );
+    return rows[0].n;
   }
 
   async embeddingCount(packId: string): Promise<number> {
