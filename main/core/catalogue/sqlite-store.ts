@@ -13,14 +13,7 @@ import {
   upsertContent,
   upsertSegment,
 } from './contents.js';
-import {
-  failures,
-  markFailed,
-  markIndexed,
-  markUnseenMissing,
-  recordSeen,
-  type FileStatus,
-} from './files.js';
+import { markFailed, markIndexed, markUnseenMissing, recordSeen, type FileStatus } from './files.js';
 import { openCatalogue, schemaVersion, type Db } from './open.js';
 import { modelManifest, registerModel } from './packs.js';
 import { addRoot, getRoot } from './roots.js';
@@ -223,10 +216,12 @@ export class SqliteStore implements CatalogueStore {
   }
 
   async failures(limit = 1000): Promise<{ rootId: number; rel: string; error: string }[]> {
-    return failures(this.#db, limit).map((f) => {
-      const row = statement(this.#db, 'SELECT root_id FROM files WHERE id = ?', 'pluck').get(f.id) as number;
-      return { rootId: row, rel: path.relative(this.#rootPath(row), f.path), error: f.error ?? '' };
-    });
+    const rows = statement(
+      this.#db,
+      `SELECT f.root_id AS rootId, f.path, r.path AS root, f.error FROM files f JOIN roots r ON r.id = f.root_id
+        WHERE f.status = 'failed' ORDER BY f.path LIMIT ?`,
+    ).all(limit) as { rootId: number; path: string; root: string; error: string | null }[];
+    return rows.map((f) => ({ rootId: f.rootId, rel: path.relative(f.root, f.path), error: f.error ?? '' }));
   }
 
   /**
