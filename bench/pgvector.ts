@@ -8,6 +8,8 @@ import { bundledTestPackDir } from '../main/core/paths.js';
 import { PgStore } from '../main/core/catalogue/postgres/store.js';
 import { createPackIndex, dropPackIndex, insertVectors } from '../main/core/catalogue/postgres/vectors.js';
 import { openVectorIndex } from '../main/core/vectors/index.js';
+import { round } from './ingest.js';
+import { percentile } from './vectors.js';
 import { startTestServer } from '../tests/support/postgres.js';
 import {
   groundTruth,
@@ -47,9 +49,6 @@ export interface PgvectorBench {
 
 const DIM = 1024;
 const K = 10;
-const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
-const pct = (sorted: number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 
 export async function benchPgvector(opts: {
   quick: boolean;
@@ -177,8 +176,8 @@ async function timePgvector(
     }
     ms.sort((a, b) => a - b);
     return {
-      p50Ms: round(pct(ms, 50)),
-      p95Ms: round(pct(ms, 95)),
+      p50Ms: round(percentile(ms, 50)),
+      p95Ms: round(percentile(ms, 95)),
       recallAt10: round(recall / queries.length, 4),
       loadS,
       indexBuildS,
@@ -217,8 +216,8 @@ function timeQuant(
     }
     ms.sort((a, b) => a - b);
     return {
-      p50Ms: round(pct(ms, 50)),
-      p95Ms: round(pct(ms, 95)),
+      p50Ms: round(percentile(ms, 50)),
+      p95Ms: round(percentile(ms, 95)),
       recallAt10: round(recall / queries.length, 4),
     };
   } finally {

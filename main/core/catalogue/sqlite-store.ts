@@ -22,6 +22,7 @@ import { statement } from './statements.js';
 import {
   MAX_ATTEMPTS,
   dimensionMismatch,
+  EXHAUSTED_REASON,
   type CatalogueStore,
   type JobOutcome,
   type LeasedJob,
@@ -140,7 +141,7 @@ export class SqliteStore implements CatalogueStore {
       'SELECT file_id FROM jobs WHERE attempts >= ? AND lease_until < ?',
       'pluck',
     ).all(MAX_ATTEMPTS, now) as number[];
-    for (const id of ids) markFailed(this.#db, id, exhaustedReason());
+    for (const id of ids) markFailed(this.#db, id, EXHAUSTED_REASON);
   }
 
   async heartbeat(worker: string, leaseMs: number): Promise<number> {
@@ -284,8 +285,4 @@ export class SqliteStore implements CatalogueStore {
   async close(): Promise<void> {
     this.#db.close();
   }
-}
-
-export function exhaustedReason(): string {
-  return `no worker finished it in ${MAX_ATTEMPTS} tries (each one stopped or lost its lease while reading this file)`;
 }

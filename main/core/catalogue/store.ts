@@ -69,6 +69,9 @@ export interface CatalogueStore {
 
 export const MAX_ATTEMPTS = 3;
 
+/** Why a file whose job was leased MAX_ATTEMPTS times without finishing failed: one wording for both stores. */
+export const EXHAUSTED_REASON = `no worker finished it in ${MAX_ATTEMPTS} tries (each one stopped or lost its lease while reading this file)`;
+
 export interface StoreRoot {
   id: number;
   /** A random id given when the root was added: the same share under any mount point. */

@@ -6,6 +6,7 @@ import type { PackManifest } from '../../../../app/pack.js';
 import {
   MAX_ATTEMPTS,
   dimensionMismatch,
+  EXHAUSTED_REASON,
   type CatalogueStore,
   type JobOutcome,
   type LeasedJob,
@@ -17,7 +18,6 @@ import {
   type StoreRoot,
   type WorkerRef,
 } from '../store.js';
-import { exhaustedReason } from '../sqlite-store.js';
 import { inTransaction, openPool, redact } from './connect.js';
 import { pgFileFilter } from './filters.js';
 import { pgMigrate, pgSchemaVersion } from './migrations.js';
@@ -178,7 +178,7 @@ export class PgStore implements CatalogueStore {
         `WITH dead AS (DELETE FROM jobs WHERE attempts >= $1 AND lease_until < now() RETURNING file_id)
          UPDATE files SET status = 'failed', error = $2, content_id = NULL, updated_at = now()
           WHERE id IN (SELECT file_id FROM dead)`,
-        [MAX_ATTEMPTS, exhaustedReason()],
+        [MAX_ATTEMPTS, EXHAUSTED_REASON],
       );
       const { rows } = await c.query<LeasedJob>(
         `WITH picked AS (
