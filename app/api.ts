@@ -111,6 +111,21 @@ export const StatusSchema = z.object({
   indexing: z.boolean(),
   /** The library folders are watched: changes are indexed without being asked. */
   watching: z.boolean(),
+  /** Present when this catalogue mirrors a shared one (docs/architecture.md §13). */
+  shared: z
+    .object({
+      /** The server, without its password. */
+      label: z.string(),
+      /** This machine's name there (its mounts are its folders). */
+      machine: z.string(),
+      /** When the mirror last caught up with the server; null before the first pull. */
+      pulledAt: z.number().nullable(),
+      /** Why the last pull failed (the server away), else null: what is shown is the last copy. */
+      error: z.string().nullable(),
+      /** Jobs waiting on the server for any machine's workers. */
+      queued: z.number().int(),
+    })
+    .optional(),
 });
 export type Status = z.infer<typeof StatusSchema>;
 

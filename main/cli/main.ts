@@ -21,7 +21,7 @@ export function buildProgram(): Command {
     .option('--db <file>', 'catalogue file (default: $BINDERY_DB or the user-data folder)')
     .option(
       '--catalogue <url-or-file>',
-      'the shared catalogue of `worker` and `shared`: postgres://… (TLS options pass through) or a SQLite file (default $BINDERY_CATALOGUE)',
+      'the shared catalogue of `worker`, `shared` and `serve`: postgres://… (TLS options pass through) or a SQLite file (default $BINDERY_CATALOGUE)',
     )
     .option('--pack <folder>', 'use this model pack folder (default: the active pack, else the test pack)')
     .option(
@@ -51,14 +51,15 @@ export function buildProgram(): Command {
 }
 
 /**
- * `--catalogue` names a shared catalogue, which only `worker` and `shared …` use
- * (docs/architecture.md §13); on any other command it would be silently ignored, so it is refused.
+ * `--catalogue` names a shared catalogue, which only `worker`, `shared …` and `serve` (the app on
+ * its replica) use (docs/architecture.md §13); on any other command it would be silently ignored,
+ * so it is refused.
  */
 function refuseCatalogueFlag(g: GlobalOptions, action: Command): void {
   const top = action.parent?.parent ? action.parent.name() : action.name();
-  if (g.catalogue && top !== 'worker' && top !== 'shared')
+  if (g.catalogue && !['worker', 'shared', 'serve'].includes(top))
     throw new UsageError(
-      `--catalogue is for \`bindery worker\` and \`bindery shared\`; \`bindery ${top}\` uses the local catalogue (--db)`,
+      `--catalogue is for \`bindery worker\`, \`bindery shared\` and \`bindery serve\`; \`bindery ${top}\` uses the local catalogue (--db)`,
     );
 }
 

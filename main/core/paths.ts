@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -30,6 +31,65 @@ export function defaultCataloguePath(): string {
   return process.env.BINDERY_DB
     ? path.resolve(process.env.BINDERY_DB)
     : path.join(userDataDir(), 'catalogue.db');
+}
+
+/** Packs live beside the catalogue they were installed for (a shared catalogue's replica shares them). */
+export function packsDirFor(dbPath: string): string {
+  return path.join(path.dirname(path.resolve(dbPath)), 'packs');
+}
+
+/** Whether a catalogue string names a server, `postgres://` or `postgresql://` (docs/architecture.md §13). */
+export function isServerCatalogue(spec: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(spec);
+}
+
+/** A machine name as the shared catalogue keys mounts by: letters, digits, `.`, `_` and `-`. */
+export const MACHINE_NAME = /^[\w.-]{1,64}$/;
+
+/** This machine in a shared catalogue: $BINDERY_MACHINE, else the host name made a valid machine name. */
+export function machineName(): string {
+  const name =
+    process.env.BINDERY_MACHINE ??
+    os
+      .hostname()
+      .replace(/[^\w.-]/g, '-')
+      .slice(0, 64);
+  return MACHINE_NAME.test(name) ? name : 'this-machine';
+}
+
+/**
+ * Where the app mirrors a shared catalogue (docs/architecture.md §13): beside the local catalogue,
+ * so both use one packs folder; one file per server, database and user, named by a hash of them,
+ * never by the password.
+ */
+export function replicaCataloguePath(url: string): string {
+  let who: string;
+  try {
+    const u = new URL(url);
+    who = `${decodeURIComponent(u.username)}@${u.host}${u.pathname}`;
+  } catch {
+    throw new Error('the shared catalogue connection string is not a valid postgres:// URL');
+  }
+  const id = createHash('sha256').update(who).digest('hex').slice(0, 16);
+  return path.join(path.dirname(defaultCataloguePath()), `shared-${id}.db`);
+}
+
+/** The catalogue an app host (`bindery serve`, the window) opens, and the shared catalogue it mirrors. */
+export interface AppCatalogue {
+  dbPath: string;
+  shared?: { url: string; machine: string };
+}
+
+/**
+ * `--catalogue` (else $BINDERY_CATALOGUE) naming a server: the app mirrors it in a replica file
+ * (`--db` names that file instead). Naming a SQLite file: the app opens that file, as workers do.
+ */
+export function appCatalogue(o: { db?: string; catalogue?: string } = {}): AppCatalogue {
+  const spec = o.catalogue ?? process.env.BINDERY_CATALOGUE;
+  const db = o.db ? path.resolve(o.db) : undefined;
+  if (!spec) return { dbPath: db ?? defaultCataloguePath() };
+  if (!isServerCatalogue(spec)) return { dbPath: db ?? path.resolve(spec) };
+  return { dbPath: db ?? replicaCataloguePath(spec), shared: { url: spec, machine: machineName() } };
 }
 
 /** The random-weight test pack that ships with Bindery ($BINDERY_TEST_PACK for packaged builds). */

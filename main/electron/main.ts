@@ -15,7 +15,8 @@ import {
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Status } from '../../app/api.js';
-import { defaultCataloguePath } from '../core/paths.js';
+import type { EngineOptions } from '../core/engine/engine.js';
+import { appCatalogue } from '../core/paths.js';
 import { createAppHandler } from './app-protocol.js';
 import { EngineSupervisor, type SpawnHost } from './engine-host.js';
 import { isAbiMismatch, nodeSpawner, utilitySpawner } from './host-process.js';
@@ -111,11 +112,21 @@ if (!app.requestSingleInstanceLock()) {
   });
 }
 
+/**
+ * The window's catalogue: its own, or with a postgres:// $BINDERY_CATALOGUE a replica of that shared
+ * catalogue (docs/architecture.md §13). The connection string stays in the environment the engine
+ * host inherits, never in its arguments, where any user could read its password.
+ */
+function windowCatalogue(): EngineOptions {
+  const { dbPath, shared } = appCatalogue();
+  return shared ? { dbPath, shared: { machine: shared.machine } } : { dbPath };
+}
+
 /** The engine host: a utility process; in an unpackaged checkout, a plain Node if the native modules are Node's. */
 function createSupervisor(): EngineSupervisor {
   const spawnOptions = {
     entry: ENGINE_ENTRY,
-    engine: { dbPath: defaultCataloguePath(), backgroundReembed: true },
+    engine: { ...windowCatalogue(), backgroundReembed: true },
   };
   // Development only: BINDERY_ENGINE=node hosts the engine in Node from the start; BINDERY_ENGINE_NODE names that Node.
   const viaNode: SpawnHost = nodeSpawner(process.env.BINDERY_ENGINE_NODE ?? 'node', spawnOptions);

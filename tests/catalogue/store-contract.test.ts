@@ -54,7 +54,8 @@ const kinds = {
     const store = await openStore(server.url);
     // Each case starts empty: the suite shares one server.
     await (store as PgStore).pool.query(
-      'TRUNCATE roots, contents, packs, bindery_schema RESTART IDENTITY CASCADE; INSERT INTO bindery_schema VALUES (1)',
+      `TRUNCATE roots, contents, packs, bindery_schema RESTART IDENTITY CASCADE;
+       INSERT INTO bindery_schema SELECT generate_series(1, ${PG_SCHEMA_VERSION})`,
     );
     return store;
   },
@@ -101,6 +102,22 @@ describe.each(Object.entries(kinds))('the catalogue contract on %s', (_kind, ope
     expect(await store.mounts('laptop')).toEqual([{ rootId: root, folder: 'Z:\\photos' }]);
     expect(await store.mounts('nas')).toEqual([{ rootId: root, folder: folder() }]);
     expect(await store.mounts('phone')).toEqual([]);
+    await store.unmount(root, 'laptop');
+    expect(await store.mounts('laptop')).toEqual([]);
+    expect(await store.listRoots()).toHaveLength(1);
+    expect(await store.listPacks()).toEqual([{ id: PACK, dim: DIM }]);
+  });
+
+  it('queues failed files of the given roots again', async () => {
+    await fresh();
+    await store.recordScan(root, 1, seen(2));
+    for (const j of await store.lease(nas, await mounted(nas), 10, 60_000))
+      await store.complete(nas.id, PACK, j, { type: 'failed', error: 'x', kind: null });
+    expect(await store.requeueFailed([])).toBe(0);
+    expect(await store.requeueFailed([root])).toBe(2);
+    expect(await store.counts()).toMatchObject({ pending: 2, failed: 0, queued: 2 });
+    const again = await store.lease(nas, await mounted(nas), 10, 60_000);
+    expect(again).toHaveLength(2);
   });
 
   it('queues new and changed files, not unchanged ones; unseen files become missing', async () => {
@@ -233,19 +250,81 @@ describe.each(Object.entries(kinds))('the catalogue contract on %s', (_kind, ope
 });
 
 describe('PostgreSQL specifics', () => {
+  it('tracks changes for replicas: a re-stamping scan is none, a completed job is one, pages follow ids', async () => {
+    const store = await kinds.postgres();
+    await store.ensurePack({ dir: TEST_PACK_DIR, manifest });
+    const r = (await store.addRoot('photos', { machine: 'nas', folder: '/nas/photos' })).id;
+    const files = Array.from({ length: 5 }, (_, i) => ({ rel: `d/f${i}.jpg`, size: 1, mtimeMs: i }));
+    await store.recordScan(r, 1, files);
+    const pg1 = store as PgStore;
+    const first = await pg1.changedFiles(r, '0', 0, 3);
+    expect(first.files.map((f) => f.rel)).toEqual(['d/f0.jpg', 'd/f1.jpg', 'd/f2.jpg']);
+    const rest = await pg1.changedFiles(r, '0', first.files[2].id, 3);
+    expect(rest.files.map((f) => f.rel)).toEqual(['d/f3.jpg', 'd/f4.jpg']);
+    expect((await pg1.changedFiles(r, first.watermark, 0, 10)).files).toEqual([]);
+    await store.recordScan(r, 2, files);
+    expect((await pg1.changedFiles(r, first.watermark, 0, 10)).files).toEqual([]);
+    const [job] = await store.lease(nas, [r], 1, 60_000);
+    const [v] = randomUnitVectors(1, DIM, 3);
+    await store.complete(nas.id, PACK, job, {
+      type: 'new',
+      content: { hash: 'h', size: 1, kind: 'image', durationS: null, capture: NO_DATE },
+      segments: [{ segment: { modality: 'vision', level: 'file', tStart: 0, tEnd: 0 }, vector: v }],
+    });
+    const changed = await pg1.changedFiles(r, first.watermark, 0, 10);
+    expect(changed.files).toMatchObject([{ rel: job.rel, status: 'indexed', kind: 'image' }]);
+    const got = await pg1.contents(PACK, [changed.files[0].contentId!]);
+    expect(got.embedded).toEqual([changed.files[0].contentId]);
+    expect(got.vectors).toHaveLength(1);
+    expect(Array.from(got.vectors[0].vector)).toEqual(Array.from(v));
+    expect((await pg1.contents('no-such-pack', [changed.files[0].contentId!])).vectors).toEqual([]);
+    await store.close();
+  });
+
+  it.skipIf(!process.env.BINDERY_TEST_PG_URL)(
+    'never skips a row committed late by a transaction older than the watermark (needs a real server: PGlite runs one transaction at a time)',
+    async () => {
+      const store = (await kinds.postgres()) as PgStore;
+      const r = (await store.addRoot('photos', { machine: 'nas', folder: '/nas/photos' })).id;
+      await store.recordScan(r, 1, [{ rel: 'a.jpg', size: 1, mtimeMs: 1 }]);
+      const slow = new pg.Client({ connectionString: server.url });
+      await slow.connect();
+      await slow.query('BEGIN');
+      await slow.query(`UPDATE files SET status = 'failed', error = 'late' WHERE rel = 'a.jpg'`);
+      await store.recordScan(r, 1, [{ rel: 'b.jpg', size: 1, mtimeMs: 1 }]);
+      const pulled = await store.changedFiles(r, '0', 0, 10);
+      expect(pulled.files.map((f) => [f.rel, f.status])).toEqual([
+        ['a.jpg', 'pending'],
+        ['b.jpg', 'pending'],
+      ]);
+      await slow.query('COMMIT');
+      await slow.end();
+      const next = await store.changedFiles(r, pulled.watermark, 0, 10);
+      expect(next.files.map((f) => [f.rel, f.status])).toContainEqual(['a.jpg', 'failed']);
+      await store.close();
+    },
+  );
+
   it('migrates from every earlier version, and refuses a newer schema', async () => {
     for (let from = 0; from < PG_SCHEMA_VERSION; from++) {
       const c = new pg.Client({ connectionString: server.url });
       await c.connect();
       await c.query(
-        'DROP TABLE IF EXISTS bindery_schema, jobs, content_packs, segments, packs, files, contents, root_mounts, roots CASCADE',
+        `DROP TABLE IF EXISTS bindery_schema, jobs, content_packs, segments, packs, files, contents, root_mounts, roots CASCADE;
+         DROP FUNCTION IF EXISTS bindery_file_changed CASCADE`,
       );
       await c.end();
       const pool = new pg.Pool({ connectionString: server.url });
       await pgMigrate(pool, from);
+      // A library written by the older schema survives the upgrade, and a replica pulls all of it.
+      if (from >= 1)
+        await pool.query(`INSERT INTO roots (key, name) VALUES ('k', 'photos');
+          INSERT INTO files (root_id, rel, size, mtime_ms, status) VALUES (1, 'a.jpg', 1, 1, 'pending')`);
       await pool.end();
       const store = await PgStore.open(server.url);
       expect(await store.schemaVersion()).toBe(PG_SCHEMA_VERSION);
+      if (from >= 1)
+        expect((await store.changedFiles(1, '0', 0, 10)).files.map((f) => f.rel)).toEqual(['a.jpg']);
       await store.close();
     }
     expect(PG_MIGRATIONS.length).toBe(PG_SCHEMA_VERSION);

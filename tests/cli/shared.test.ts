@@ -53,7 +53,7 @@ describe('bindery worker / shared', () => {
     const elsewhere = await runCli(['--catalogue', path.join(tmp.dir, 'c.db'), 'status']);
     expect(elsewhere.code).toBe(2);
     expect(elsewhere.stderr).toMatch(
-      /--catalogue is for `bindery worker` and `bindery shared`; `bindery status` uses/,
+      /--catalogue is for `bindery worker`, `bindery shared` and `bindery serve`; `bindery status` uses/,
     );
     const refused = await runCli(['--catalogue', 'postgres://ann:s3cret@127.0.0.1:9/db', 'shared', 'status']);
     expect(refused.code).toBe(1);
@@ -98,7 +98,7 @@ describe('bindery worker / shared', () => {
       '--json',
     ]);
     expect(laptop.code, laptop.stderr).toBe(0);
-    expect(laptop.stdout).toMatch(/"summary":\{"indexed":0,"reused":0,"failed":0,"lost":0\}/);
+    expect(laptop.stdout).toMatch(/"summary":\{"indexed":0,"segments":0,"reused":0,"failed":0,"lost":0\}/);
     const status = JSON.parse((await runCli([...cat, 'shared', 'status', '--json'])).stdout) as Record<
       string,
       number

@@ -65,7 +65,7 @@ it.skipIf(process.env.BINDERY_TEST_PG_URL)(
     );
     expect(result.stderr).toMatch(/the catalogue is back; going on/);
     expect(result.stderr + result.stdout).not.toMatch(/pglite-secret/);
-    expect(result.stdout).toMatch(/"summary":\{"indexed":\d+,"reused":0,"failed":0/);
+    expect(result.stdout).toMatch(/"summary":\{"indexed":\d+,"segments":\d+,"reused":0,"failed":0/);
     const store = await PgStore.open(server.url);
     expect(await store.counts()).toMatchObject({ indexed: FILES, queued: 0, failed: 0 });
     expect((await store.pool.query('SELECT COUNT(*)::int AS n FROM content_packs')).rows[0].n).toBe(FILES);

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { isLoopback } from '../../bridge/auth.js';
-import { packageRoot } from '../../core/paths.js';
+import { appCatalogue, packageRoot } from '../../core/paths.js';
 import { engineOptions, positiveInt, type GlobalOptions } from '../context.js';
 
 interface ServeFlags {
@@ -34,7 +34,9 @@ export function registerServe(program: Command, g: () => GlobalOptions): void {
         );
       }
       const port = o.port === '0' ? 0 : positiveInt(o.port, '--port');
-      const { dbPath, ...rest } = await engineOptions(opts);
+      // A postgres:// --catalogue (or $BINDERY_CATALOGUE): the app mirrors it (docs/architecture.md §13).
+      const { dbPath, shared } = appCatalogue({ db: opts.db, catalogue: opts.catalogue });
+      const { dbPath: _local, ...rest } = await engineOptions(opts);
       const [{ startEngineThread }, { startBridge }] = await Promise.all([
         import('../../worker/spawn-thread.js'),
         import('../../bridge/server.js'),
@@ -42,6 +44,7 @@ export function registerServe(program: Command, g: () => GlobalOptions): void {
       const engine = await startEngineThread({
         dbPath,
         ...rest,
+        shared,
         backgroundReembed: true,
         watchLibrary: o.watch,
       });

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import os from 'node:os';
+import { MACHINE_NAME, machineName as defaultMachine } from '../../core/paths.js';
 import path from 'node:path';
 import type { CatalogueStore, WorkerEvent } from '../../core/api/shared.js';
 import { INPUT_KINDS } from '../../../app/modality.js';
@@ -40,7 +40,7 @@ function registerWorker(program: Command, g: () => GlobalOptions): void {
     .action(async (o: { machine?: string; scan: boolean; leaseMs?: string; json?: boolean }) => {
       const machine = machineName(o.machine);
       await withStore(g(), async (store) => {
-        const [{ Engine }, { runSharedWorker }] = await Promise.all([
+        const [{ Engine }, { runSharedWorker, workerRef }] = await Promise.all([
           import('../../core/engine/engine.js'),
           import('../../core/api/shared.js'),
         ]);
@@ -55,7 +55,7 @@ function registerWorker(program: Command, g: () => GlobalOptions): void {
             store,
             pack,
             runtime,
-            worker: { id: `${machine}:${process.pid}:${Date.now()}`, machine },
+            worker: workerRef(machine),
             scan: o.scan,
             leaseMs: o.leaseMs ? positiveInt(o.leaseMs, '--lease-ms') : undefined,
             batch: g().batch ? positiveInt(g().batch!, '--batch') : undefined,
@@ -175,8 +175,8 @@ function rootName(name: string): string {
 }
 
 function machineName(flag: string | undefined): string {
-  const name = flag ?? process.env.BINDERY_MACHINE ?? os.hostname();
-  if (!/^[\w.-]{1,64}$/.test(name))
+  const name = flag ?? defaultMachine();
+  if (!MACHINE_NAME.test(name))
     throw new UsageError(`--machine must be letters, digits, . _ or -, not ${JSON.stringify(name)}`);
   return name;
 }

@@ -9,7 +9,7 @@ import type {
 } from '../../../app/api.js';
 import { ApiError } from '../../../app/errors.js';
 import { licenceLabel } from '../../../app/pack.js';
-import { isInside } from '../paths.js';
+import { isInside, packsDirFor } from '../paths.js';
 import { indexedContentCount } from '../catalogue/files.js';
 import {
   deleteMeta,
@@ -51,7 +51,7 @@ const selftestKey = (id: string) => `selftest:${id}`;
 
 /** Packs live beside the catalogue they were installed for. */
 export function packsDirOf(engine: Engine): string {
-  return path.join(path.dirname(path.resolve(engine.db.name)), 'packs');
+  return packsDirFor(engine.db.name);
 }
 
 /** `onActivated` runs after the active pack changed, so the library is re-embedded in the background. */

@@ -5,4 +5,4 @@
  */
 export { openStore } from '../catalogue/open-store.js';
 export type { CatalogueStore, StoreHit } from '../catalogue/store.js';
-export { runSharedWorker, type WorkerEvent, type WorkerSummary } from '../ingest/shared-worker.js';
+export { runSharedWorker, workerRef, type WorkerEvent, type WorkerSummary } from '../ingest/shared-worker.js';

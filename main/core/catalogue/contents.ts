@@ -151,6 +151,11 @@ export function collectGarbage(db: Db, missingForMs = 0): number[] {
     `DELETE FROM files WHERE status = 'missing' AND updated_at <= ?
         AND root_id IN (SELECT id FROM roots WHERE status = 'online')`,
   ).run(Date.now() - missingForMs);
+  return collectOrphans(db);
+}
+
+/** Deletes every content no file refers to any more; returns the segment ids whose vectors the caller must drop. */
+export function collectOrphans(db: Db): number[] {
   const orphanSegments = statement(
     db,
     `SELECT s.id FROM segments s WHERE s.content_id NOT IN

@@ -135,8 +135,17 @@ export function markFailed(db: Db, fileId: number, error: string, kind: MediaKin
 }
 
 /** Queues every failed file again (after the user fixed permissions, installed a codec, …). */
-export function requeueFailed(db: Db): number {
-  const ids = statement(db, `SELECT id FROM files WHERE status = 'failed'`, 'pluck').all() as number[];
+/** Failed files (of these roots, else all) are queued again; returns how many. */
+export function requeueFailed(db: Db, roots?: readonly number[]): number {
+  const ids = (
+    roots
+      ? statement(
+          db,
+          `SELECT id FROM files WHERE status = 'failed' AND root_id IN (SELECT value FROM json_each(?))`,
+          'pluck',
+        ).all(JSON.stringify(roots))
+      : statement(db, `SELECT id FROM files WHERE status = 'failed'`, 'pluck').all()
+  ) as number[];
   db.transaction(() => {
     for (const id of ids) {
       statement(db, `UPDATE files SET status = 'pending', error = NULL WHERE id = ?`).run(id);

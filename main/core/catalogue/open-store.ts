@@ -1,6 +1,7 @@
 import { PgStore } from './postgres/store.js';
 import { SqliteStore } from './sqlite-store.js';
-import { isServerCatalogue, type CatalogueStore } from './store.js';
+import { isServerCatalogue } from '../paths.js';
+import type { CatalogueStore } from './store.js';
 
 /**
  * The catalogue a `--catalogue` value names (docs/architecture.md §13): a `postgres://` connection

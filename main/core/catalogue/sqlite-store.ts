@@ -13,7 +13,14 @@ import {
   upsertContent,
   upsertSegment,
 } from './contents.js';
-import { markFailed, markIndexed, markUnseenMissing, recordSeen, type FileStatus } from './files.js';
+import {
+  markFailed,
+  markIndexed,
+  markUnseenMissing,
+  recordSeen,
+  requeueFailed,
+  type FileStatus,
+} from './files.js';
 import { openCatalogue, schemaVersion, type Db } from './open.js';
 import { modelManifest, registerModel } from './packs.js';
 import { addRoot, getRoot } from './roots.js';
@@ -77,6 +84,10 @@ export class SqliteStore implements CatalogueStore {
     ).run(rootId, machine, folder);
   }
 
+  async unmount(rootId: number, machine: string): Promise<void> {
+    statement(this.#db, 'DELETE FROM root_mounts WHERE root_id = ? AND machine = ?').run(rootId, machine);
+  }
+
   async mounts(machine: string): Promise<RootMount[]> {
     return statement(
       this.#db,
@@ -86,6 +97,13 @@ export class SqliteStore implements CatalogueStore {
 
   async ensurePack(pack: { dir: string; manifest: PackManifest }): Promise<void> {
     registerModel(this.#db, pack.dir, pack.manifest);
+  }
+
+  async listPacks(): Promise<{ id: string; dim: number }[]> {
+    return statement(this.#db, 'SELECT id, dim FROM models ORDER BY installed_at, id').all() as {
+      id: string;
+      dim: number;
+    }[];
   }
 
   async recordScan(rootId: number, scanId: number, seen: readonly SeenEntry[]): Promise<ScanCounts> {
@@ -187,6 +205,10 @@ export class SqliteStore implements CatalogueStore {
       markEmbedded(db, contentId, packId);
     }
     markIndexed(db, fileId, contentId, outcome.content.kind);
+  }
+
+  async requeueFailed(roots: readonly number[]): Promise<number> {
+    return requeueFailed(this.#db, roots);
   }
 
   async counts(): Promise<StoreCounts> {

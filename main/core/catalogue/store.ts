@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { CaptureFacts, MediaKind, SegmentSpec } from '../../../app/modality.js';
 import type { Filters } from '../../../app/query.js';
 import type { PackManifest } from '../../../app/pack.js';
@@ -26,10 +27,14 @@ export interface CatalogueStore {
   listRoots(): Promise<StoreRoot[]>;
   /** Where `machine` finds the root's files (`/mnt/photos` on the NAS, `Z:\photos` on a laptop). */
   setMount(rootId: number, machine: string, folder: string): Promise<void>;
+  /** `machine` no longer reads the root (an app removed the folder): its files stay for the others. */
+  unmount(rootId: number, machine: string): Promise<void>;
   mounts(machine: string): Promise<RootMount[]>;
 
   /** Registers a pack (idempotent) so its embeddings can be stored and searched. */
   ensurePack(pack: { dir: string; manifest: PackManifest }): Promise<void>;
+  /** The packs registered, oldest first. */
+  listPacks(): Promise<{ id: string; dim: number }[]>;
 
   /** Records what one scan of a root saw; new and changed files are queued in the same transaction. */
   recordScan(rootId: number, scanId: number, seen: readonly SeenEntry[]): Promise<ScanCounts>;
@@ -53,6 +58,9 @@ export interface CatalogueStore {
    */
   complete(worker: string, packId: string, job: LeasedJob, outcome: JobOutcome): Promise<boolean>;
 
+  /** Failed files of these roots are queued again (a fixed file, a newer Bindery); returns how many. */
+  requeueFailed(roots: readonly number[]): Promise<number>;
+
   counts(): Promise<StoreCounts>;
   /** Jobs queued for these roots, leased or not: a worker is done when none is left for its roots. */
   queuedFor(roots: readonly number[]): Promise<number>;
@@ -65,6 +73,67 @@ export interface CatalogueStore {
    */
   search(packId: string, query: Float32Array, k: number, filters?: Filters): Promise<StoreHit[]>;
   close(): Promise<void>;
+}
+
+/**
+ * What an app needs to mirror a shared catalogue into its own SQLite file, to search and browse it
+ * like its own library (ingest/replica-sync.ts, docs/architecture.md §13): a root's file rows changed
+ * since a watermark, then the contents, segments and one pack's vectors behind them. Only the server
+ * implements it: a SQLite catalogue is opened directly.
+ */
+export interface ReplicaSource {
+  /**
+   * Up to `limit` files of the root, by id after `afterId`, changed at or after `since` (a watermark
+   * from an earlier pull; '0' for all). `watermark` is the one to pass next time once every page of
+   * this pull is read: rows changed meanwhile are pulled again, never missed.
+   */
+  changedFiles(rootId: number, since: string, afterId: number, limit: number): Promise<RemoteFiles>;
+  /** These contents, all their segments, and `packId`'s vectors of them (none when the pack is unknown here). */
+  contents(packId: string, contentIds: readonly number[]): Promise<RemoteContents>;
+}
+
+export interface RemoteFile {
+  id: number;
+  rel: string;
+  size: number;
+  mtimeMs: number;
+  contentId: number | null;
+  kind: MediaKind | null;
+  status: 'pending' | 'indexed' | 'failed' | 'missing';
+  error: string | null;
+  takenMs: number | null;
+  takenSource: string;
+}
+
+export interface RemoteFiles {
+  files: RemoteFile[];
+  watermark: string;
+}
+
+export interface RemoteContents {
+  contents: {
+    id: number;
+    hash: string;
+    size: number;
+    kind: MediaKind;
+    durationS: number | null;
+    takenMs: number | null;
+    takenSource: string | null;
+    lat: number | null;
+    lon: number | null;
+  }[];
+  segments: {
+    id: number;
+    contentId: number;
+    modality: string;
+    level: 'clip' | 'file';
+    tStart: number;
+    tEnd: number;
+    crop: string;
+  }[];
+  vectors: { segmentId: number; vector: Float32Array }[];
+  /** The contents `packId` has embedded. */
+  embedded: number[];
 }
 
 export const MAX_ATTEMPTS = 3;
@@ -149,9 +218,14 @@ export interface StoreHit {
   level: 'clip' | 'file';
 }
 
-/** Why a catalogue string names a server: `postgres://` or `postgresql://`. */
-export function isServerCatalogue(spec: string): boolean {
-  return /^postgres(ql)?:\/\//i.test(spec);
+/** A file's path relative to its root as the catalogue keeps it: with `/`, whichever machine scanned it. */
+export function relativeToRoot(folder: string, file: string): string {
+  return path.relative(folder, file).split(path.sep).join('/');
+}
+
+/** Where this machine finds a file of a root mounted at `folder`. */
+export function underRoot(folder: string, rel: string): string {
+  return path.join(folder, ...rel.split('/'));
 }
 
 /** The one wording of a query whose length is not the pack's. */

@@ -21,7 +21,9 @@ import { finishInterruptedSwap } from '../packs/staging.js';
 import { loadPack, type LoadedPack } from '../packs/pack.js';
 import type { ProviderName } from '../encoders/providers.js';
 import { EncoderRuntime, type RuntimeOptions } from '../encoders/runtime.js';
-import { bundledTestPackDir } from '../paths.js';
+import { existsSync } from 'node:fs';
+import type { PgStore } from '../catalogue/postgres/store.js';
+import { bundledTestPackDir, isServerCatalogue, packsDirFor } from '../paths.js';
 import { embeddingFloats } from '../vectors/floats.js';
 import {
   defaultBackend,
@@ -46,6 +48,17 @@ export interface EngineOptions {
   backgroundReembed?: boolean;
   /** Long-running hosts watch the library folders and index changes by themselves (ingest/watch.ts). */
   watchLibrary?: boolean;
+  /**
+   * The catalogue at `dbPath` mirrors this shared catalogue (docs/architecture.md §13). Without a
+   * `url`, $BINDERY_CATALOGUE names it: a password never travels in a process's arguments.
+   */
+  shared?: { url?: string; machine: string };
+}
+
+/** The shared catalogue an engine's catalogue mirrors, and this machine's name in it. */
+export interface SharedLink {
+  readonly store: PgStore;
+  readonly machine: string;
 }
 
 /** One installed pack, opened: its manifest, its ONNX sessions and its own vector index. */
@@ -73,11 +86,16 @@ export class Engine {
     readonly backgroundReembed: boolean,
     public active: PackHandle,
     public serving: PackHandle,
+    readonly shared: SharedLink | null,
   ) {}
 
   static async open(opts: EngineOptions): Promise<Engine> {
-    const db = openCatalogue(opts.dbPath);
+    const shared = opts.shared ? await openShared(opts.shared) : null;
+    let db: Db | undefined;
     try {
+      db = openCatalogue(opts.dbPath);
+      const packDir =
+        opts.packDir ?? (shared ? await sharedPackDir(db, shared.store, opts.dbPath) : undefined);
       const backend =
         opts.backend ?? (getMeta(db, BACKEND_KEY) as BackendName | undefined) ?? defaultBackend();
       setMeta(db, BACKEND_KEY, backend);
@@ -87,12 +105,15 @@ export class Engine {
         batchSize: opts.batchSize,
         intraOpThreads: opts.intraOpThreads,
       };
-      const active = openHandle(db, await resolveActivePack(db, opts.packDir), backend, runtimeOptions);
-      const engine = new Engine(db, runtimeOptions, backend, Boolean(opts.backgroundReembed), active, active);
+      const active = openHandle(db, await resolveActivePack(db, packDir), backend, runtimeOptions);
+      // A replica is embedded by the shared catalogue's workers, never re-embedded here.
+      const reembed = Boolean(opts.backgroundReembed) && !shared;
+      const engine = new Engine(db, runtimeOptions, backend, reembed, active, active, shared);
       await engine.resolveServing();
       return engine;
     } catch (e) {
-      db.close();
+      db?.close();
+      await shared?.store.close();
       throw e;
     }
   }
@@ -172,6 +193,7 @@ export class Engine {
   async close(): Promise<void> {
     for (const h of this.handles()) await h.runtime.close();
     this.db.close();
+    await this.shared?.store.close();
   }
 
   private async resolveServing(): Promise<void> {
@@ -207,6 +229,34 @@ async function resolveActivePack(db: Db, packDir: string | undefined): Promise<L
     if (!current) setMeta(db, SERVING_KEY, pack.manifest.id);
   }
   return pack;
+}
+
+async function openShared(o: NonNullable<EngineOptions['shared']>): Promise<SharedLink> {
+  const url = o.url ?? process.env.BINDERY_CATALOGUE;
+  if (!url || !isServerCatalogue(url))
+    throw new Error(
+      'a shared catalogue is a postgres:// connection string (--catalogue or $BINDERY_CATALOGUE)',
+    );
+  // Loaded here: an engine on its own catalogue never loads the PostgreSQL client. Idle
+  // connections the server drops are replaced on the next query; the sync loop reports outages.
+  const { PgStore } = await import('../catalogue/postgres/store.js');
+  return { store: await PgStore.open(url), machine: o.machine };
+}
+
+/**
+ * The pack a replica serves: the one it mirrors already; else one the shared catalogue holds
+ * vectors of and that is installed here (the packs folder beside the catalogue); else, for a
+ * catalogue no worker has written to yet, the default pack.
+ */
+async function sharedPackDir(db: Db, store: PgStore, dbPath: string): Promise<string | undefined> {
+  if (activeModel(db)) return undefined;
+  const held = await store.listPacks();
+  const packs = packsDirFor(dbPath);
+  const dir = held.map((p) => path.join(packs, p.id)).find((d) => existsSync(path.join(d, 'pack.json')));
+  if (dir || held.length === 0) return dir;
+  throw new Error(
+    `the shared catalogue ${store.label} holds vectors of ${held.map((p) => p.id).join(', ')}, and none of these packs is installed on this machine: install one (bindery models install <name>) or name its folder with --pack`,
+  );
 }
 
 function openHandle(db: Db, pack: LoadedPack, backend: BackendName, opts: RuntimeOptions): PackHandle {

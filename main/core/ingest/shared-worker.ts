@@ -1,8 +1,15 @@
 import { opendir } from 'node:fs/promises';
-import path from 'node:path';
 import type { LoadedPack } from '../packs/pack.js';
 import type { EncoderRuntime } from '../encoders/runtime.js';
-import type { CatalogueStore, LeasedJob, JobOutcome, RootMount, WorkerRef } from '../catalogue/store.js';
+import {
+  relativeToRoot,
+  underRoot,
+  type CatalogueStore,
+  type JobOutcome,
+  type LeasedJob,
+  type RootMount,
+  type WorkerRef,
+} from '../catalogue/store.js';
 import { isConnectionLoss } from '../catalogue/postgres/connect.js';
 import { encodeBatch, type Encoded } from './encode.js';
 import { prepareFile } from './prepare.js';
@@ -40,9 +47,16 @@ export type WorkerEvent =
 
 export interface WorkerSummary {
   indexed: number;
+  /** Segments this worker encoded (none for a content another worker or pack had embedded). */
+  segments: number;
   reused: number;
   failed: number;
   lost: number;
+}
+
+/** A worker's identity: unique per process and start, so leases and heartbeats are its own. */
+export function workerRef(machine: string): WorkerRef {
+  return { id: `${machine}:${process.pid}:${Date.now()}`, machine };
 }
 
 const RETRY_MS = [500, 1000, 2000, 5000, 10_000];
@@ -58,7 +72,7 @@ export async function runSharedWorker(opts: SharedWorkerOptions): Promise<Worker
     () => void store.heartbeat(worker.id, leaseMs).catch(() => undefined),
     Math.max(50, leaseMs / 3),
   );
-  const summary: WorkerSummary = { indexed: 0, reused: 0, failed: 0, lost: 0 };
+  const summary: WorkerSummary = { indexed: 0, segments: 0, reused: 0, failed: 0, lost: 0 };
   try {
     while (!opts.signal?.aborted) {
       // Read at each lease: a share mounted, unmounted or moved meanwhile counts from the next batch.
@@ -89,7 +103,7 @@ async function processBatch(
   const { store, pack, worker } = opts;
   const known = (hash: string) => call(() => store.embeddedContent(hash, pack.manifest.id));
   const prepared = await Promise.all(
-    jobs.map((j) => prepareFile(j, path.join(folders.get(j.rootId)!, j.rel), pack.manifest, known)),
+    jobs.map((j) => prepareFile(j, underRoot(folders.get(j.rootId)!, j.rel), pack.manifest, known)),
   );
   for (const e of await encodeBatch(opts, prepared)) {
     const job = e.prepared.job;
@@ -98,7 +112,10 @@ async function processBatch(
     if (!written) summary.lost++;
     else if (outcome.type === 'failed') summary.failed++;
     else if (outcome.type === 'reuse') summary.reused++;
-    else summary.indexed++;
+    else {
+      summary.indexed++;
+      summary.segments += outcome.segments.length;
+    }
     opts.onEvent?.(
       written
         ? { type: 'done', rel: job.rel, rootId: job.rootId, outcome: outcome.type }
@@ -125,7 +142,7 @@ function outcomeOf(e: Encoded<LeasedJob>): JobOutcome {
  * share not mounted over its mount point) is left out, so its files wait for another machine
  * instead of failing here.
  */
-async function reachableMounts(mounts: readonly RootMount[]): Promise<Map<number, string>> {
+export async function reachableMounts(mounts: readonly RootMount[]): Promise<Map<number, string>> {
   const out = new Map<number, string>();
   for (const m of mounts) {
     const dir = await opendir(m.folder).catch(() => null);
@@ -149,7 +166,7 @@ async function scanMount(opts: SharedWorkerOptions, m: RootMount, call: Retrying
     page = [];
   };
   for await (const f of walk(m.folder, report)) {
-    page.push({ rel: path.relative(m.folder, f.path), size: f.size, mtimeMs: f.mtimeMs });
+    page.push({ rel: relativeToRoot(m.folder, f.path), size: f.size, mtimeMs: f.mtimeMs });
     if (page.length >= 500) await flush();
   }
   await flush();

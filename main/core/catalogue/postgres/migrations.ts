@@ -4,7 +4,7 @@ import { inTransaction } from './connect.js';
 /**
  * The shared catalogue's numbered migrations on PostgreSQL (docs/architecture.md §13), the same
  * discipline as SQLite's (../migrations.ts): never edit a shipped one, add the next;
- * tests/catalogue/postgres-migrations.test.ts upgrades from every earlier version. The tables
+ * tests/catalogue/store-contract.test.ts upgrades from every earlier version. The tables
  * mirror SQLite's, with paths relative to a root that each machine mounts where it likes, and
  * leases on jobs. Vectors live in one pgvector table per pack (vectors.ts).
  */
@@ -92,6 +92,23 @@ export const PG_MIGRATIONS: readonly string[] = [
     lease_until TIMESTAMPTZ
   );
   CREATE INDEX jobs_lease ON jobs(lease_until);
+  `,
+  /* 2: what changed, for the apps that mirror the catalogue (replica.ts, docs/architecture.md §13) */ `
+  -- The transaction that last changed a file's shown facts. A replica pulls the rows changed at or
+  -- after the oldest transaction still running when it last pulled (pg_snapshot_xmin), so a row
+  -- committed late under an older id is never skipped. A scan that only re-stamps scan_id is no change.
+  ALTER TABLE files ADD COLUMN changed_xid xid8 NOT NULL DEFAULT pg_current_xact_id();
+  CREATE FUNCTION bindery_file_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    NEW.changed_xid := pg_current_xact_id();
+    RETURN NEW;
+  END $$;
+  CREATE TRIGGER files_changed BEFORE UPDATE ON files FOR EACH ROW
+    WHEN ((OLD.rel, OLD.size, OLD.mtime_ms, OLD.content_id, OLD.kind, OLD.status, OLD.error, OLD.taken_ms, OLD.taken_source)
+          IS DISTINCT FROM
+          (NEW.rel, NEW.size, NEW.mtime_ms, NEW.content_id, NEW.kind, NEW.status, NEW.error, NEW.taken_ms, NEW.taken_source))
+    EXECUTE FUNCTION bindery_file_changed();
+  CREATE INDEX files_changed ON files(root_id, changed_xid, id);
   `,
 ];
 

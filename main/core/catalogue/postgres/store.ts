@@ -9,6 +9,9 @@ import {
   EXHAUSTED_REASON,
   type CatalogueStore,
   type JobOutcome,
+  type RemoteContents,
+  type RemoteFiles,
+  type ReplicaSource,
   type LeasedJob,
   type RootMount,
   type ScanCounts,
@@ -19,6 +22,7 @@ import {
   type WorkerRef,
 } from '../store.js';
 import { inTransaction, openPool, redact } from './connect.js';
+import { changedFiles, remoteContents } from './changes.js';
 import { pgFileFilter } from './filters.js';
 import { pgMigrate, pgSchemaVersion } from './migrations.js';
 import { createPackTable, insertVectors, nearestSegments, packTable } from './vectors.js';
@@ -29,7 +33,7 @@ import { createPackTable, insertVectors, nearestSegments, packTable } from './ve
  * completion is accepted only from the lease's holder, and a content is embedded once per pack
  * whichever worker gets there first (content_packs' key decides).
  */
-export class PgStore implements CatalogueStore {
+export class PgStore implements CatalogueStore, ReplicaSource {
   readonly kind = 'postgres';
   readonly label: string;
   readonly #pool: pg.Pool;
@@ -92,6 +96,10 @@ export class PgStore implements CatalogueStore {
     );
   }
 
+  async unmount(rootId: number, machine: string): Promise<void> {
+    await this.#pool.query('DELETE FROM root_mounts WHERE root_id = $1 AND machine = $2', [rootId, machine]);
+  }
+
   async mounts(machine: string): Promise<RootMount[]> {
     return (
       await this.#pool.query<RootMount>(
@@ -115,6 +123,10 @@ export class PgStore implements CatalogueStore {
       await createPackTable(c, id, embeddingDim);
     });
     this.#dims.set(id, embeddingDim);
+  }
+
+  async listPacks(): Promise<{ id: string; dim: number }[]> {
+    return (await this.#pool.query('SELECT id, dim FROM packs ORDER BY installed_at, id')).rows;
   }
 
   async recordScan(rootId: number, scanId: number, seen: readonly SeenEntry[]): Promise<ScanCounts> {
@@ -311,6 +323,21 @@ export class PgStore implements CatalogueStore {
     return contentId;
   }
 
+  async requeueFailed(roots: readonly number[]): Promise<number> {
+    return inTransaction(this.#pool, async (c) => {
+      const { rows } = await c.query<{ id: number }>(
+        `UPDATE files SET status = 'pending', error = NULL, updated_at = now()
+          WHERE status = 'failed' AND root_id = ANY($1::bigint[]) RETURNING id`,
+        [roots],
+      );
+      await c.query(
+        'INSERT INTO jobs (file_id) SELECT unnest($1::bigint[]) ON CONFLICT (file_id) DO UPDATE SET attempts = 0',
+        [rows.map((r) => r.id)],
+      );
+      return rows.length;
+    });
+  }
+
   async counts(): Promise<StoreCounts> {
     const out: StoreCounts = { pending: 0, indexed: 0, failed: 0, missing: 0, queued: 0, leased: 0 };
     const files = await this.#pool.query<{ status: keyof StoreCounts; n: number }>(
@@ -382,13 +409,28 @@ export class PgStore implements CatalogueStore {
     });
   }
 
+  async changedFiles(rootId: number, since: string, afterId: number, limit: number): Promise<RemoteFiles> {
+    return changedFiles(this.#pool, rootId, since, afterId, limit);
+  }
+
+  async contents(packId: string, contentIds: readonly number[]): Promise<RemoteContents> {
+    const known = (await this.#knownDim(packId)) !== undefined;
+    return remoteContents(this.#pool, packId, known, contentIds);
+  }
+
   async #dim(packId: string): Promise<number> {
+    const dim = await this.#knownDim(packId);
+    if (dim === undefined) throw new Error(`pack ${packId} has no vectors in this catalogue`);
+    return dim;
+  }
+
+  /** The pack's dimension, or undefined when no worker has registered it here. */
+  async #knownDim(packId: string): Promise<number | undefined> {
     const known = this.#dims.get(packId);
     if (known) return known;
     const { rows } = await this.#pool.query<{ dim: number }>('SELECT dim FROM packs WHERE id = $1', [packId]);
-    if (!rows[0]) throw new Error(`pack ${packId} has no vectors in this catalogue`);
-    this.#dims.set(packId, rows[0].dim);
-    return rows[0].dim;
+    if (rows[0]) this.#dims.set(packId, rows[0].dim);
+    return rows[0]?.dim;
   }
 
   /** The pool itself, for benchmarks and tests that build tables the way the store does. */
