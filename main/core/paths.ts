@@ -63,15 +63,18 @@ export function machineName(): string {
  * never by the password.
  */
 export function replicaCataloguePath(url: string): string {
-  let who: string;
+  const id = createHash('sha256').update(sharedCatalogueIdentity(url)).digest('hex').slice(0, 16);
+  return path.join(path.dirname(defaultCataloguePath()), `shared-${id}.db`);
+}
+
+/** Which shared catalogue a connection string names, whatever its password or TLS options: user@host:port/database. */
+export function sharedCatalogueIdentity(url: string): string {
   try {
     const u = new URL(url);
-    who = `${decodeURIComponent(u.username)}@${u.host}${u.pathname}`;
+    return `${decodeURIComponent(u.username)}@${u.host}${u.pathname}`;
   } catch {
     throw new Error('the shared catalogue connection string is not a valid postgres:// URL');
   }
-  const id = createHash('sha256').update(who).digest('hex').slice(0, 16);
-  return path.join(path.dirname(defaultCataloguePath()), `shared-${id}.db`);
 }
 
 /** The catalogue an app host (`bindery serve`, the window) opens, and the shared catalogue it mirrors. */

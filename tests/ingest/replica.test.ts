@@ -172,6 +172,32 @@ describe(`the app on a shared catalogue (${process.env.BINDERY_TEST_PG_URL ? 'Po
     expect((await nas.listRoots()).map((r) => r.id)).toContain(added.id);
   });
 
+  it('serves a pack the catalogue holds that is installed here, or says which to install', async () => {
+    const bare = path.join(tmp.dir, 'bare');
+    const shared = { url: server.url, machine: 'bare' };
+    await expect(Engine.open({ dbPath: path.join(bare, 'replica.db'), shared })).rejects.toThrow(
+      /holds vectors of bindery-test-pack, and none of these packs is installed on this machine: install one/,
+    );
+    await cp(TEST_PACK_DIR, path.join(bare, 'packs', PACK), { recursive: true });
+    const found = await Engine.open({ dbPath: path.join(bare, 'replica.db'), shared });
+    expect(found.active.pack.dir).toBe(path.join(bare, 'packs', PACK));
+    await found.close();
+  });
+
+  it('never takes a library of its own for a replica, nor a replica for a library', async () => {
+    const own = path.join(tmp.dir, 'own.db');
+    const local = await Engine.open({ dbPath: own, packDir: TEST_PACK_DIR });
+    await viaDispatch(coreService(local)).addRoot({ path: nasFolder });
+    await local.close();
+    const shared = { url: server.url, machine: 'laptop' };
+    await expect(Engine.open({ dbPath: own, packDir: TEST_PACK_DIR, shared })).rejects.toThrow(
+      /is a library of its own, not a replica of bindery@127\.0\.0\.1:\d+\/\w+/,
+    );
+    await expect(
+      Engine.open({ dbPath: path.join(tmp.dir, 'laptop', 'replica.db'), packDir: TEST_PACK_DIR }),
+    ).rejects.toThrow(/mirrors the shared catalogue bindery@127\.0\.0\.1:\d+\/\w+: open it with --catalogue/);
+  });
+
   it('refuses to switch packs on a replica, in plain words', async () => {
     await expect(api.useModel({ id: PACK })).rejects.toMatchObject({
       code: 'conflict',

@@ -6,7 +6,10 @@ import { coreService } from '../../main/core/api/service.js';
 import { PgStore } from '../../main/core/catalogue/postgres/store.js';
 import { SqliteStore } from '../../main/core/catalogue/sqlite-store.js';
 import { Engine } from '../../main/core/engine/engine.js';
+import type { Status } from '../../app/api.js';
+import type { SearchResponse } from '../../app/query.js';
 import { collect, runCli, startCli, tempDir } from '../support/cli.js';
+import { readServeLine } from '../support/e2e.js';
 import { TEST_PACK_DIR } from '../support/paths.js';
 import { startTestServer, type TestServer } from '../support/postgres.js';
 import { writeImage } from '../support/synth-media.js';
@@ -161,4 +164,43 @@ describe(`two workers sharing one catalogue (${process.env.BINDERY_TEST_PG_URL ?
       await store.close();
     }
   }, 240_000);
+
+  it('`bindery serve --catalogue` serves the app on a replica, at the laptop’s paths, without the password', async () => {
+    const home = path.join(tmp.dir, 'laptop-home');
+    await mkdir(home, { recursive: true });
+    const child = startCli(
+      ['--catalogue', server.url, '--pack', TEST_PACK_DIR, 'serve', '--json', '--no-watch'],
+      { BINDERY_HOME: home, HOME: home, BINDERY_MACHINE: 'laptop' },
+    );
+    try {
+      const line = await readServeLine(child, 90_000);
+      const call = async (method: string, body: unknown = {}) => {
+        const res = await fetch(`${line.url}/api/${method}`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${line.token}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+        return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+      };
+      expect((await call('index', { skipScan: true })).status).toBe(200);
+      const status = (await call('status')).body as unknown as Status;
+      expect(status.files.indexed).toBe(FILES);
+      expect(status.shared).toMatchObject({ machine: 'laptop', error: null });
+      expect(JSON.stringify(status)).not.toMatch(/pglite-secret/);
+      expect(path.basename(status.catalogue)).toMatch(/^shared-[0-9a-f]{16}\.db$/);
+      const laptopMount = path.join(tmp.dir, 'laptop-view');
+      const found = await call('search', {
+        terms: [{ modality: 'image', path: path.join(laptopMount, 'p042.png'), weight: 1 }],
+        k: 3,
+      });
+      expect(found.status, JSON.stringify(found.body)).toBe(200);
+      const results = (found.body as unknown as SearchResponse).results;
+      expect(results[0].path).toBe(path.join(laptopMount, 'p042.png'));
+      const refused = await call('useModel', { id: 'bindery-test-pack' });
+      expect(refused.status).toBe(409);
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('close', r));
+    }
+  }, 180_000);
 });

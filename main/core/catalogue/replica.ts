@@ -24,6 +24,27 @@ export interface MountedRoot {
 }
 
 const sinceKey = (rootId: number) => `replica_since:${rootId}`;
+const REPLICA_OF = 'replica_of';
+
+/**
+ * Marks a catalogue file as the replica of `server` (a label without password), or refuses: a
+ * replica's rows are replaced by the server's, so a library of its own, or another server's
+ * replica, is never taken for one.
+ */
+export function claimReplica(db: Db, server: string): void {
+  const of = getMeta(db, REPLICA_OF);
+  if (of === server) return;
+  if (of !== undefined)
+    throw new Error(`${db.name} mirrors the shared catalogue ${of}, not ${server}: give another --db`);
+  if (listRoots(db).length > 0)
+    throw new Error(`${db.name} is a library of its own, not a replica of ${server}: give another --db`);
+  setMeta(db, REPLICA_OF, server);
+}
+
+/** The shared catalogue this file mirrors, if it is a replica (local indexing would break it). */
+export function replicaOf(db: Db): string | undefined {
+  return getMeta(db, REPLICA_OF);
+}
 
 /** The watermark of the last complete pull of a root ('0': pull everything). */
 export function replicaWatermark(db: Db, rootId: number): string {

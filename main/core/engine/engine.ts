@@ -15,6 +15,7 @@ import {
   setMeta,
 } from '../catalogue/packs.js';
 import type { Db } from '../catalogue/open.js';
+import { claimReplica, replicaOf } from '../catalogue/replica.js';
 import { openCatalogue } from '../catalogue/open.js';
 import type { IngestPorts } from '../ingest/ports.js';
 import { finishInterruptedSwap } from '../packs/staging.js';
@@ -23,7 +24,7 @@ import type { ProviderName } from '../encoders/providers.js';
 import { EncoderRuntime, type RuntimeOptions } from '../encoders/runtime.js';
 import { existsSync } from 'node:fs';
 import type { PgStore } from '../catalogue/postgres/store.js';
-import { bundledTestPackDir, isServerCatalogue, packsDirFor } from '../paths.js';
+import { bundledTestPackDir, isServerCatalogue, packsDirFor, sharedCatalogueIdentity } from '../paths.js';
 import { embeddingFloats } from '../vectors/floats.js';
 import {
   defaultBackend,
@@ -59,6 +60,8 @@ export interface EngineOptions {
 export interface SharedLink {
   readonly store: PgStore;
   readonly machine: string;
+  /** user@host:port/database: what a replica file is the replica of. */
+  readonly identity: string;
 }
 
 /** One installed pack, opened: its manifest, its ONNX sessions and its own vector index. */
@@ -94,6 +97,7 @@ export class Engine {
     let db: Db | undefined;
     try {
       db = openCatalogue(opts.dbPath);
+      guardReplica(db, shared);
       const packDir =
         opts.packDir ?? (shared ? await sharedPackDir(db, shared.store, opts.dbPath) : undefined);
       const backend =
@@ -231,6 +235,16 @@ async function resolveActivePack(db: Db, packDir: string | undefined): Promise<L
   return pack;
 }
 
+/** A replica is only ever opened as one, for its own server; a library of its own never becomes one. */
+function guardReplica(db: Db, shared: SharedLink | null): void {
+  if (shared) return claimReplica(db, shared.identity);
+  const of = replicaOf(db);
+  if (of)
+    throw new Error(
+      `${db.name} mirrors the shared catalogue ${of}: open it with --catalogue (or $BINDERY_CATALOGUE), not as a library of its own`,
+    );
+}
+
 async function openShared(o: NonNullable<EngineOptions['shared']>): Promise<SharedLink> {
   const url = o.url ?? process.env.BINDERY_CATALOGUE;
   if (!url || !isServerCatalogue(url))
@@ -240,7 +254,8 @@ async function openShared(o: NonNullable<EngineOptions['shared']>): Promise<Shar
   // Loaded here: an engine on its own catalogue never loads the PostgreSQL client. Idle
   // connections the server drops are replaced on the next query; the sync loop reports outages.
   const { PgStore } = await import('../catalogue/postgres/store.js');
-  return { store: await PgStore.open(url), machine: o.machine };
+  const identity = sharedCatalogueIdentity(url);
+  return { store: await PgStore.open(url), machine: o.machine, identity };
 }
 
 /**

@@ -64,6 +64,25 @@ function ModelItem({ model, onModels }: { model: Status['model']; onModels: () =
   );
 }
 
+/**
+ * A shared catalogue this app mirrors (docs/architecture.md §13): which server and how fresh the
+ * copy is; while the server cannot be reached, a warning that results are the last copy's.
+ */
+function SharedItem({ shared }: { shared: NonNullable<Status['shared']> }) {
+  const when = shared.pulledAt ? new Date(shared.pulledAt).toLocaleTimeString() : 'never';
+  const title = shared.error
+    ? `The shared catalogue ${shared.label} cannot be reached (${shared.error}). Searching the copy from ${when}.`
+    : `Shared catalogue ${shared.label}, as ${shared.machine}. Up to date at ${when}; ${formatCount(shared.queued)} files waiting for a worker.`;
+  return (
+    <Item title={title} shrink={0} className={shared.error ? 'warn' : ''}>
+      <Icon name={shared.error ? 'warning' : 'database'} />
+      <span className="status-text" data-testid="shared-status">
+        {shared.error ? 'Shared catalogue offline' : 'Shared catalogue'}
+      </span>
+    </Item>
+  );
+}
+
 /** What the engine is doing and whether it can be reached: never shrinks, always in view. */
 function LiveItems({ status, connection }: { status: Status; connection: ConnectionState }) {
   const { model } = status;
@@ -76,6 +95,7 @@ function LiveItems({ status, connection }: { status: Status; connection: Connect
           <span className="status-text">{reembedding}</span>
         </Item>
       )}
+      {status.shared && <SharedItem shared={status.shared} />}
       {status.indexing && (
         <Item title="Indexing" shrink={0}>
           Indexing…
