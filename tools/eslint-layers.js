@@ -48,6 +48,7 @@ export const PACKAGES = {
     '@electric-sql/pglite',
     '@electric-sql/pglite-pgvector',
     '@electric-sql/pglite-socket',
+    'pg-copy-streams',
     'axe-core',
     'chokidar',
     '@testing-library/dom',
