@@ -16,7 +16,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Status } from '../../app/api.js';
 import type { EngineOptions } from '../core/engine/engine.js';
-import { appCatalogue } from '../core/paths.js';
+import { appCatalogue, defaultCataloguePath, machineName } from '../core/paths.js';
 import { createAppHandler } from './app-protocol.js';
 import { EngineSupervisor, type SpawnHost } from './engine-host.js';
 import { isAbiMismatch, nodeSpawner, utilitySpawner } from './host-process.js';
@@ -118,8 +118,13 @@ if (!app.requestSingleInstanceLock()) {
  * host inherits, never in its arguments, where any user could read its password.
  */
 function windowCatalogue(): EngineOptions {
-  const { dbPath, shared } = appCatalogue();
-  return shared ? { dbPath, shared: { machine: shared.machine } } : { dbPath };
+  try {
+    const { dbPath, shared } = appCatalogue();
+    return shared ? { dbPath, shared: { machine: shared.machine } } : { dbPath };
+  } catch {
+    // An unparsable $BINDERY_CATALOGUE: the engine host says why when it opens it, as for any failed start.
+    return { dbPath: defaultCataloguePath(), shared: { machine: machineName() } };
+  }
 }
 
 /** The engine host: a utility process; in an unpackaged checkout, a plain Node if the native modules are Node's. */

@@ -214,6 +214,12 @@ describe(`the app on a shared catalogue (${process.env.BINDERY_TEST_PG_URL ? 'Po
     expect((await api.status()).files.indexed).toBe(13);
     // A pull meanwhile fails and says so; the mirror is left as it was, and catches up after.
     await expect(api.index({ skipScan: true })).rejects.toMatchObject({ code: 'offline' });
+    await expect(api.addRoot({ path: tmp.dir })).rejects.toMatchObject({
+      code: 'offline',
+      message: expect.stringMatching(
+        /^the shared catalogue postgres:\/\/bindery:\*\*\*@.* cannot be reached/,
+      ),
+    });
     expect((await api.status()).shared?.error).toBeTruthy();
     await away;
     await api.index({ skipScan: true });

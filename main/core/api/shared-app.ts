@@ -67,7 +67,8 @@ export function sharedIndexingApi(engine: Engine, link: SharedLink) {
         return summary;
       })
       .catch((e: unknown) => {
-        throw unreachable(e, link, state);
+        if (isConnectionLoss(e)) state.error = (e as Error).message.split('\n')[0];
+        throw unreachable(e, link);
       })
       .finally(() => {
         running = null;
@@ -125,13 +126,12 @@ export function sharedIndexingApi(engine: Engine, link: SharedLink) {
   };
 }
 
-/** A lost server is the user's to know about, in plain words, and the status shows it until a pull succeeds. */
-function unreachable(e: unknown, link: SharedLink, state: PullState): unknown {
+/** A lost server is the user's to know about, in plain words (and never a 500): what else failed is passed on. */
+function unreachable(e: unknown, link: SharedLink): unknown {
   if (!isConnectionLoss(e)) return e;
-  state.error = (e as Error).message.split('\n')[0];
   return new ApiError(
     'offline',
-    `the shared catalogue ${link.store.label} cannot be reached (${state.error}); search goes on over the last copy`,
+    `the shared catalogue ${link.store.label} cannot be reached (${(e as Error).message.split('\n')[0]}); search goes on over the last copy`,
   );
 }
 
@@ -222,35 +222,42 @@ export function sharedLibraryApi(
       throw new ApiError('conflict', 'another library folder is already mounted at that folder here');
     return info;
   };
+  const onServer = <T>(fn: () => Promise<T>): Promise<T> =>
+    fn().catch((e: unknown) => {
+      throw unreachable(e, link);
+    });
   return {
-    async addRoot({ path: asked }: Req<typeof AddRootRequestSchema>): Promise<RootInfo> {
-      const folder = await checkLibraryFolder(asked);
-      const here = await store.mounts(machine);
-      const same = here.find((m) => path.resolve(m.folder) === folder);
-      if (same) return infoOf(same.rootId);
-      const overlap = overlapOf(
-        here.map((m) => path.resolve(m.folder)),
-        folder,
-      );
-      if (overlap) throw new ApiError('conflict', overlap);
-      const names = new Set((await store.listRoots()).map((r) => r.name));
-      const root = await store.addRoot(freeName(path.basename(folder) || folder, machine, names), {
-        machine,
-        folder,
-      });
-      await deps.pull();
-      return infoOf(root.id);
-    },
-
-    /** This machine stops reading the folder; its files stay in the shared catalogue for the others. */
-    async removeRoot({ id }: Req<typeof RemoveRootRequestSchema>): Promise<{ removed: number }> {
-      if (!getRoot(engine.db, id)) throw new ApiError('not_found', `no library folder with id ${id}`);
-      const removed = rootFileTotal(engine.db, id);
-      await store.unmount(id, machine);
-      await deps.pull();
-      return { removed };
-    },
+    addRoot: (req: Req<typeof AddRootRequestSchema>) => onServer(() => addRoot(req)),
+    removeRoot: (req: Req<typeof RemoveRootRequestSchema>) => onServer(() => removeRoot(req)),
   };
+
+  async function addRoot({ path: asked }: Req<typeof AddRootRequestSchema>): Promise<RootInfo> {
+    const folder = await checkLibraryFolder(asked);
+    const here = await store.mounts(machine);
+    const same = here.find((m) => path.resolve(m.folder) === folder);
+    if (same) return infoOf(same.rootId);
+    const overlap = overlapOf(
+      here.map((m) => path.resolve(m.folder)),
+      folder,
+    );
+    if (overlap) throw new ApiError('conflict', overlap);
+    const names = new Set((await store.listRoots()).map((r) => r.name));
+    const root = await store.addRoot(freeName(path.basename(folder) || folder, machine, names), {
+      machine,
+      folder,
+    });
+    await deps.pull();
+    return infoOf(root.id);
+  }
+
+  /** This machine stops reading the folder; its files stay in the shared catalogue for the others. */
+  async function removeRoot({ id }: Req<typeof RemoveRootRequestSchema>): Promise<{ removed: number }> {
+    if (!getRoot(engine.db, id)) throw new ApiError('not_found', `no library folder with id ${id}`);
+    const removed = rootFileTotal(engine.db, id);
+    await store.unmount(id, machine);
+    await deps.pull();
+    return { removed };
+  }
 }
 
 /** `photos`, else `photos (laptop)`, else `photos (laptop 2)`…: a name no root has yet. */
