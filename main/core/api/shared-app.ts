@@ -16,6 +16,7 @@ import type { Engine, SharedLink } from '../engine/engine.js';
 import { checkLibraryFolder } from '../ingest/folders.js';
 import { syncReplica, type ReplicaSummary } from '../ingest/replica-sync.js';
 import { runSharedWorker, workerRef, type WorkerEvent, type WorkerSummary } from '../ingest/shared-worker.js';
+import { indexRunner } from './indexing.js';
 import type { Req } from './parsed.js';
 
 /**
@@ -33,9 +34,6 @@ const WORKER_MS = 10 * 60_000;
 
 /** The indexing group (api/indexing.ts's shape) for a replica: worker runs and pulls. */
 export function sharedIndexingApi(engine: Engine, link: SharedLink) {
-  const listeners = new Set<(p: IndexProgress) => void>();
-  const emit = (p: IndexProgress) => listeners.forEach((l) => l(p));
-  let running: { promise: Promise<IndexSummary>; abort: AbortController } | null = null;
   let watching = false;
   // Pulls run one after another: one asked for after a change starts after that change.
   let pulls: Promise<unknown> = Promise.resolve();
@@ -57,46 +55,25 @@ export function sharedIndexingApi(engine: Engine, link: SharedLink) {
     return next;
   };
 
-  function run(opts: Req<typeof IndexRequestSchema>): Promise<IndexSummary> {
-    if (running) return running.promise;
-    const abort = new AbortController();
-    const promise = indexFromHere(engine, link, opts, abort.signal, emit)
+  const runner = indexRunner((opts: Req<typeof IndexRequestSchema>, signal, emit) =>
+    indexFromHere(engine, link, opts, signal, emit)
       .then(async (summary) => {
         await pull();
-        emit(progressOf(abort.signal.aborted ? 'cancelled' : 'done', summary, null, 0, 0, 0));
+        emit(progressOf(signal.aborted ? 'cancelled' : 'done', summary, null, 0, 0, 0));
         return summary;
       })
       .catch((e: unknown) => {
         if (isConnectionLoss(e)) state.error = (e as Error).message.split('\n')[0];
         throw unreachable(e, link);
-      })
-      .finally(() => {
-        running = null;
-      });
-    running = { promise, abort };
-    return promise;
-  }
+      }),
+  );
+  const { api, run, isRunning } = runner;
 
-  const api = {
-    async index(opts: Req<typeof IndexRequestSchema>): Promise<IndexSummary> {
-      return run(opts);
-    },
-    async cancelIndex(): Promise<{ cancelled: boolean }> {
-      if (!running) return { cancelled: false };
-      running.abort.abort();
-      await running.promise.catch(() => undefined);
-      return { cancelled: true };
-    },
-    onIndexProgress(listener: (p: IndexProgress) => void): () => void {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
-  };
   return {
     api,
     pull,
     state: (): Readonly<PullState> => state,
-    isRunning: (): boolean => running !== null,
+    isRunning,
     isWatching: (): boolean => watching,
     /** Pulls the server's changes every PULL_MS, and indexes from here every WORKER_MS, until stopped. */
     async watch(): Promise<() => Promise<void>> {
@@ -105,7 +82,7 @@ export function sharedIndexingApi(engine: Engine, link: SharedLink) {
       let lastRun = 0;
       let timer: NodeJS.Timeout | undefined;
       const tick = async () => {
-        if (Date.now() - lastRun >= WORKER_MS && !running) {
+        if (Date.now() - lastRun >= WORKER_MS && !isRunning()) {
           lastRun = Date.now();
           void run({ retryFailed: false, skipScan: false }).catch(() => undefined);
         }
