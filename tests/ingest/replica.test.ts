@@ -1,4 +1,4 @@
-import { cp, mkdir, rm, unlink } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppApi } from '../../app/api.js';
@@ -182,6 +182,31 @@ describe(`the app on a shared catalogue (${process.env.BINDERY_TEST_PG_URL ? 'Po
     const found = await Engine.open({ dbPath: path.join(bare, 'replica.db'), shared });
     expect(found.active.pack.dir).toBe(path.join(bare, 'packs', PACK));
     await found.close();
+
+    // The library beside the replica shares its packs folder: it cannot delete the replica's pack.
+    const other = path.join(bare, 'packs', 'other-pack');
+    await cp(TEST_PACK_DIR, other, { recursive: true });
+    const manifest = JSON.parse(await readFile(path.join(other, 'pack.json'), 'utf8')) as { id: string };
+    await writeFile(path.join(other, 'pack.json'), JSON.stringify({ ...manifest, id: 'other-pack' }));
+    const localDb = path.join(bare, 'catalogue.db');
+    await (await Engine.open({ dbPath: localDb, packDir: path.join(bare, 'packs', PACK) })).close();
+    const local = await Engine.open({ dbPath: localDb, packDir: other });
+    await expect(viaDispatch(coreService(local)).removeModel({ id: PACK })).rejects.toMatchObject({
+      code: 'conflict',
+      message: expect.stringMatching(/in use by the catalogue .*replica\.db; it stays installed/),
+    });
+    await local.close();
+    expect((await readdir(path.join(bare, 'packs', PACK))).length).toBeGreaterThan(0);
+
+    // A catalogue no worker has written to holds no pack: the app asks which, never registers the test pack.
+    const empty = await startTestServer();
+    try {
+      await expect(
+        Engine.open({ dbPath: path.join(bare, 'empty.db'), shared: { url: empty.url, machine: 'bare' } }),
+      ).rejects.toThrow(/no worker has written to the shared catalogue .* yet.*--pack/);
+    } finally {
+      await empty.stop();
+    }
   });
 
   it('never takes a library of its own for a replica, nor a replica for a library', async () => {
@@ -221,6 +246,16 @@ describe(`the app on a shared catalogue (${process.env.BINDERY_TEST_PG_URL ? 'Po
       ),
     });
     expect((await api.status()).shared?.error).toBeTruthy();
+    // The app starts on its replica with the server away: search needs only the copy.
+    const again = await Engine.open({
+      dbPath: path.join(tmp.dir, 'laptop', 'replica.db'),
+      shared: { url: server.url, machine: 'laptop' },
+    });
+    const offline = viaDispatch(coreService(again));
+    expect(
+      (await offline.search({ terms: [{ modality: 'text', text: 'a photo', weight: 1 }], k: 3 })).results,
+    ).toHaveLength(3);
+    await again.close();
     await away;
     await api.index({ skipScan: true });
     expect((await api.status()).shared?.error).toBeNull();

@@ -12,6 +12,7 @@ import { licenceLabel } from '../../../app/pack.js';
 import { isInside, packsDirFor } from '../paths.js';
 import { indexedContentCount } from '../catalogue/files.js';
 import {
+  catalogueUsingPack,
   deleteMeta,
   deleteModel,
   getMeta,
@@ -240,6 +241,10 @@ async function removePack(engine: Engine, packsDir: string, pack: ModelRow): Pro
   if (engine.handles().some((h) => h.id === id)) {
     throw new ApiError('conflict', `${id} is in use; switch to another pack first (bindery models use <id>)`);
   }
+  // A shared catalogue's replica beside this catalogue serves from the same packs folder.
+  const elsewhere = ownedByBindery(dir, packsDir) ? catalogueUsingPack(engine.db, id) : undefined;
+  if (elsewhere)
+    throw new ApiError('conflict', `${id} is in use by the catalogue ${elsewhere}; it stays installed`);
   engine.db.transaction(() => {
     dropVectorIndex(engine.db, indexName(id));
     deleteModel(engine.db, id);

@@ -54,5 +54,7 @@ export function coreService(engine: Engine): CoreService {
     watch: indexing.watch,
   };
   indexing.reembedInBackground();
+  // A replica catches up with its server once at start, watching or not.
+  void replica?.pull().catch(() => undefined);
   return service;
 }

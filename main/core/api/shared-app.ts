@@ -28,7 +28,7 @@ import type { Req } from './parsed.js';
  * every few seconds plus a worker run now and then. The pack is the one the workers embed with.
  */
 
-/** How often a watching app pulls the server's changes, and runs a worker pass over its mounts. */
+/** How often a watching app pulls the server's changes, and takes queued jobs of its mounts. */
 const PULL_MS = 15_000;
 const WORKER_MS = 10 * 60_000;
 
@@ -40,8 +40,9 @@ export function sharedIndexingApi(engine: Engine, link: SharedLink) {
   const state: PullState = { pulledAt: null, error: null, queued: 0 };
   const pullOnce = async (): Promise<ReplicaSummary> => {
     try {
-      const summary = await syncReplica(engine.ingestPorts(), link.store, link.machine);
-      state.queued = (await link.store.counts()).queued;
+      const store = await link.connect();
+      const summary = await syncReplica(engine.ingestPorts(), store, link.machine);
+      state.queued = (await store.counts()).queued;
       Object.assign(state, { pulledAt: Date.now(), error: null });
       return summary;
     } catch (e) {
@@ -55,8 +56,13 @@ export function sharedIndexingApi(engine: Engine, link: SharedLink) {
     return next;
   };
 
+  // A server lost mid-run pauses the worker until it is back: the status says so meanwhile.
+  const onServer = (e: WorkerEvent) => {
+    if (e.type === 'offline') state.error = e.error;
+    else if (e.type === 'online') state.error = null;
+  };
   const runner = indexRunner((opts: Req<typeof IndexRequestSchema>, signal, emit) =>
-    indexFromHere(engine, link, opts, signal, emit)
+    indexFromHere(engine, link, opts, signal, emit, onServer)
       .then(async (summary) => {
         await pull();
         emit(progressOf(signal.aborted ? 'cancelled' : 'done', summary, null, 0, 0, 0));
@@ -75,16 +81,18 @@ export function sharedIndexingApi(engine: Engine, link: SharedLink) {
     state: (): Readonly<PullState> => state,
     isRunning,
     isWatching: (): boolean => watching,
-    /** Pulls the server's changes every PULL_MS, and indexes from here every WORKER_MS, until stopped. */
+    /** Pulls the server's changes every PULL_MS, and takes queued jobs every WORKER_MS, until stopped. */
     async watch(): Promise<() => Promise<void>> {
       watching = true;
       let stopped = false;
       let lastRun = 0;
       let timer: NodeJS.Timeout | undefined;
       const tick = async () => {
+        // Jobs only: scanning shared roots is left to a user's Index and to the workers (a laptop's
+        // view of a share through SMB is not always the whole of it).
         if (Date.now() - lastRun >= WORKER_MS && !isRunning()) {
           lastRun = Date.now();
-          void run({ retryFailed: false, skipScan: false }).catch(() => undefined);
+          void run({ retryFailed: false, skipScan: true }).catch(() => undefined);
         }
         // A server away leaves the replica as it was: search goes on, the next tick tries again.
         await pull().catch(() => undefined);
@@ -108,7 +116,7 @@ function unreachable(e: unknown, link: SharedLink): unknown {
   if (!isConnectionLoss(e)) return e;
   return new ApiError(
     'offline',
-    `the shared catalogue ${link.store.label} cannot be reached (${(e as Error).message.split('\n')[0]}); search goes on over the last copy`,
+    `the shared catalogue ${link.label} cannot be reached (${(e as Error).message.split('\n')[0]}); search goes on over the last copy`,
   );
 }
 
@@ -119,8 +127,10 @@ async function indexFromHere(
   opts: Req<typeof IndexRequestSchema>,
   signal: AbortSignal,
   emit: (p: IndexProgress) => void,
+  onServer: (e: WorkerEvent) => void,
 ): Promise<IndexSummary> {
-  const { store, machine } = link;
+  const { machine } = link;
+  const store = await link.connect();
   const roots = (await store.mounts(machine)).map((m) => m.rootId);
   if (opts.retryFailed) await store.requeueFailed(roots);
   const t0 = performance.now();
@@ -133,6 +143,7 @@ async function indexFromHere(
       () => undefined,
     );
   const onEvent = (e: WorkerEvent) => {
+    if (e.type === 'offline' || e.type === 'online') return onServer(e);
     if (e.type === 'scanned') {
       summary.skipped += e.unchanged;
       summary.removed += e.missing;
@@ -192,7 +203,7 @@ export function sharedLibraryApi(
   link: SharedLink,
   deps: { pull: () => Promise<unknown>; listRoots: () => Promise<RootInfo[]> },
 ) {
-  const { store, machine } = link;
+  const { machine } = link;
   const infoOf = async (id: number): Promise<RootInfo> => {
     const info = (await deps.listRoots()).find((r) => r.id === id);
     if (!info)
@@ -210,6 +221,7 @@ export function sharedLibraryApi(
 
   async function addRoot({ path: asked }: Req<typeof AddRootRequestSchema>): Promise<RootInfo> {
     const folder = await checkLibraryFolder(asked);
+    const store = await link.connect();
     const here = await store.mounts(machine);
     const same = here.find((m) => path.resolve(m.folder) === folder);
     if (same) return infoOf(same.rootId);
@@ -231,7 +243,7 @@ export function sharedLibraryApi(
   async function removeRoot({ id }: Req<typeof RemoveRootRequestSchema>): Promise<{ removed: number }> {
     if (!getRoot(engine.db, id)) throw new ApiError('not_found', `no library folder with id ${id}`);
     const removed = rootFileTotal(engine.db, id);
-    await store.unmount(id, machine);
+    await (await link.connect()).unmount(id, machine);
     await deps.pull();
     return { removed };
   }
@@ -263,7 +275,7 @@ export function sharedStatusApi(
     async status(req: Req<typeof StatusRequestSchema> = {}): Promise<Status> {
       const s = await base(req);
       const p = pulls();
-      return { ...s, queued: p.queued, shared: { label: link.store.label, machine: link.machine, ...p } };
+      return { ...s, queued: p.queued, shared: { label: link.label, machine: link.machine, ...p } };
     },
   };
 }
@@ -273,7 +285,7 @@ export function sharedPacksApi(engine: Engine, link: SharedLink) {
   const refuse = (): never => {
     throw new ApiError(
       'conflict',
-      `this Bindery mirrors the shared catalogue ${link.store.label}, embedded with ${engine.active.id}: install and choose packs with Bindery on its own catalogue`,
+      `this Bindery mirrors the shared catalogue ${link.label}, embedded with ${engine.active.id}: install and choose packs with Bindery on its own catalogue`,
     );
   };
   return { useModel: async () => refuse(), installModel: async () => refuse() };

@@ -1,3 +1,6 @@
+import Database from 'better-sqlite3';
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
 import type { PackManifest } from '../../../app/pack.js';
 import type { Db } from './open.js';
 import { statement } from './statements.js';
@@ -83,4 +86,30 @@ export function markIndexesDirtyExcept(db: Db, openPackIds: readonly string[]): 
     `UPDATE meta SET value = '1' WHERE substr(key, 1, ${DIRTY_PREFIX.length}) = '${DIRTY_PREFIX}'
        AND substr(key, ${DIRTY_PREFIX.length + 1}) NOT IN (SELECT value FROM json_each(?))`,
   ).run(JSON.stringify(openPackIds));
+}
+
+/**
+ * The catalogues beside this one (other `.db` files in its folder, such as a shared catalogue's
+ * replica, docs/architecture.md §13) whose active pack is `packId`: they share its packs folder,
+ * so the pack's files must stay. Unreadable files are not catalogues and are passed over.
+ */
+export function catalogueUsingPack(db: Db, packId: string): string | undefined {
+  const here = path.resolve(db.name);
+  const dir = path.dirname(here);
+  for (const name of readdirSync(dir).filter((n) => n.endsWith('.db'))) {
+    const file = path.join(dir, name);
+    if (file === here) continue;
+    try {
+      const other = new Database(file, { readonly: true, fileMustExist: true });
+      try {
+        const active = other.prepare('SELECT id FROM models WHERE active = 1').pluck().get();
+        if (active === packId) return file;
+      } finally {
+        other.close();
+      }
+    } catch {
+      // Not a catalogue (or not readable): nothing of ours.
+    }
+  }
+  return undefined;
 }

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Db } from './open.js';
-import { deleteMeta, getMeta, setMeta } from './packs.js';
+import { getMeta, setMeta } from './packs.js';
 import { listRoots, removeRoot, setRootStatus } from './roots.js';
 import { statement } from './statements.js';
 import { underRoot, type RemoteContents, type RemoteFile } from './store.js';
@@ -23,7 +23,8 @@ export interface MountedRoot {
   reachable: boolean;
 }
 
-const sinceKey = (rootId: number) => `replica_since:${rootId}`;
+/** Per pack and root: a replica that starts serving another pack (--pack) pulls every root again for its vectors. */
+const sinceKey = (packId: string, rootId: number) => `replica_since:${packId}:${rootId}`;
 const REPLICA_OF = 'replica_of';
 
 /**
@@ -46,13 +47,17 @@ export function replicaOf(db: Db): string | undefined {
   return getMeta(db, REPLICA_OF);
 }
 
-/** The watermark of the last complete pull of a root ('0': pull everything). */
-export function replicaWatermark(db: Db, rootId: number): string {
-  return getMeta(db, sinceKey(rootId)) ?? '0';
+/** The watermark of the last complete pull of a root for a pack ('0': pull everything). */
+export function replicaWatermark(db: Db, packId: string, rootId: number): string {
+  return getMeta(db, sinceKey(packId, rootId)) ?? '0';
 }
 
-export function setReplicaWatermark(db: Db, rootId: number, watermark: string): void {
-  setMeta(db, sinceKey(rootId), watermark);
+export function setReplicaWatermark(db: Db, packId: string, rootId: number, watermark: string): void {
+  setMeta(db, sinceKey(packId, rootId), watermark);
+}
+
+function forgetWatermarks(db: Db, rootId: number): void {
+  statement(db, `DELETE FROM meta WHERE key LIKE 'replica_since:%' AND key LIKE ?`).run(`%:${rootId}`);
 }
 
 /**
@@ -68,7 +73,7 @@ export function applyRoots(db: Db, mounted: readonly MountedRoot[]): boolean {
     if (r && path.resolve(r.folder) === local.path) continue;
     // Gone, or mounted elsewhere: a moved mount is pulled afresh under its new folder.
     removeRoot(db, local.id);
-    deleteMeta(db, sinceKey(local.id));
+    forgetWatermarks(db, local.id);
     removed = true;
   }
   const present = new Set(listRoots(db).map((r) => r.id));

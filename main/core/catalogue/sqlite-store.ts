@@ -100,7 +100,11 @@ export class SqliteStore implements CatalogueStore {
   }
 
   async listPacks(): Promise<{ id: string; dim: number }[]> {
-    return statement(this.#db, 'SELECT id, dim FROM models ORDER BY installed_at, id').all() as {
+    return statement(
+      this.#db,
+      `SELECT m.id, m.dim FROM models m LEFT JOIN content_models c ON c.model_id = m.id
+        GROUP BY m.id ORDER BY count(c.content_id) DESC, m.installed_at DESC, m.id`,
+    ).all() as {
       id: string;
       dim: number;
     }[];

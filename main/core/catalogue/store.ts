@@ -33,7 +33,7 @@ export interface CatalogueStore {
 
   /** Registers a pack (idempotent) so its embeddings can be stored and searched. */
   ensurePack(pack: { dir: string; manifest: PackManifest }): Promise<void>;
-  /** The packs registered, oldest first. */
+  /** The packs registered, the one most contents are embedded with first (then the newest). */
   listPacks(): Promise<{ id: string; dim: number }[]>;
 
   /** Records what one scan of a root saw; new and changed files are queued in the same transaction. */

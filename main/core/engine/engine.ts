@@ -23,8 +23,8 @@ import { loadPack, type LoadedPack } from '../packs/pack.js';
 import type { ProviderName } from '../encoders/providers.js';
 import { EncoderRuntime, type RuntimeOptions } from '../encoders/runtime.js';
 import { existsSync } from 'node:fs';
-import type { PgStore } from '../catalogue/postgres/store.js';
-import { bundledTestPackDir, isServerCatalogue, packsDirFor, sharedCatalogueIdentity } from '../paths.js';
+import { bundledTestPackDir, isServerCatalogue, packsDirFor } from '../paths.js';
+import { SharedLink } from './shared-link.js';
 import { embeddingFloats } from '../vectors/floats.js';
 import {
   defaultBackend,
@@ -56,13 +56,7 @@ export interface EngineOptions {
   shared?: { url?: string; machine: string };
 }
 
-/** The shared catalogue an engine's catalogue mirrors, and this machine's name in it. */
-export interface SharedLink {
-  readonly store: PgStore;
-  readonly machine: string;
-  /** user@host:port/database: what a replica file is the replica of. */
-  readonly identity: string;
-}
+export { SharedLink };
 
 /** One installed pack, opened: its manifest, its ONNX sessions and its own vector index. */
 export interface PackHandle {
@@ -98,8 +92,7 @@ export class Engine {
     try {
       db = openCatalogue(opts.dbPath);
       guardReplica(db, shared);
-      const packDir =
-        opts.packDir ?? (shared ? await sharedPackDir(db, shared.store, opts.dbPath) : undefined);
+      const packDir = opts.packDir ?? (shared ? await sharedPackDir(db, shared, opts.dbPath) : undefined);
       const backend =
         opts.backend ?? (getMeta(db, BACKEND_KEY) as BackendName | undefined) ?? defaultBackend();
       setMeta(db, BACKEND_KEY, backend);
@@ -113,11 +106,13 @@ export class Engine {
       // A replica is embedded by the shared catalogue's workers, never re-embedded here.
       const reembed = Boolean(opts.backgroundReembed) && !shared;
       const engine = new Engine(db, runtimeOptions, backend, reembed, active, active, shared);
-      await engine.resolveServing();
+      // A replica's one pack both embeds (its workers) and serves: no local re-embedding, no handover.
+      if (shared) setMeta(db, SERVING_KEY, active.id);
+      else await engine.resolveServing();
       return engine;
     } catch (e) {
       db?.close();
-      await shared?.store.close();
+      await shared?.close();
       throw e;
     }
   }
@@ -197,7 +192,7 @@ export class Engine {
   async close(): Promise<void> {
     for (const h of this.handles()) await h.runtime.close();
     this.db.close();
-    await this.shared?.store.close();
+    await this.shared?.close();
   }
 
   private async resolveServing(): Promise<void> {
@@ -251,26 +246,27 @@ async function openShared(o: NonNullable<EngineOptions['shared']>): Promise<Shar
     throw new Error(
       'a shared catalogue is a postgres:// connection string (--catalogue or $BINDERY_CATALOGUE)',
     );
-  // Loaded here: an engine on its own catalogue never loads the PostgreSQL client. Idle
-  // connections the server drops are replaced on the next query; the sync loop reports outages.
-  const { PgStore } = await import('../catalogue/postgres/store.js');
-  const identity = sharedCatalogueIdentity(url);
-  return { store: await PgStore.open(url), machine: o.machine, identity };
+  return SharedLink.create(url, o.machine);
 }
 
 /**
- * The pack a replica serves: the one it mirrors already; else one the shared catalogue holds
- * vectors of and that is installed here (the packs folder beside the catalogue); else, for a
- * catalogue no worker has written to yet, the default pack.
+ * The pack a replica serves: the one it mirrors already (a replica opens with the server away);
+ * else the pack the shared catalogue's workers embed most with that is installed here (the packs
+ * folder beside the catalogue). A catalogue no worker has written to yet needs --pack: a random
+ * test pack must never be registered on a server by default.
  */
-async function sharedPackDir(db: Db, store: PgStore, dbPath: string): Promise<string | undefined> {
+async function sharedPackDir(db: Db, link: SharedLink, dbPath: string): Promise<string | undefined> {
   if (activeModel(db)) return undefined;
-  const held = await store.listPacks();
+  const held = await (await link.connect()).listPacks();
+  if (held.length === 0)
+    throw new Error(
+      `no worker has written to the shared catalogue ${link.label} yet, so it holds no pack's vectors: name the pack to index it with (--pack <folder>)`,
+    );
   const packs = packsDirFor(dbPath);
   const dir = held.map((p) => path.join(packs, p.id)).find((d) => existsSync(path.join(d, 'pack.json')));
-  if (dir || held.length === 0) return dir;
+  if (dir) return dir;
   throw new Error(
-    `the shared catalogue ${store.label} holds vectors of ${held.map((p) => p.id).join(', ')}, and none of these packs is installed on this machine: install one (bindery models install <name>) or name its folder with --pack`,
+    `the shared catalogue ${link.label} holds vectors of ${held.map((p) => p.id).join(', ')}, and none of these packs is installed on this machine: install one (bindery models install <name>) or name its folder with --pack`,
   );
 }
 

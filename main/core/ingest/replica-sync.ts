@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { collectOrphans } from '../catalogue/contents.js';
 import {
   applyContents,
@@ -53,11 +54,11 @@ async function mountedRoots(source: CatalogueStore, machine: string): Promise<Mo
   const [roots, mounts] = await Promise.all([source.listRoots(), source.mounts(machine)]);
   const reachable = await reachableMounts(mounts);
   const byId = new Map(roots.map((r) => [r.id, r]));
-  return mounts.map((m) => ({
-    ...byId.get(m.rootId)!,
-    folder: m.folder,
-    reachable: reachable.has(m.rootId),
-  }));
+  // A root added between the two reads has no row yet: it comes with the next pull.
+  return mounts.flatMap((m) => {
+    const root = byId.get(m.rootId);
+    return root ? [{ ...root, folder: path.resolve(m.folder), reachable: reachable.has(m.rootId) }] : [];
+  });
 }
 
 /** Pages through a root's changes; its watermark moves only once every page is in. */
@@ -67,8 +68,8 @@ async function pullRoot(
   root: MountedRoot,
 ): Promise<{ files: number; vectors: number }> {
   const { db } = ports;
-  const since = replicaWatermark(db, root.id);
   const packId = ports.writer.id;
+  const since = replicaWatermark(db, packId, root.id);
   let next: string | undefined;
   let after = 0;
   const out = { files: 0, vectors: 0 };
@@ -88,6 +89,6 @@ async function pullRoot(
     after = page.files[page.files.length - 1].id;
     if (page.files.length < PAGE) break;
   }
-  setReplicaWatermark(db, root.id, next);
+  setReplicaWatermark(db, packId, root.id, next);
   return out;
 }

@@ -170,10 +170,12 @@ async function scanMount(opts: SharedWorkerOptions, m: RootMount, call: Retrying
     if (page.length >= 500) await flush();
   }
   await flush();
-  // An unreadable or empty mount point (a share not mounted) retires nothing.
+  // An empty mount point (a share not mounted) retires nothing, nor does a scan that could not
+  // read everything: a file under an unreadable folder (permissions, a share's hiccup) is not
+  // gone, and another machine's scan, or the next, retires what really went.
   const seen = totals.new + totals.changed + totals.unchanged;
-  const unreachable = report.unreadable.some((p) => p.path === m.folder);
-  const missing = seen === 0 || unreachable ? 0 : await call(() => opts.store.finishScan(m.rootId, scanId));
+  const partial = report.unreadable.length > 0;
+  const missing = seen === 0 || partial ? 0 : await call(() => opts.store.finishScan(m.rootId, scanId));
   opts.onEvent?.({ type: 'scanned', root: m.rootId, ...totals, missing });
 }
 

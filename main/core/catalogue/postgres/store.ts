@@ -126,7 +126,11 @@ export class PgStore implements CatalogueStore, ReplicaSource {
   }
 
   async listPacks(): Promise<{ id: string; dim: number }[]> {
-    return (await this.#pool.query('SELECT id, dim FROM packs ORDER BY installed_at, id')).rows;
+    const { rows } = await this.#pool.query<{ id: string; dim: number }>(
+      `SELECT p.id, p.dim FROM packs p LEFT JOIN content_packs c ON c.pack_id = p.id
+        GROUP BY p.id ORDER BY count(c.content_id) DESC, p.installed_at DESC, p.id`,
+    );
+    return rows;
   }
 
   async recordScan(rootId: number, scanId: number, seen: readonly SeenEntry[]): Promise<ScanCounts> {
