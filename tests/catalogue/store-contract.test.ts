@@ -11,6 +11,7 @@ import {
   pgMigrate,
 } from '../../main/core/catalogue/postgres/migrations.js';
 import { redact } from '../../main/core/catalogue/postgres/connect.js';
+import { efSearchFor } from '../../main/core/catalogue/postgres/vectors.js';
 import { PgStore } from '../../main/core/catalogue/postgres/store.js';
 import { SCHEMA_VERSION } from '../../main/core/catalogue/migrations.js';
 import { MAX_ATTEMPTS, type CatalogueStore, type JobOutcome } from '../../main/core/catalogue/store.js';
@@ -250,6 +251,15 @@ describe.each(Object.entries(kinds))('the catalogue contract on %s', (_kind, ope
 });
 
 describe('PostgreSQL specifics', () => {
+  it('widens the HNSW beam as a pack grows: the candidates up to 100k, pgvector’s 1,000 from 1M', () => {
+    expect(efSearchFor(10, 5_000)).toBe(100);
+    expect(efSearchFor(10, 100_000)).toBe(100);
+    expect(efSearchFor(50, 100_000)).toBe(200);
+    expect(efSearchFor(10, 400_000)).toBe(400);
+    expect(efSearchFor(10, 1_000_000)).toBe(1000);
+    expect(efSearchFor(10, 5_000_000)).toBe(1000);
+  });
+
   it('tracks changes for replicas: a re-stamping scan is none, a completed job is one, pages follow ids', async () => {
     const store = await kinds.postgres();
     await store.ensurePack({ dir: TEST_PACK_DIR, manifest });

@@ -25,7 +25,7 @@ import { inTransaction, openPool, redact } from './connect.js';
 import { changedFiles, remoteContents } from './changes.js';
 import { pgFileFilter } from './filters.js';
 import { pgMigrate, pgSchemaVersion } from './migrations.js';
-import { createPackTable, insertVectors, nearestSegments, packTable } from './vectors.js';
+import { createPackTable, insertVectors, nearestSegments, packSize, packTable } from './vectors.js';
 
 /**
  * The shared-catalogue contract on PostgreSQL + pgvector (docs/architecture.md §13): one server,
@@ -39,6 +39,7 @@ export class PgStore implements CatalogueStore, ReplicaSource {
   readonly #pool: pg.Pool;
   #iterative = false;
   readonly #dims = new Map<string, number>();
+  readonly #sizes = new Map<string, { n: number; at: number }>();
 
   private constructor(url: string, onIdleError: (e: Error) => void) {
     this.label = redact(url);
@@ -395,6 +396,7 @@ export class PgStore implements CatalogueStore, ReplicaSource {
         allowedSql,
         params,
         iterative: this.#iterative,
+        size: await this.#size(c, packId),
       });
       if (ranked.length === 0) return [];
       const fileParams: unknown[] = [ranked.map((r) => r.segmentId)];
@@ -420,6 +422,15 @@ export class PgStore implements CatalogueStore, ReplicaSource {
   async contents(packId: string, contentIds: readonly number[]): Promise<RemoteContents> {
     const known = (await this.#knownDim(packId)) !== undefined;
     return remoteContents(this.#pool, packId, known, contentIds);
+  }
+
+  /** A pack's size for the search beam, read again once a minute (it only needs to be about right). */
+  async #size(c: pg.PoolClient, packId: string): Promise<number> {
+    const known = this.#sizes.get(packId);
+    if (known && Date.now() - known.at < 60_000) return known.n;
+    const n = await packSize(c, packId);
+    this.#sizes.set(packId, { n, at: Date.now() });
+    return n;
   }
 
   async #dim(packId: string): Promise<number> {
