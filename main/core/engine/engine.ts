@@ -257,7 +257,13 @@ async function openShared(o: NonNullable<EngineOptions['shared']>): Promise<Shar
  */
 async function sharedPackDir(db: Db, link: SharedLink, dbPath: string): Promise<string | undefined> {
   if (activeModel(db)) return undefined;
-  const held = await (await link.connect()).listPacks();
+  const store = await link.connect().catch((e: unknown) => {
+    const why = e instanceof Error ? e.message.split('\n')[0] : String(e);
+    throw new Error(
+      `the shared catalogue ${link.label} cannot be reached (${why}), and this machine has no copy of it yet`,
+    );
+  });
+  const held = await store.listPacks();
   if (held.length === 0)
     throw new Error(
       `no worker has written to the shared catalogue ${link.label} yet, so it holds no pack's vectors: name the pack to index it with (--pack <folder>)`,
