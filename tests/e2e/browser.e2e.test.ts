@@ -336,6 +336,12 @@ describe.skipIf(Boolean(SKIP))('Bindery in Chromium through `bindery serve`', ()
     await chip.focus();
     await page.keyboard.press('Delete');
     await chip.waitFor({ state: 'detached' });
+    // Focus moves on to the next chip (or the input) a frame later; wait for it,
+    // so the next test does not have focus taken from under it.
+    await page.waitForFunction(() => {
+      const el = document.activeElement;
+      return Boolean(el?.closest('.chip') ?? el?.classList.contains('composer-input'));
+    });
   });
 
   it('a skip link takes the keyboard from the top of the page straight to the results', async () => {
