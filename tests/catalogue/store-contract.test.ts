@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { PackManifest } from '../../app/pack.js';
 import { openStore } from '../../main/core/catalogue/open-store.js';
 import {
@@ -121,6 +121,22 @@ describe.each(Object.entries(kinds))('the catalogue contract on %s', (_kind, ope
     expect(again).toHaveLength(2);
   });
 
+  it('marks each new scan later than every one before, even from a clock that went back', async () => {
+    await fresh();
+    const first = await store.beginScan();
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(new Date('2001-01-01'));
+      const second = await store.beginScan();
+      expect(second).toBeGreaterThan(first);
+      await store.recordScan(root, first, seen(2));
+      await store.recordScan(root, second, seen(1));
+      expect(await store.finishScan(root, second)).toBe(1);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('queues new and changed files, not unchanged ones; unseen files become missing', async () => {
     await fresh();
     expect(await store.recordScan(root, 1, seen(5))).toEqual({ new: 5, changed: 0, unchanged: 0 });
@@ -133,6 +149,20 @@ describe.each(Object.entries(kinds))('the catalogue contract on %s', (_kind, ope
     expect(await store.finishScan(root, 2)).toBe(1);
     const counts = await store.counts();
     expect(counts).toMatchObject({ pending: 1, failed: 3, missing: 1, queued: 1 });
+  });
+
+  it('a scan that could not read a folder keeps the files under it and retires the rest it did not see', async () => {
+    await fresh();
+    const at = (rel: string) => ({ rel, size: 100, mtimeMs: 1000 });
+    const all = ['a/1.jpg', 'a/b/2.jpg', 'a b/3.jpg', 'ab/4.jpg', 'top.jpg', 'gone.jpg'].map(at);
+    await store.recordScan(root, 1, all);
+    // The second scan could not read `a` (nor the file `ab/4.jpg`); `gone.jpg` really went.
+    await store.recordScan(root, 2, [at('a b/3.jpg'), at('top.jpg')]);
+    expect(await store.finishScan(root, 2, ['a', 'ab/4.jpg'])).toBe(1);
+    expect((await store.counts()).missing).toBe(1);
+    // A prefix is a folder, not the start of a name: `a` does not cover `ab/` or `a b/`.
+    await store.recordScan(root, 3, [at('top.jpg')]);
+    expect(await store.finishScan(root, 3, ['a'])).toBe(2);
   });
 
   it('leases each job to one worker; only roots the machine mounts; an expired lease returns', async () => {
@@ -321,7 +351,7 @@ describe('PostgreSQL specifics', () => {
       await c.connect();
       await c.query(
         `DROP TABLE IF EXISTS bindery_schema, jobs, content_packs, segments, packs, files, contents, root_mounts, roots CASCADE;
-         DROP FUNCTION IF EXISTS bindery_file_changed CASCADE`,
+         DROP FUNCTION IF EXISTS bindery_file_changed CASCADE; DROP SEQUENCE IF EXISTS scan_ids`,
       );
       await c.end();
       const pool = new pg.Pool({ connectionString: server.url });
@@ -329,12 +359,16 @@ describe('PostgreSQL specifics', () => {
       // A library written by the older schema survives the upgrade, and a replica pulls all of it.
       if (from >= 1)
         await pool.query(`INSERT INTO roots (key, name) VALUES ('k', 'photos');
-          INSERT INTO files (root_id, rel, size, mtime_ms, status) VALUES (1, 'a.jpg', 1, 1, 'pending')`);
+          INSERT INTO files (root_id, rel, size, mtime_ms, status, scan_id)
+            VALUES (1, 'a.jpg', 1, 1, 'pending', 1764000000000)`);
       await pool.end();
       const store = await PgStore.open(server.url);
       expect(await store.schemaVersion()).toBe(PG_SCHEMA_VERSION);
-      if (from >= 1)
+      if (from >= 1) {
         expect((await store.changedFiles(1, '0', 0, 10)).files.map((f) => f.rel)).toEqual(['a.jpg']);
+        // Scan marks a worker's clock wrote before v3 stay older than every new scan's.
+        expect(await store.beginScan()).toBeGreaterThan(1764000000000);
+      }
       await store.close();
     }
     expect(PG_MIGRATIONS.length).toBe(PG_SCHEMA_VERSION);

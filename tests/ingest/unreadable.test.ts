@@ -1,16 +1,20 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { chmod, chown, mkdir, readdir } from 'node:fs/promises';
+import { chmod, chown, mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Status } from '../../app/api.js';
 import type { IndexSummary } from '../../app/indexing.js';
 import { writeImage, writeTone } from '../support/synth-media.js';
 import { BIN, collect, jsonLines, tempDir, type CliResult } from '../support/cli.js';
+import { TEST_PACK_DIR } from '../support/paths.js';
+import { startTestServer, type TestServer } from '../support/postgres.js';
+import { PgStore } from '../../main/core/catalogue/postgres/store.js';
 
 /**
  * A folder, or the whole root, that becomes unreadable is like an unplugged drive (issue 13): its
  * files keep their rows and embeddings, the part that could not be read is reported with its
- * reason, and once it is readable again nothing is re-embedded. Permissions do not bind root, so
+ * reason, and once it is readable again nothing is re-embedded. A worker scanning a shared root
+ * (issue 16) keeps the unreadable folder's files the same way and retires only the rest. Permissions do not bind root, so
  * as root the CLI runs as `nobody` (setpriv).
  */
 
@@ -31,7 +35,12 @@ let lib: string;
 let db: string;
 
 function cli(args: string[]): Promise<CliResult> {
-  const argv = [process.execPath, BIN, '--db', db, ...args];
+  return asNobody(['--db', db, ...args]);
+}
+
+/** The CLI, as `nobody` when running as root (permissions bind it then). */
+function asNobody(args: string[]): Promise<CliResult> {
+  const argv = [process.execPath, BIN, ...args];
   const cmd = asRoot
     ? ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', ...argv]
     : argv;
@@ -42,8 +51,8 @@ function cli(args: string[]): Promise<CliResult> {
   return collect(child);
 }
 
-async function ok(args: string[]): Promise<CliResult> {
-  const r = await cli(args);
+async function ok(args: string[], run = cli): Promise<CliResult> {
+  const r = await run(args);
   expect(r.code, r.stderr).toBe(0);
   return r;
 }
@@ -124,5 +133,67 @@ describe.skipIf(Boolean(SKIP))('unreadable parts of the library', () => {
     await chmod(lib, 0o755);
     expect((await index()).embedded).toBe(0);
     expect((await status()).roots[0].status).toBe('online');
+  });
+});
+
+describe.skipIf(Boolean(SKIP))('unreadable parts of a shared root (a worker on a shared catalogue)', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('keeps the files under an unreadable folder and still retires a file deleted elsewhere', async () => {
+    const share = path.join(dir, 'share');
+    await mkdir(path.join(share, 'private'), { recursive: true });
+    await Promise.all([
+      writeImage(path.join(share, 'private', 'a.jpg'), 21),
+      writeImage(path.join(share, 'open.jpg'), 22),
+      writeImage(path.join(share, 'gone.jpg'), 23),
+    ]);
+    await giveAway(dir);
+    const cat = ['--catalogue', server.url];
+    await ok([...cat, 'shared', 'add-root', 'photos', share, '--machine', 'nas'], asNobody);
+    const work = () =>
+      ok(
+        [
+          ...cat,
+          '--pack',
+          TEST_PACK_DIR,
+          '--db',
+          path.join(dir, 'nas.db'),
+          'worker',
+          '--machine',
+          'nas',
+          '--json',
+        ],
+        asNobody,
+      );
+    await work();
+    await chmod(path.join(share, 'private'), 0o000);
+    await rm(path.join(share, 'gone.jpg'));
+    try {
+      const scanned = jsonLines((await work()).stdout)
+        .map((l) => (l as { event?: { type: string; missing?: number } }).event)
+        .find((e) => e?.type === 'scanned');
+      expect(scanned?.missing).toBe(1);
+    } finally {
+      await chmod(path.join(share, 'private'), 0o755);
+    }
+    const store = await PgStore.open(server.url);
+    try {
+      const { rows } = await store.pool.query<{ rel: string; status: string }>(
+        'SELECT rel, status FROM files ORDER BY rel',
+      );
+      expect(rows).toEqual([
+        { rel: 'gone.jpg', status: 'missing' },
+        { rel: 'open.jpg', status: 'indexed' },
+        { rel: 'private/a.jpg', status: 'indexed' },
+      ]);
+    } finally {
+      await store.close();
+    }
   });
 });

@@ -14,6 +14,7 @@ import {
   upsertSegment,
 } from './contents.js';
 import {
+  keepUnreachable,
   markFailed,
   markIndexed,
   markUnseenMissing,
@@ -55,6 +56,7 @@ export class SqliteStore implements CatalogueStore {
   readonly kind = 'sqlite';
   readonly label: string;
   readonly #db: Db;
+  #lastScan = 0;
 
   constructor(file: string) {
     this.#db = openCatalogue(file);
@@ -122,8 +124,21 @@ export class SqliteStore implements CatalogueStore {
     return counts;
   }
 
-  async finishScan(rootId: number, scanId: number): Promise<number> {
-    return this.#db.transaction(() => markUnseenMissing(this.#db, rootId, scanId)).immediate();
+  /** One machine's catalogue: its clock, as its own scans and watcher use (ingest/pipeline.ts), never twice. */
+  async beginScan(): Promise<number> {
+    this.#lastScan = Math.max(Date.now(), this.#lastScan + 1);
+    return this.#lastScan;
+  }
+
+  async finishScan(rootId: number, scanId: number, unreachable: readonly string[] = []): Promise<number> {
+    const root = this.#rootPath(rootId);
+    const paths = unreachable.map((rel) => path.join(root, rel));
+    return this.#db
+      .transaction(() => {
+        keepUnreachable(this.#db, rootId, scanId, paths);
+        return markUnseenMissing(this.#db, rootId, scanId);
+      })
+      .immediate();
   }
 
   async lease(

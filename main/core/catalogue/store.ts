@@ -36,10 +36,19 @@ export interface CatalogueStore {
   /** The packs registered, the one most contents are embedded with first (then the newest). */
   listPacks(): Promise<{ id: string; dim: number }[]>;
 
+  /**
+   * A new scan's mark, later than every mark before it, by the catalogue's own count: machines'
+   * clocks disagree, and a mark from behind would keep a later scan's deletions unrecorded.
+   */
+  beginScan(): Promise<number>;
   /** Records what one scan of a root saw; new and changed files are queued in the same transaction. */
   recordScan(rootId: number, scanId: number, seen: readonly SeenEntry[]): Promise<ScanCounts>;
-  /** After a whole scan: files of the root that it did not see are marked missing; returns how many. */
-  finishScan(rootId: number, scanId: number): Promise<number>;
+  /**
+   * After a scan: files of the root that it did not see are marked missing; returns how many.
+   * Files under `unreachable` (folders or files the scan could not read, relative to the root) are
+   * kept as they are: not gone, only out of reach (docs/architecture.md §7).
+   */
+  finishScan(rootId: number, scanId: number, unreachable?: readonly string[]): Promise<number>;
 
   /**
    * Leases up to `limit` queued jobs of `roots` (those the worker's machine has mounted and can

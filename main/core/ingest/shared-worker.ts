@@ -157,7 +157,7 @@ export async function reachableMounts(mounts: readonly RootMount[]): Promise<Map
 /** Scans one mounted root into the catalogue, like the local scan (ingest/pipeline.ts) does. */
 async function scanMount(opts: SharedWorkerOptions, m: RootMount, call: Retrying): Promise<void> {
   const report: WalkReport = { unreadable: [], skipped: [] };
-  const scanId = Date.now();
+  const scanId = await call(() => opts.store.beginScan());
   const totals = { new: 0, changed: 0, unchanged: 0 };
   let page: { rel: string; size: number; mtimeMs: number }[] = [];
   const flush = async () => {
@@ -170,12 +170,13 @@ async function scanMount(opts: SharedWorkerOptions, m: RootMount, call: Retrying
     if (page.length >= 500) await flush();
   }
   await flush();
-  // An empty mount point (a share not mounted) retires nothing, nor does a scan that could not
-  // read everything: a file under an unreadable folder (permissions, a share's hiccup) is not
-  // gone, and another machine's scan, or the next, retires what really went.
+  // An empty mount point (a share not mounted) or an unreadable root retires nothing; a file under
+  // an unreadable folder (permissions, a share's hiccup) is out of reach, not gone, so only the
+  // rest of the root retires what it did not see, as the local scan does (ingest/pipeline.ts).
   const seen = totals.new + totals.changed + totals.unchanged;
-  const partial = report.unreadable.length > 0;
-  const missing = seen === 0 || partial ? 0 : await call(() => opts.store.finishScan(m.rootId, scanId));
+  const unreachable = report.unreadable.map((p) => relativeToRoot(m.folder, p.path));
+  const offline = seen === 0 || unreachable.includes(''); // '': the root itself
+  const missing = offline ? 0 : await call(() => opts.store.finishScan(m.rootId, scanId, unreachable));
   opts.onEvent?.({ type: 'scanned', root: m.rootId, ...totals, missing });
 }
 

@@ -110,6 +110,12 @@ export const PG_MIGRATIONS: readonly string[] = [
     EXECUTE FUNCTION bindery_file_changed();
   CREATE INDEX files_changed ON files(root_id, changed_xid, id);
   `,
+  /* 3: scan marks counted by the catalogue, not read from the workers' clocks (docs/architecture.md §13) */ `
+  -- A scan's mark orders it against the others: from a machine whose clock is behind, it would keep
+  -- another machine's later scan from retiring what went. Starts above every mark a clock wrote.
+  CREATE SEQUENCE scan_ids;
+  SELECT setval('scan_ids', (SELECT COALESCE(max(scan_id), 0) + 1 FROM files), false);
+  `,
 ];
 
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS.length;
