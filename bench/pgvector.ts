@@ -6,10 +6,15 @@ import { readFileSync } from 'node:fs';
 import type { PackManifest } from '../app/pack.js';
 import { bundledTestPackDir } from '../main/core/paths.js';
 import { PgStore } from '../main/core/catalogue/postgres/store.js';
+import { inTransaction } from '../main/core/catalogue/postgres/connect.js';
 import {
   createPackIndex,
+  candidatesFor,
   dropPackIndex,
+  efSearchFor,
+  HNSW_GRAPH,
   insertVectors,
+  nearestSegments,
   packTable,
 } from '../main/core/catalogue/postgres/vectors.js';
 import type pg from 'pg';
@@ -45,7 +50,17 @@ export interface PgvectorBenchEntry {
   dim: number;
   queries: number;
   server: string;
-  pgvector: { p50Ms: number; p95Ms: number; recallAt10: number; loadS: number; indexBuildS: number };
+  pgvector: {
+    p50Ms: number;
+    p95Ms: number;
+    recallAt10: number;
+    loadS: number;
+    indexBuildS: number;
+    /** The graph's shape (m, ef_construction) and the search beam (ef_search) it was measured with. */
+    graph: { m: number; efConstruction: number; efSearch: number };
+    /** The vector query alone at fixed beams, on a real server (empty on PGlite). */
+    beams: { efSearch: number; p50Ms: number; p95Ms: number; recallAt10: number }[];
+  };
   quant: { p50Ms: number; p95Ms: number; recallAt10: number };
   /** pgvector p95 / quant p95 (above 1: the embedded index is faster). */
   p95Ratio: number;
@@ -173,34 +188,85 @@ async function timePgvector(
     const loadS = round((performance.now() - t0) / 1000, 1);
     log(`pgvector: loaded ${n} in ${loadS} s; building the HNSW index…`);
     t0 = performance.now();
-    // The graph in memory while it is built (about 2.5 KB a vector), else the build spills to disk.
-    await pool.query(`SET maintenance_work_mem = '${n > 200_000 ? '4GB' : '1GB'}'`).catch(() => undefined);
-    await createPackIndex(pool, 'bench', DIM);
+    await buildIndex(pool, n);
     const indexBuildS = round((performance.now() - t0) / 1000, 1);
-    for (const q of queries.slice(0, 3)) await store.search('bench', q, K);
-    const ms: number[] = [];
-    let recall = 0;
-    for (const [i, q] of queries.entries()) {
-      const t = performance.now();
-      const hits = await store.search('bench', q, K);
-      ms.push(performance.now() - t);
-      recall += recallAt(
-        K,
-        hits.map((h) => ({ id: h.segmentId - 1, score: h.score })),
-        truth[i] as never,
-      );
-    }
-    ms.sort((a, b) => a - b);
+    const timed = await timeSearches(queries, truth, async (q) => await store.search('bench', q, K));
+    // The beam's trade-off on this graph: the vector query alone at fixed beams (real servers only;
+    // PGlite is too slow to say anything about it).
+    const beams = [];
+    if (real)
+      for (const beam of BEAMS.filter((b) => b >= candidatesFor(K)))
+        beams.push({
+          efSearch: beam,
+          ...(await timeSearches(queries, truth, (q) => nearestAt(pool, q, beam))),
+        });
     return {
-      p50Ms: round(percentile(ms, 50)),
-      p95Ms: round(percentile(ms, 95)),
-      recallAt10: round(recall / queries.length, 4),
+      ...timed,
       loadS,
       indexBuildS,
+      graph: { ...HNSW_GRAPH, efSearch: efSearchFor(K, n) },
+      beams,
     };
   } finally {
     await store.close();
   }
+}
+
+/** The HNSW build on one connection, with the graph in memory (about 2.5 KB a vector), else it spills to disk. */
+async function buildIndex(pool: pg.Pool, n: number): Promise<void> {
+  const c = await pool.connect();
+  try {
+    await c.query(`SET maintenance_work_mem = '${n > 200_000 ? '4GB' : '1GB'}'`).catch(() => undefined);
+    await createPackIndex(c, 'bench', DIM);
+  } finally {
+    c.release();
+  }
+}
+
+const BEAMS = [100, 200, 400, 800, 1000];
+
+/** p50, p95 and recall@10 of `search` (segment ids, best first) over the queries, after three warm-ups. */
+async function timeSearches(
+  queries: Float32Array[],
+  truth: { id: number }[][],
+  search: (q: Float32Array) => Promise<{ segmentId: number; score: number }[]>,
+): Promise<{ p50Ms: number; p95Ms: number; recallAt10: number }> {
+  for (const q of queries.slice(0, 3)) await search(q);
+  const ms: number[] = [];
+  let recall = 0;
+  for (const [i, q] of queries.entries()) {
+    const t = performance.now();
+    const hits = await search(q);
+    ms.push(performance.now() - t);
+    recall += recallAt(
+      K,
+      hits.map((h) => ({ id: h.segmentId - 1, score: h.score })),
+      truth[i] as never,
+    );
+  }
+  ms.sort((a, b) => a - b);
+  return {
+    p50Ms: round(percentile(ms, 50)),
+    p95Ms: round(percentile(ms, 95)),
+    recallAt10: round(recall / queries.length, 4),
+  };
+}
+
+/** The store's own vector query (no filters) at a fixed beam. */
+function nearestAt(pool: pg.Pool, query: Float32Array, beam: number) {
+  return inTransaction(pool, (c) =>
+    nearestSegments(c, {
+      packId: 'bench',
+      dim: DIM,
+      query,
+      k: K,
+      allowedSql: 'SELECT id FROM segments',
+      params: [],
+      iterative: true,
+      size: 0,
+      beam,
+    }),
+  );
 }
 
 /**

@@ -281,12 +281,13 @@ describe.each(Object.entries(kinds))('the catalogue contract on %s', (_kind, ope
 });
 
 describe('PostgreSQL specifics', () => {
-  it('widens the HNSW beam as a pack grows: the candidates up to 100k, pgvector’s 1,000 from 1M', () => {
+  it('widens the HNSW beam as a pack grows: the candidates up to 250k, 400 at 1M, pgvector’s 1,000 from 2.5M', () => {
     expect(efSearchFor(10, 5_000)).toBe(100);
-    expect(efSearchFor(10, 100_000)).toBe(100);
+    expect(efSearchFor(10, 250_000)).toBe(100);
     expect(efSearchFor(50, 100_000)).toBe(200);
-    expect(efSearchFor(10, 400_000)).toBe(400);
-    expect(efSearchFor(10, 1_000_000)).toBe(1000);
+    expect(efSearchFor(10, 400_000)).toBe(160);
+    expect(efSearchFor(10, 1_000_000)).toBe(400);
+    expect(efSearchFor(10, 2_500_000)).toBe(1000);
     expect(efSearchFor(10, 5_000_000)).toBe(1000);
   });
 

@@ -31,6 +31,15 @@ export async function createPackTable(
   await createPackIndex(c, packId, dim);
 }
 
+/**
+ * The HNSW graph's shape: links per node (m) and the beam while building (ef_construction).
+ * pgvector's defaults (16, 64) lose recall at a million 1024-d vectors whatever the search beam
+ * (docs/vector-index.md#pgvector-for-the-shared-catalogue); this one keeps 0.99 there for about
+ * three times the build time (under 1 ms a vector here), which a worker pays per insert next to
+ * an encode that takes far longer.
+ */
+export const HNSW_GRAPH = { m: 24, efConstruction: 128 } as const;
+
 /** The pack's HNSW index (a bulk load drops it and builds it once after: faster than row by row). */
 export async function createPackIndex(
   c: pg.PoolClient | pg.Pool,
@@ -38,9 +47,11 @@ export async function createPackIndex(
   dim: number,
 ): Promise<void> {
   const t = packTable(packId);
+  const { m, efConstruction } = HNSW_GRAPH;
   if (dim <= HALFVEC_MAX_DIM)
     await c.query(
-      `CREATE INDEX IF NOT EXISTS ${t}_hnsw ON ${t} USING hnsw ((v::halfvec(${dim})) halfvec_cosine_ops)`,
+      `CREATE INDEX IF NOT EXISTS ${t}_hnsw ON ${t} USING hnsw ((v::halfvec(${dim})) halfvec_cosine_ops)
+         WITH (m = ${m}, ef_construction = ${efConstruction})`,
     );
 }
 
@@ -67,13 +78,14 @@ export function candidatesFor(k: number): number {
 }
 
 /**
- * The HNSW beam (hnsw.ef_search) for a pack of `size` vectors: the candidates at 100k, wider as
- * the graph grows, to 1,000 (pgvector's limit) from 1M. Measured on the bench's clustered 1024-d
- * vectors (docs/vector-index.md): at 1M a beam of 100 finds 0.81 of the true top 10, 400 finds
- * 0.93 and 800 0.95, for a few milliseconds more; at 100k a beam of 100 already finds all of them.
+ * The HNSW beam (hnsw.ef_search) for a pack of `size` vectors: the candidates up to 250k, wider as
+ * the graph grows, to 1,000 (pgvector's limit) from 2.5M. Measured on the bench's clustered 1024-d
+ * vectors over the HNSW_GRAPH graph (docs/vector-index.md): at 1M a beam of 100 finds 0.955 to
+ * 0.977 of the true top 10 and 400 finds 0.994 to 0.997, as many as 1,000 does, a few ms sooner;
+ * at 100k 100 finds them all.
  */
 export function efSearchFor(k: number, size: number): number {
-  return Math.min(1000, Math.max(candidatesFor(k), Math.ceil(size / 1000)));
+  return Math.min(1000, Math.max(candidatesFor(k), Math.ceil(size / 2500)));
 }
 
 export interface RankedSegment {
@@ -98,11 +110,13 @@ export async function nearestSegments(
     iterative: boolean;
     /** How many vectors the pack has (an estimate will do): the beam widens with it. */
     size: number;
+    /** A fixed beam instead (the bench's sweep of the trade-off). */
+    beam?: number;
   },
 ): Promise<RankedSegment[]> {
   const { dim, k, params } = opts;
   const n = candidatesFor(k);
-  await c.query(`SET LOCAL hnsw.ef_search = ${efSearchFor(k, opts.size)}`);
+  await c.query(`SET LOCAL hnsw.ef_search = ${opts.beam ?? efSearchFor(k, opts.size)}`);
   if (opts.iterative) await c.query(`SET LOCAL hnsw.iterative_scan = relaxed_order`);
   params.push(vectorLiteral(opts.query));
   // Typed once as a full vector: a parameter cast two ways takes its first cast's type (halfvec).
