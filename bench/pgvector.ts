@@ -190,7 +190,7 @@ async function timePgvector(
     t0 = performance.now();
     await buildIndex(pool, n);
     const indexBuildS = round((performance.now() - t0) / 1000, 1);
-    const timed = await timeSearches(queries, truth, async (q) => await store.search('bench', q, K));
+    const timed = await timeSearches(queries, truth, (q) => store.search('bench', q, K));
     // The beam's trade-off on this graph: the vector query alone at fixed beams (real servers only;
     // PGlite is too slow to say anything about it).
     const beams = [];

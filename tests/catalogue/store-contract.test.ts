@@ -163,6 +163,9 @@ describe.each(Object.entries(kinds))('the catalogue contract on %s', (_kind, ope
     // A prefix is a folder, not the start of a name: `a` does not cover `ab/` or `a b/`.
     await store.recordScan(root, 3, [at('top.jpg')]);
     expect(await store.finishScan(root, 3, ['a'])).toBe(2);
+    // '' is the root itself: nothing of it retires.
+    await store.recordScan(root, 4, []);
+    expect(await store.finishScan(root, 4, [''])).toBe(0);
   });
 
   it('leases each job to one worker; only roots the machine mounts; an expired lease returns', async () => {

@@ -45,8 +45,8 @@ export interface CatalogueStore {
   recordScan(rootId: number, scanId: number, seen: readonly SeenEntry[]): Promise<ScanCounts>;
   /**
    * After a scan: files of the root that it did not see are marked missing; returns how many.
-   * Files under `unreachable` (folders or files the scan could not read, relative to the root) are
-   * kept as they are: not gone, only out of reach (docs/architecture.md §7).
+   * Files under `unreachable` (folders or files the scan could not read, relative to the root; ''
+   * is the root itself) are kept as they are: not gone, only out of reach (docs/architecture.md §7).
    */
   finishScan(rootId: number, scanId: number, unreachable?: readonly string[]): Promise<number>;
 

@@ -176,11 +176,11 @@ export class PgStore implements CatalogueStore, ReplicaSource {
 
   async finishScan(rootId: number, scanId: number, unreachable: readonly string[] = []): Promise<number> {
     return inTransaction(this.#pool, async (c) => {
-      // Out of reach, not gone: the rows under an unreadable folder take this scan's mark.
+      // Out of reach, not gone: the rows under an unreadable folder ('' the root) take this scan's mark.
       await c.query(
         `UPDATE files SET scan_id = GREATEST(scan_id, $2)
           WHERE root_id = $1 AND scan_id < $2
-            AND EXISTS (SELECT 1 FROM unnest($3::text[]) p WHERE rel = p OR left(rel, length(p) + 1) = p || '/')`,
+            AND EXISTS (SELECT 1 FROM unnest($3::text[]) p WHERE p = '' OR rel = p OR left(rel, length(p) + 1) = p || '/')`,
         [rootId, scanId, unreachable],
       );
       await c.query(
